@@ -1,0 +1,92 @@
+#include "runtime/aggregation/sweep.h"
+
+#include "runtime/aggregation/bootstrap.h"
+#include "runtime/aggregation/draws.h"
+#include "runtime/common/parallel.h"
+
+namespace quorum::aggregation {
+
+double pass_at_n(std::uint32_t n, std::uint32_t c, std::uint32_t budget) {
+  if (n - c < budget) return 1.0;
+  // C(n-c, N)/C(n, N) = prod_{i<N} (n-c-i)/(n-i)
+  double none_correct = 1.0;
+  for (std::uint32_t i = 0; i < budget; ++i)
+    none_correct *= static_cast<double>(n - c - i) / static_cast<double>(n - i);
+  return 1.0 - none_correct;
+}
+
+CellAccuracy sweep_cell(const PolicyPool& pool, const std::vector<ResponseSignal>& signals,
+                        const std::vector<VoteParams>& params, const SweepSettings& settings) {
+  const std::size_t problems = pool.num_problems();
+  const std::size_t budgets = settings.budgets.size();
+  const std::size_t strategies = settings.strategies.size();
+  CellAccuracy cell;
+  cell.problems = problems;
+  cell.per_problem.assign(strategies * budgets * problems, 0.0);
+  auto slot = [&](std::size_t s, std::size_t b, std::size_t j) {
+    return (s * budgets + b) * problems + j;
+  };
+
+  std::vector<std::size_t> drawn_strategies;  // pass_at_n needs no draws
+  for (std::size_t s = 0; s < strategies; ++s) {
+    if (settings.strategies[s] == Strategy::pass_at_n) {
+      for (std::size_t b = 0; b < budgets; ++b)
+        for (std::size_t j = 0; j < problems; ++j)
+          cell.per_problem[slot(s, b, j)] =
+              pass_at_n(pool.num_responses(j), pool.num_correct(j), settings.budgets[b]);
+    } else {
+      drawn_strategies.push_back(s);
+    }
+  }
+
+  struct Scratch {
+    std::vector<std::uint16_t> order;
+    std::vector<std::uint64_t> keys;
+    DrawState state;
+  };
+  std::vector<Scratch> scratch(resolve_threads(settings.threads));
+  const std::uint64_t stream = stream_key(settings.seed, Stream::evaluation);
+
+  parallel_for(problems, settings.threads, [&](std::size_t j, int worker) {
+    if (drawn_strategies.empty()) return;
+    Scratch& s = scratch[worker];
+    const std::uint32_t first = pool.response_offsets[j];
+    const std::uint32_t n = pool.num_responses(j);
+    const std::uint8_t* correct = pool.class_correct.data() + pool.class_offsets[j];
+    s.order.resize(n);
+    for (int d = 0; d < settings.draws; ++d) {
+      draw_permutation(stream, j, d, n, s.order.data(), s.keys);
+      s.state.reset(correct, pool.num_classes(j));
+      std::size_t b = 0;
+      for (std::uint32_t k = 0; k < n && b < budgets; ++k) {
+        const std::uint32_t r = first + s.order[k];
+        s.state.add(pool.answer_class[r], signals[r]);
+        if (k + 1 != settings.budgets[b]) continue;
+        for (auto si : drawn_strategies)
+          cell.per_problem[slot(si, b, j)] += s.state.credit(settings.strategies[si], params[j]);
+        ++b;
+      }
+    }
+    for (auto si : drawn_strategies)
+      for (std::size_t b = 0; b < budgets; ++b) cell.per_problem[slot(si, b, j)] /= settings.draws;
+  });
+
+  const std::size_t series = strategies * budgets;
+  cell.accuracy.assign(series, 0.0);
+  for (std::size_t k = 0; k < series; ++k) {
+    double sum = 0;
+    for (std::size_t j = 0; j < problems; ++j) sum += cell.per_problem[k * problems + j];
+    cell.accuracy[k] = sum / problems;
+  }
+  const Bootstrap bootstrap(problems, settings.bootstrap_resamples, settings.seed);
+  const auto intervals = bootstrap.intervals(cell.per_problem.data(), series, settings.threads);
+  cell.ci_low.resize(series);
+  cell.ci_high.resize(series);
+  for (std::size_t k = 0; k < series; ++k) {
+    cell.ci_low[k] = intervals[k].low;
+    cell.ci_high[k] = intervals[k].high;
+  }
+  return cell;
+}
+
+}  // namespace quorum::aggregation

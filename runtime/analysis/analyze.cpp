@@ -1,0 +1,220 @@
+#include "runtime/analysis/analyze.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "runtime/common/error.h"
+#include "runtime/common/hash.h"
+
+namespace quorum::analysis {
+
+using aggregation::PolicyPool;
+using aggregation::Strategy;
+
+namespace {
+
+std::vector<std::uint32_t> default_budgets(std::uint32_t largest) {
+  std::vector<std::uint32_t> budgets;
+  for (std::uint32_t n = 1; n <= largest; n *= 2) budgets.push_back(n);
+  if (budgets.back() != largest) budgets.push_back(largest);
+  return budgets;
+}
+
+void resolve(AnalysisSettings& settings, const std::vector<PolicyPool>& pools) {
+  if (pools.empty()) throw InputError("", 0, "--input", "no problems to analyze");
+  std::uint32_t smallest = UINT32_MAX;
+  for (const auto& pool : pools) smallest = std::min(smallest, pool.min_responses());
+  if (settings.budgets.empty()) settings.budgets = default_budgets(smallest);
+  std::sort(settings.budgets.begin(), settings.budgets.end());
+  settings.budgets.erase(std::unique(settings.budgets.begin(), settings.budgets.end()),
+                         settings.budgets.end());
+  if (settings.budgets.front() == 0) throw InputError("", 0, "--budgets", "a budget must be at least 1");
+  for (const auto& pool : pools)
+    for (std::size_t j = 0; j < pool.num_problems(); ++j)
+      if (pool.num_responses(j) < settings.budgets.back())
+        throw InputError("", 0, "--budgets",
+                         "budget " + std::to_string(settings.budgets.back()) + " exceeds the " +
+                             std::to_string(pool.num_responses(j)) + " responses of problem '" +
+                             pool.problem_ids[j] + "' (policy '" + pool.policy + "')");
+  if (settings.budgets.back() > UINT16_MAX)
+    throw InputError("", 0, "--budgets", "budgets above 65535 responses are not supported");
+  if (settings.strategies.empty()) settings.strategies = aggregation::all_strategies();
+  if (settings.reductions.empty()) settings.reductions = aggregation::all_reductions();
+  if (settings.draws < 1) throw InputError("", 0, "--draws", "must be at least 1");
+  if (settings.bootstrap_resamples < 2) throw InputError("", 0, "--bootstrap", "must be at least 2");
+  if (settings.calibration_draws < 1) throw InputError("", 0, "--calibration-draws", "must be at least 1");
+}
+
+const PolicyPool* find_policy(const std::vector<PolicyPool>& pools, const std::string& policy) {
+  for (const auto& pool : pools)
+    if (pool.policy == policy) return &pool;
+  return nullptr;
+}
+
+double mean_of(const std::vector<double>& values) {
+  if (values.empty()) return NAN;
+  return std::accumulate(values.begin(), values.end(), 0.0) / values.size();
+}
+
+std::vector<Saving> compute_savings(const Analysis& analysis, const CellResult& cell) {
+  const auto& budgets = analysis.settings.budgets;
+  const std::size_t reference = analysis.strategy_index(analysis.settings.reference);
+  if (reference == SIZE_MAX) return {};
+  const std::size_t nb = budgets.size();
+  const double target = cell.accuracy.accuracy[reference * nb + nb - 1];
+  auto cost_per_sample = [&](Strategy s) {
+    return cell.mean_sampled_tokens + (aggregation::uses_prm(s) ? cell.mean_scored_tokens : 0.0);
+  };
+  std::vector<Saving> savings;
+  for (std::size_t s = 0; s < analysis.settings.strategies.size(); ++s) {
+    const Strategy strategy = analysis.settings.strategies[s];
+    if (!aggregation::is_deployable(strategy)) continue;
+    Saving saving{strategy};
+    const double* accuracy = cell.accuracy.accuracy.data() + s * nb;
+    for (std::size_t b = 0; b < nb; ++b) {
+      if (accuracy[b] < target) continue;
+      if (b == 0 || accuracy[b] == accuracy[b - 1]) {
+        saving.budget = budgets[b];
+      } else {
+        const double t = (target - accuracy[b - 1]) / (accuracy[b] - accuracy[b - 1]);
+        const double lo = std::log2(budgets[b - 1]), hi = std::log2(budgets[b]);
+        saving.budget = std::exp2(lo + t * (hi - lo));
+      }
+      break;
+    }
+    saving.sample_fraction = saving.budget / budgets.back();
+    saving.token_fraction = saving.budget * cost_per_sample(strategy) /
+                            (budgets.back() * cost_per_sample(analysis.settings.reference));
+    savings.push_back(saving);
+  }
+  return savings;
+}
+
+}  // namespace
+
+std::size_t Analysis::strategy_index(Strategy s) const {
+  auto it = std::find(settings.strategies.begin(), settings.strategies.end(), s);
+  return it == settings.strategies.end() ? SIZE_MAX : it - settings.strategies.begin();
+}
+
+std::vector<int> assign_folds(const PolicyPool& pool, int folds) {
+  std::vector<std::size_t> order(pool.num_problems());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return fnv1a64(pool.problem_ids[a]) < fnv1a64(pool.problem_ids[b]);
+  });
+  std::vector<int> fold(pool.num_problems());
+  for (std::size_t rank = 0; rank < order.size(); ++rank) fold[order[rank]] = static_cast<int>(rank % folds);
+  return fold;
+}
+
+std::vector<double> zero_crossings(const std::vector<double>& p, const std::vector<double>& w) {
+  std::vector<double> crossings;
+  for (std::size_t k = 1; k < p.size(); ++k) {
+    if (w[k - 1] == 0.0 && (k == 1 || w[k - 2] != 0.0)) crossings.push_back(p[k - 1]);
+    if ((w[k - 1] < 0) != (w[k] < 0) && w[k - 1] != 0.0 && w[k] != 0.0)
+      crossings.push_back(p[k - 1] + (p[k] - p[k - 1]) * w[k - 1] / (w[k - 1] - w[k]));
+  }
+  return crossings;
+}
+
+Analysis analyze(const std::vector<PolicyPool>& pools, const std::vector<PolicyPool>& calibration_pools,
+                 AnalysisSettings settings, const Progress& progress) {
+  resolve(settings, pools);
+  Analysis analysis;
+  analysis.settings = settings;
+  const bool separate = !calibration_pools.empty();
+  const bool calibrate = std::any_of(settings.strategies.begin(), settings.strategies.end(),
+                                     aggregation::is_calibrated);
+  for (const auto& pool : pools) {
+    analysis.problems += pool.num_problems();
+    analysis.responses += pool.answer_class.size();
+    if (!calibrate) continue;
+    if (separate) {
+      const PolicyPool* split = find_policy(calibration_pools, pool.policy);
+      if (!split)
+        throw InputError("", 0, "--calibration", "no calibration data for policy '" + pool.policy + "'");
+      for (const auto& steps : pool.step_scores)
+        if (split->prm_index(steps.prm) < 0)
+          throw InputError("", 0, "--calibration", "no calibration scores from PRM '" + steps.prm +
+                                                       "' for policy '" + pool.policy + "'");
+    } else if (settings.folds < 2 || static_cast<std::size_t>(settings.folds) > pool.num_problems()) {
+      throw InputError("", 0, "--folds", "needs between 2 and " + std::to_string(pool.num_problems()) +
+                                             " folds (the problems of policy '" + pool.policy + "')");
+    }
+  }
+  if (!calibrate) analysis.calibration_mode = "none (no calibrated strategy)";
+  else if (separate) analysis.calibration_mode = "separate calibration split";
+  else analysis.calibration_mode = std::to_string(settings.folds) + "-fold cross-fitting over problems";
+
+  std::size_t total = 0, done = 0;
+  for (const auto& pool : pools) total += pool.step_scores.size() * settings.reductions.size();
+
+  calibration::CalibrationSettings calibration_settings;
+  calibration_settings.budgets = settings.budgets;
+  calibration_settings.draws = settings.calibration_draws;
+  calibration_settings.seed = settings.seed;
+  calibration_settings.threads = settings.threads;
+  aggregation::SweepSettings sweep_settings;
+  sweep_settings.budgets = settings.budgets;
+  sweep_settings.strategies = settings.strategies;
+  sweep_settings.draws = settings.draws;
+  sweep_settings.seed = settings.seed;
+  sweep_settings.bootstrap_resamples = settings.bootstrap_resamples;
+  sweep_settings.threads = settings.threads;
+
+  for (const auto& pool : pools) {
+    const std::vector<int> fold = separate || !calibrate ? std::vector<int>(pool.num_problems(), 0)
+                                                         : assign_folds(pool, settings.folds);
+    const PolicyPool* split = separate ? find_policy(calibration_pools, pool.policy) : nullptr;
+    for (std::size_t prm = 0; prm < pool.step_scores.size(); ++prm) {
+      for (auto reduction : settings.reductions) {
+        CellResult cell;
+        cell.policy = pool.policy;
+        cell.prm = pool.step_scores[prm].prm;
+        cell.reduction = reduction;
+        const auto scores = aggregation::reduced_scores(pool, static_cast<int>(prm), reduction);
+
+        if (!calibrate) {
+          cell.calibrations.emplace_back();
+        } else if (split) {
+          const auto split_scores =
+              aggregation::reduced_scores(*split, split->prm_index(cell.prm), reduction);
+          const auto credit = calibration::offset_credit(*split, split_scores, calibration_settings);
+          cell.calibrations.push_back(calibration::fit(
+              *split, split_scores, credit, std::vector<std::uint8_t>(split->num_problems(), 1)));
+        } else {
+          const auto credit = calibration::offset_credit(pool, scores, calibration_settings);
+          for (int f = 0; f < settings.folds; ++f) {
+            std::vector<std::uint8_t> use(pool.num_problems());
+            for (std::size_t j = 0; j < use.size(); ++j) use[j] = fold[j] != f;
+            cell.calibrations.push_back(calibration::fit(pool, scores, credit, use));
+          }
+        }
+
+        std::vector<aggregation::ResponseSignal> signals(scores.size());
+        std::vector<aggregation::VoteParams> params(pool.num_problems());
+        for (std::size_t j = 0; j < pool.num_problems(); ++j) {
+          const auto& fit = cell.calibrations[fold[j]];
+          params[j] = fit.vote_params();
+          for (auto r = pool.response_offsets[j]; r < pool.response_offsets[j + 1]; ++r) {
+            signals[r] = fit.signal(scores[r]);
+            const int bin = std::clamp(static_cast<int>(scores[r] * ScoreHistogram::kBins), 0,
+                                       ScoreHistogram::kBins - 1);
+            (pool.is_correct(r) ? cell.histogram.correct : cell.histogram.incorrect)[bin] += 1;
+          }
+        }
+        cell.accuracy = aggregation::sweep_cell(pool, signals, params, sweep_settings);
+        cell.mean_sampled_tokens = mean_of(pool.sampled_tokens);
+        cell.mean_scored_tokens = mean_of(pool.scored_tokens);
+        cell.savings = compute_savings(analysis, cell);
+        analysis.cells.push_back(std::move(cell));
+        if (progress) progress(++done, total);
+      }
+    }
+  }
+  return analysis;
+}
+
+}  // namespace quorum::analysis

@@ -1,0 +1,26 @@
+// Writes an analysis to DIR: results.csv, calibration.json, savings.csv and summary.md.
+// Every file is written beside its final name and renamed into place, so a crash or an
+// error never leaves a half-written file behind.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "runtime/analysis/analyze.h"
+
+namespace quorum::analysis {
+
+struct RunDescription {
+  std::vector<std::string> inputs;
+  std::vector<std::string> calibration_inputs;
+};
+
+void write_outputs(const std::string& directory, const Analysis& analysis,
+                   const RunDescription& description);
+
+std::string results_csv(const Analysis& analysis);
+std::string savings_csv(const Analysis& analysis);
+std::string calibration_json(const Analysis& analysis);
+std::string summary_markdown(const Analysis& analysis, const RunDescription& description);
+
+}  // namespace quorum::analysis

@@ -1,0 +1,50 @@
+// Final-answer extraction, normalisation and equivalence (design.md section 2).
+// Equivalence decides correctness (c_i) and groups a problem's answers into the classes
+// that every voting strategy counts.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace quorum::answers {
+
+struct ExtractOptions {
+  // Regexes (ECMAScript) with one capture group, tried in order when no \boxed{} / \fbox{}
+  // is present; the last match in the text wins. Defaults cover "The answer is ..." and
+  // GSM8K's "#### n".
+  std::vector<std::string> fallback_patterns = default_fallback_patterns();
+  // As the last resort, take the last number in the text.
+  bool last_number_fallback = true;
+
+  static std::vector<std::string> default_fallback_patterns();
+};
+
+// The final answer of a response: the content of the last \boxed{...} or \fbox{...} (nested
+// braces honoured), else the fallbacks. nullopt when nothing is found.
+std::optional<std::string> extract_answer(std::string_view text, const ExtractOptions& options = {});
+
+// A parsed answer. Parsing is bounded in time and memory whatever the input.
+class Answer {
+ public:
+  static Answer parse(std::string_view raw);
+
+  // Canonical text form: equal canonical forms are always equivalent.
+  const std::string& normalized() const { return normalized_; }
+  bool equivalent_to(const Answer& other) const;
+
+ private:
+  std::string normalized_;
+  struct Value;                       // parsed structure (number, tuple, interval, set, text)
+  std::shared_ptr<const Value> value_;
+};
+
+bool equivalent(std::string_view gold, std::string_view pred);
+
+// Class id per answer, numbered 0, 1, ... in order of first appearance; answers equivalent to
+// an earlier one share its id.
+std::vector<int> group_classes(const std::vector<Answer>& answers);
+
+}  // namespace quorum::answers

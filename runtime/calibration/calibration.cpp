@@ -1,0 +1,230 @@
+#include "runtime/calibration/calibration.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "runtime/aggregation/draws.h"
+#include "runtime/common/parallel.h"
+
+namespace quorum::calibration {
+
+using aggregation::ClassTotals;
+using aggregation::DrawState;
+using aggregation::PolicyPool;
+using aggregation::ResponseSignal;
+using aggregation::Strategy;
+
+const std::vector<double>& linear_grid() {
+  static const std::vector<double> grid = [] {
+    std::vector<double> g;
+    for (int i = -100; i <= 100; ++i) g.push_back(i / 100.0);
+    return g;
+  }();
+  return grid;
+}
+
+const std::vector<double>& logit_grid() {
+  static const std::vector<double> grid = [] {
+    std::vector<double> g;
+    for (int i = 1; i <= 99; ++i) g.push_back(i / 100.0);
+    return g;
+  }();
+  return grid;
+}
+
+namespace {
+
+// Classes that drew the same number of responses compete only through their sums, so for
+// any b the winner is among each count's best sum: the grid loop runs over counts, not classes.
+struct CountGroup {
+  int count;
+  double best_sum;
+  int tied;
+  int tied_correct;
+};
+
+template <class SumOf>
+void group_by_count(const DrawState& state, SumOf sum_of, std::vector<CountGroup>& groups) {
+  groups.clear();
+  for (auto cls : state.present()) {
+    const ClassTotals& totals = state.totals(cls);
+    const double sum = sum_of(totals);
+    auto it = std::find_if(groups.begin(), groups.end(),
+                           [&](const CountGroup& g) { return g.count == totals.count; });
+    if (it == groups.end()) {
+      groups.push_back({totals.count, sum, 1, totals.correct});
+    } else if (sum > it->best_sum) {
+      *it = {totals.count, sum, 1, totals.correct};
+    } else if (sum == it->best_sum) {
+      ++it->tied;
+      it->tied_correct += totals.correct;
+    }
+  }
+}
+
+// Adds, for every offset c in offsets, the credit of the vote sum - c * count.
+void add_offset_credit(const std::vector<CountGroup>& groups, const std::vector<double>& offsets,
+                       double* credit) {
+  for (std::size_t g = 0; g < offsets.size(); ++g) {
+    const double c = offsets[g];
+    double best = 0;
+    int tied = 0, tied_correct = 0;
+    for (const auto& group : groups) {
+      const double score = group.best_sum - c * group.count;
+      if (tied == 0 || score > best) {
+        best = score;
+        tied = group.tied;
+        tied_correct = group.tied_correct;
+      } else if (score == best) {
+        tied += group.tied;
+        tied_correct += group.tied_correct;
+      }
+    }
+    if (tied) credit[g] += static_cast<double>(tied_correct) / tied;
+  }
+}
+
+const std::vector<double>& logit_offsets() {
+  static const std::vector<double> offsets = [] {
+    std::vector<double> o;
+    for (double b : logit_grid()) o.push_back(std::log(b / (1.0 - b)));
+    return o;
+  }();
+  return offsets;
+}
+
+// The grid value with the best accuracy; among values within rounding of the best, the one
+// nearest the uncalibrated vote (neutral), so flat stretches do not drift to the grid's edge.
+double best_on_grid(const std::vector<double>& grid, const std::vector<double>& accuracy,
+                    double neutral) {
+  const double best = *std::max_element(accuracy.begin(), accuracy.end());
+  double chosen = grid.front();
+  bool found = false;
+  for (std::size_t g = 0; g < grid.size(); ++g) {
+    if (accuracy[g] < best - 1e-12) continue;
+    if (!found || std::abs(grid[g] - neutral) < std::abs(chosen - neutral) - 1e-12) chosen = grid[g];
+    found = true;
+  }
+  return chosen;
+}
+
+}  // namespace
+
+OffsetCredit offset_credit(const PolicyPool& pool, const std::vector<double>& scores,
+                           const CalibrationSettings& settings) {
+  const std::size_t problems = pool.num_problems();
+  const auto& linear = linear_grid();
+  const auto& logit = logit_offsets();
+  OffsetCredit credit;
+  credit.problems = problems;
+  credit.linear.assign(problems * linear.size(), 0.0);
+  credit.logit.assign(problems * logit.size(), 0.0);
+  const std::uint64_t stream = aggregation::stream_key(settings.seed, aggregation::Stream::calibration);
+
+  struct Scratch {
+    std::vector<std::uint16_t> order;
+    std::vector<std::uint64_t> keys;
+    std::vector<CountGroup> groups;
+    DrawState state;
+  };
+  std::vector<Scratch> scratch(resolve_threads(settings.threads));
+
+  parallel_for(problems, settings.threads, [&](std::size_t j, int worker) {
+    Scratch& s = scratch[worker];
+    const std::uint32_t first = pool.response_offsets[j];
+    const std::uint32_t n = pool.num_responses(j);
+    const std::uint8_t* correct = pool.class_correct.data() + pool.class_offsets[j];
+    double* linear_credit = credit.linear.data() + j * linear.size();
+    double* logit_credit = credit.logit.data() + j * logit.size();
+    int evaluations = 0;
+    s.order.resize(n);
+    for (int d = 0; d < settings.draws; ++d) {
+      aggregation::draw_permutation(stream, j, d, n, s.order.data(), s.keys);
+      s.state.reset(correct, pool.num_classes(j));
+      auto budget = settings.budgets.begin();
+      for (std::uint32_t k = 0; k < n && budget != settings.budgets.end(); ++k) {
+        const std::uint32_t r = first + s.order[k];
+        ResponseSignal signal;
+        signal.p = scores[r];
+        signal.logit = aggregation::clamped_logit(scores[r]);
+        s.state.add(pool.answer_class[r], signal);
+        if (k + 1 != *budget) continue;
+        ++budget;
+        ++evaluations;
+        group_by_count(s.state, [](const ClassTotals& t) { return t.sum_p; }, s.groups);
+        add_offset_credit(s.groups, linear, linear_credit);
+        group_by_count(s.state, [](const ClassTotals& t) { return t.sum_logit; }, s.groups);
+        add_offset_credit(s.groups, logit, logit_credit);
+      }
+    }
+    if (evaluations == 0) return;
+    for (std::size_t g = 0; g < linear.size(); ++g) linear_credit[g] /= evaluations;
+    for (std::size_t g = 0; g < logit.size(); ++g) logit_credit[g] /= evaluations;
+  });
+  return credit;
+}
+
+Calibration fit(const PolicyPool& pool, const std::vector<double>& scores,
+                const OffsetCredit& credit, const std::vector<std::uint8_t>& use) {
+  Calibration calibration;
+  const auto& linear = linear_grid();
+  const auto& logit = logit_grid();
+  calibration.linear_accuracy.assign(linear.size(), 0.0);
+  calibration.logit_accuracy.assign(logit.size(), 0.0);
+  std::vector<double> correct_logits, incorrect_logits;
+  for (std::size_t j = 0; j < pool.num_problems(); ++j) {
+    if (!use[j]) continue;
+    ++calibration.problems;
+    for (std::size_t g = 0; g < linear.size(); ++g)
+      calibration.linear_accuracy[g] += credit.linear[j * linear.size() + g];
+    for (std::size_t g = 0; g < logit.size(); ++g)
+      calibration.logit_accuracy[g] += credit.logit[j * logit.size() + g];
+    const std::uint8_t* class_correct = pool.class_correct.data() + pool.class_offsets[j];
+    for (auto r = pool.response_offsets[j]; r < pool.response_offsets[j + 1]; ++r) {
+      const bool correct = pool.answer_class[r] >= 0 && class_correct[pool.answer_class[r]];
+      (correct ? correct_logits : incorrect_logits).push_back(aggregation::clamped_logit(scores[r]));
+      calibration.q.add(scores[r], correct);
+      ++calibration.responses;
+      calibration.correct_responses += correct;
+    }
+  }
+  if (calibration.problems > 0) {
+    for (double& a : calibration.linear_accuracy) a /= calibration.problems;
+    for (double& a : calibration.logit_accuracy) a /= calibration.problems;
+    calibration.linear_b = best_on_grid(linear, calibration.linear_accuracy, 0.0);
+    calibration.logit_b = best_on_grid(logit, calibration.logit_accuracy, 0.5);
+  }
+  calibration.kde = KdeRatio::fit(correct_logits, incorrect_logits);
+  return calibration;
+}
+
+aggregation::VoteParams Calibration::vote_params() const {
+  aggregation::VoteParams params;
+  params.linear_b = linear_b;
+  params.logit_offset = std::log(logit_b / (1.0 - logit_b));
+  return params;
+}
+
+aggregation::ResponseSignal Calibration::signal(double p) const {
+  ResponseSignal signal;
+  signal.p = p;
+  signal.logit = aggregation::clamped_logit(p);
+  signal.llr = kde.at(signal.logit);
+  signal.q = q.at(p);
+  return signal;
+}
+
+double Calibration::weight(Strategy strategy, double p) const {
+  switch (strategy) {
+    case Strategy::linear_wv:
+      return p - linear_b;
+    case Strategy::logit_wv:
+      return aggregation::clamped_logit(p) - vote_params().logit_offset;
+    case Strategy::kde_wv:
+      return kde.at(aggregation::clamped_logit(p));
+    default:
+      return p;
+  }
+}
+
+}  // namespace quorum::calibration

@@ -1,0 +1,114 @@
+// quorum analyze: aggregation strategies, calibration and budget sweep over stored responses.
+#include <iostream>
+
+#include "runtime/analysis/analyze.h"
+#include "runtime/analysis/outputs.h"
+#include "runtime/cli/command.h"
+#include "runtime/cli/progress.h"
+#include "runtime/common/error.h"
+#include "runtime/interchange/jsonl_reader.h"
+#include "runtime/interchange/pools.h"
+
+namespace quorum::cli {
+namespace {
+
+struct AnalyzeArgs {
+  std::vector<std::string> inputs, calibration;
+  std::string out;
+  int folds = 5;
+  std::vector<std::uint32_t> budgets;
+  std::vector<std::string> reductions, strategies;
+  analysis::AnalysisSettings settings;
+  std::string reference = "weighted";
+  std::string policy = "policy";
+  std::string step_separator = "\n\n";
+  bool quiet = false;
+};
+
+std::vector<aggregation::PolicyPool> load(const std::vector<std::string>& specs, const AnalyzeArgs& args) {
+  interchange::Dataset dataset;
+  interchange::ReadOptions options;
+  options.default_policy = args.policy;
+  options.step_separator = args.step_separator;
+  for (const auto& spec : specs) interchange::read_jsonl(interchange::parse_input_spec(spec), options, dataset);
+  interchange::check_complete(dataset);
+  return interchange::build_pools(dataset, {}, args.settings.threads);
+}
+
+template <class T, class Parse>
+std::vector<T> parse_names(const std::vector<std::string>& names, const char* option, Parse parse) {
+  std::vector<T> parsed;
+  for (const auto& n : names) {
+    try {
+      parsed.push_back(parse(n));
+    } catch (const std::invalid_argument& e) {
+      throw InputError("", 0, option, e.what());
+    }
+  }
+  return parsed;
+}
+
+void run(AnalyzeArgs& args) {
+  auto& settings = args.settings;
+  settings.folds = args.folds;
+  settings.budgets = args.budgets;
+  settings.strategies = parse_names<aggregation::Strategy>(args.strategies, "--strategies", aggregation::parse_strategy);
+  settings.reductions = parse_names<aggregation::Reduction>(args.reductions, "--reductions", aggregation::parse_reduction);
+  settings.reference = parse_names<aggregation::Strategy>({args.reference}, "--reference", aggregation::parse_strategy).front();
+
+  const auto pools = load(args.inputs, args);
+  const auto calibration_pools = args.calibration.empty() ? std::vector<aggregation::PolicyPool>{}
+                                                          : load(args.calibration, args);
+  ProgressLine progress("analyze: cells");
+  const auto result = analysis::analyze(pools, calibration_pools, settings, [&](std::size_t done, std::size_t total) {
+    if (!args.quiet) progress.update(done, total);
+  });
+  analysis::RunDescription description{args.inputs, args.calibration};
+  analysis::write_outputs(args.out, result, description);
+  if (!args.quiet)
+    std::cerr << "analyze: " << result.cells.size() << " cells, " << result.problems << " problems; wrote "
+              << args.out << "/{results.csv,calibration.json,savings.csv,summary.md}\n";
+}
+
+}  // namespace
+
+void register_analyze(CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<AnalyzeArgs>();
+  auto* cmd = app.add_subcommand("analyze", "Evaluate aggregation strategies over a pool of scored responses");
+  cmd->add_option("--input,-i", args->inputs,
+                  "JSONL file(s) of problems, responses and step scores; PATH:prm=NAME,policy=NAME names "
+                  "the PRM of a plain \"scores\" column and the policy of rows without one")
+      ->required();
+  cmd->add_option("--out,-o", args->out, "Output directory")->required();
+  cmd->add_option("--calibration", args->calibration,
+                  "Separate labelled calibration split (same format); default: k-fold cross-fitting");
+  cmd->add_option("--folds", args->folds, "Cross-fitting folds when no --calibration is given")
+      ->capture_default_str();
+  cmd->add_option("--budgets", args->budgets, "Budgets N (default: powers of two up to the smallest pool)")
+      ->delimiter(',');
+  cmd->add_option("--reductions", args->reductions, "Step-score reductions: last,min,prod,mean,max (default all)")
+      ->delimiter(',');
+  cmd->add_option("--strategies", args->strategies,
+                  "majority,best_of_n,weighted,linear_wv,logit_wv,kde_wv,oracle,pass_at_n (default all)")
+      ->delimiter(',');
+  cmd->add_option("--draws", args->settings.draws, "Random subsets per problem and budget")->capture_default_str();
+  cmd->add_option("--calibration-draws", args->settings.calibration_draws,
+                  "Subsets per problem and budget when grid-searching b")
+      ->capture_default_str();
+  cmd->add_option("--bootstrap", args->settings.bootstrap_resamples, "Bootstrap resamples for the 95% intervals")
+      ->capture_default_str();
+  cmd->add_option("--seed", args->settings.seed, "Seed of draws, calibration and bootstrap")->capture_default_str();
+  cmd->add_option("--reference", args->reference, "Strategy whose accuracy at the largest budget the savings target")
+      ->capture_default_str();
+  cmd->add_option("--policy", args->policy, "Policy name for rows that carry none")->capture_default_str();
+  cmd->add_option("--step-separator", args->step_separator, "Splits completion text into steps")
+      ->default_str("\\n\\n");
+  cmd->add_option("--threads", args->settings.threads, "Worker threads (0: one per core)")->capture_default_str();
+  cmd->add_flag("--quiet,-q", args->quiet, "No progress output");
+  cmd->callback([args, &exit_code] {
+    run(*args);
+    exit_code = 0;
+  });
+}
+
+}  // namespace quorum::cli

@@ -1,0 +1,14 @@
+// Each `quorum` subcommand lives in its own cmd_*.cpp and registers itself on the app.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace quorum::cli {
+
+// Each register_* adds one subcommand; its callback runs the command and sets the process
+// exit code through the returned reference.
+void register_equiv(CLI::App& app, int& exit_code);
+void register_analyze(CLI::App& app, int& exit_code);
+void register_synth(CLI::App& app, int& exit_code);
+
+}  // namespace quorum::cli

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Sets quorum up on a fresh Debian 12 machine and builds it.
+#   ./setup.sh          install packages (when missing) and build
+#   ./setup.sh demo     ... then run the demo
+#   ./setup.sh test     ... then run the whole test suite
+#   ./setup.sh bench    ... then run the benchmarks
+set -euo pipefail
+cd "$(dirname "$0")"
+
+packages=(
+  build-essential cmake
+  catch2 nlohmann-json3-dev libcli11-dev
+  python3 python3-numpy
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  [[ $(id -u) == 0 ]] && sudo= || sudo=sudo
+  $sudo apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j"$(nproc)"
+
+case "${1:-}" in
+  "") ;;
+  demo)  exec bash configs/demo.sh ;;
+  test)  cd build && exec ctest --output-on-failure -j"$(nproc)" ;;
+  bench) exec ./build/bench_analyze ;;
+  *) echo "setup: unknown action '$1' (expected demo, test or bench)" >&2; exit 2 ;;
+esac
