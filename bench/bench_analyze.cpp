@@ -14,6 +14,8 @@
 #include <string>
 #include <thread>
 
+#include <unistd.h>
+
 #include "runtime/analysis/analyze.h"
 #include "runtime/common/parallel.h"
 #include "runtime/interchange/pools.h"

@@ -1,7 +1,6 @@
 #include "runtime/aggregation/draws.h"
 
 #include <algorithm>
-#include <numeric>
 
 namespace quorum::aggregation {
 
@@ -9,11 +8,9 @@ void draw_permutation(std::uint64_t stream, std::uint64_t j, std::uint64_t d, st
                       std::uint16_t* order, std::vector<std::uint64_t>& key_scratch) {
   key_scratch.resize(n);
   const std::uint64_t base = splitmix64(splitmix64(stream ^ j) ^ d);
-  for (std::uint32_t i = 0; i < n; ++i) key_scratch[i] = splitmix64(base ^ i);
-  std::iota(order, order + n, std::uint16_t{0});
-  // Stable on equal keys, as NumPy's argsort(kind="stable").
-  std::stable_sort(order, order + n,
-                   [&](std::uint16_t a, std::uint16_t b) { return key_scratch[a] < key_scratch[b]; });
+  for (std::uint32_t i = 0; i < n; ++i) key_scratch[i] = (splitmix64(base ^ i) & ~0xFFFFULL) | i;
+  std::sort(key_scratch.begin(), key_scratch.end());
+  for (std::uint32_t i = 0; i < n; ++i) order[i] = static_cast<std::uint16_t>(key_scratch[i] & 0xFFFF);
 }
 
 }  // namespace quorum::aggregation

@@ -2,7 +2,9 @@
 // permutation of its responses; the budget-N subset is the permutation's first N entries,
 // so one permutation serves every budget (the subsets of one draw are nested) and the
 // budget-N subset is a uniform draw without replacement. Permutations come from sorting
-// counter-based hash keys, so any implementation (the NumPy reference too) can reproduce them.
+// counter-based hash keys, so any implementation (the NumPy reference too) can reproduce them:
+// response i gets the key (draw_key & ~0xFFFF) | i, responses are ordered by key (the low 16
+// bits make keys unique, so the order needs no tie rule).
 #pragma once
 
 #include <cstdint>
@@ -31,6 +33,7 @@ inline std::uint64_t draw_key(std::uint64_t stream, std::uint64_t j, std::uint64
 }
 
 // Writes the permutation of draw d of problem j (n responses) into order[0..n).
+// n is at most 65536.
 void draw_permutation(std::uint64_t stream, std::uint64_t j, std::uint64_t d, std::uint32_t n,
                       std::uint16_t* order, std::vector<std::uint64_t>& key_scratch);
 

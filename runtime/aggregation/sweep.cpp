@@ -15,28 +15,52 @@ double pass_at_n(std::uint32_t n, std::uint32_t c, std::uint32_t budget) {
   return 1.0 - none_correct;
 }
 
-CellAccuracy sweep_cell(const PolicyPool& pool, const std::vector<ResponseSignal>& signals,
-                        const std::vector<VoteParams>& params, const SweepSettings& settings) {
+namespace {
+
+void summarise(CellAccuracy& cell, std::size_t series, const Bootstrap& bootstrap, int threads) {
+  const std::size_t problems = cell.problems;
+  cell.accuracy.assign(series, 0.0);
+  for (std::size_t k = 0; k < series; ++k) {
+    double sum = 0;
+    for (std::size_t j = 0; j < problems; ++j) sum += cell.per_problem[k * problems + j];
+    cell.accuracy[k] = sum / problems;
+  }
+  const auto intervals = bootstrap.intervals(cell.per_problem.data(), series, threads);
+  cell.ci_low.resize(series);
+  cell.ci_high.resize(series);
+  for (std::size_t k = 0; k < series; ++k) {
+    cell.ci_low[k] = intervals[k].low;
+    cell.ci_high[k] = intervals[k].high;
+  }
+}
+
+}  // namespace
+
+std::vector<CellAccuracy> sweep_cells(const PolicyPool& pool, const std::vector<CellSignals>& inputs,
+                                      const SweepSettings& settings, const std::function<void()>& tick) {
   const std::size_t problems = pool.num_problems();
   const std::size_t budgets = settings.budgets.size();
   const std::size_t strategies = settings.strategies.size();
-  CellAccuracy cell;
-  cell.problems = problems;
-  cell.per_problem.assign(strategies * budgets * problems, 0.0);
   auto slot = [&](std::size_t s, std::size_t b, std::size_t j) {
     return (s * budgets + b) * problems + j;
   };
+  std::vector<CellAccuracy> cells(inputs.size());
+  for (auto& cell : cells) {
+    cell.problems = problems;
+    cell.per_problem.assign(strategies * budgets * problems, 0.0);
+  }
 
   std::vector<std::size_t> drawn_strategies;  // pass_at_n needs no draws
   for (std::size_t s = 0; s < strategies; ++s) {
-    if (settings.strategies[s] == Strategy::pass_at_n) {
-      for (std::size_t b = 0; b < budgets; ++b)
-        for (std::size_t j = 0; j < problems; ++j)
-          cell.per_problem[slot(s, b, j)] =
-              pass_at_n(pool.num_responses(j), pool.num_correct(j), settings.budgets[b]);
-    } else {
+    if (settings.strategies[s] != Strategy::pass_at_n) {
       drawn_strategies.push_back(s);
+      continue;
     }
+    for (std::size_t b = 0; b < budgets; ++b)
+      for (std::size_t j = 0; j < problems; ++j) {
+        const double coverage = pass_at_n(pool.num_responses(j), pool.num_correct(j), settings.budgets[b]);
+        for (auto& cell : cells) cell.per_problem[slot(s, b, j)] = coverage;
+      }
   }
 
   struct Scratch {
@@ -48,45 +72,40 @@ CellAccuracy sweep_cell(const PolicyPool& pool, const std::vector<ResponseSignal
   const std::uint64_t stream = stream_key(settings.seed, Stream::evaluation);
 
   parallel_for(problems, settings.threads, [&](std::size_t j, int worker) {
-    if (drawn_strategies.empty()) return;
     Scratch& s = scratch[worker];
     const std::uint32_t first = pool.response_offsets[j];
     const std::uint32_t n = pool.num_responses(j);
     const std::uint8_t* correct = pool.class_correct.data() + pool.class_offsets[j];
     s.order.resize(n);
-    for (int d = 0; d < settings.draws; ++d) {
+    for (int d = 0; d < settings.draws && !drawn_strategies.empty(); ++d) {
       draw_permutation(stream, j, d, n, s.order.data(), s.keys);
-      s.state.reset(correct, pool.num_classes(j));
-      std::size_t b = 0;
-      for (std::uint32_t k = 0; k < n && b < budgets; ++k) {
-        const std::uint32_t r = first + s.order[k];
-        s.state.add(pool.answer_class[r], signals[r]);
-        if (k + 1 != settings.budgets[b]) continue;
-        for (auto si : drawn_strategies)
-          cell.per_problem[slot(si, b, j)] += s.state.credit(settings.strategies[si], params[j]);
-        ++b;
+      for (std::size_t c = 0; c < cells.size(); ++c) {
+        const ResponseSignal* signals = inputs[c].signals.data();
+        const VoteParams& params = inputs[c].params[j];
+        double* per_problem = cells[c].per_problem.data();
+        s.state.reset(correct, pool.num_classes(j));
+        std::size_t b = 0;
+        for (std::uint32_t k = 0; k < n && b < budgets; ++k) {
+          const std::uint32_t r = first + s.order[k];
+          s.state.add(pool.answer_class[r], signals[r]);
+          if (k + 1 != settings.budgets[b]) continue;
+          double credit[kStrategyCount];
+          s.state.credits(params, credit);
+          for (auto si : drawn_strategies)
+            per_problem[slot(si, b, j)] += credit[static_cast<int>(settings.strategies[si])];
+          ++b;
+        }
       }
     }
-    for (auto si : drawn_strategies)
-      for (std::size_t b = 0; b < budgets; ++b) cell.per_problem[slot(si, b, j)] /= settings.draws;
+    for (auto& cell : cells)
+      for (auto si : drawn_strategies)
+        for (std::size_t b = 0; b < budgets; ++b) cell.per_problem[slot(si, b, j)] /= settings.draws;
+    if (tick) tick();
   });
 
-  const std::size_t series = strategies * budgets;
-  cell.accuracy.assign(series, 0.0);
-  for (std::size_t k = 0; k < series; ++k) {
-    double sum = 0;
-    for (std::size_t j = 0; j < problems; ++j) sum += cell.per_problem[k * problems + j];
-    cell.accuracy[k] = sum / problems;
-  }
   const Bootstrap bootstrap(problems, settings.bootstrap_resamples, settings.seed);
-  const auto intervals = bootstrap.intervals(cell.per_problem.data(), series, settings.threads);
-  cell.ci_low.resize(series);
-  cell.ci_high.resize(series);
-  for (std::size_t k = 0; k < series; ++k) {
-    cell.ci_low[k] = intervals[k].low;
-    cell.ci_high[k] = intervals[k].high;
-  }
-  return cell;
+  for (auto& cell : cells) summarise(cell, strategies * budgets, bootstrap, settings.threads);
+  return cells;
 }
 
 }  // namespace quorum::aggregation

@@ -1,9 +1,10 @@
-// The budget sweep of one (policy, PRM, reduction) cell: for every budget N, D seeded draws of
+// The budget sweep of (policy, PRM, reduction) cells: for every budget N, D seeded draws of
 // N responses without replacement per problem, every strategy applied to every draw, credit
 // averaged per problem; then the mean over problems and a bootstrap confidence interval.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "runtime/aggregation/pool.h"
@@ -28,10 +29,18 @@ struct CellAccuracy {
   std::vector<double> accuracy, ci_low, ci_high;
 };
 
-// signals: one per response of pool (computed with the calibration that problem may use);
-// params: one per problem, likewise.
-CellAccuracy sweep_cell(const PolicyPool& pool, const std::vector<ResponseSignal>& signals,
-                        const std::vector<VoteParams>& params, const SweepSettings& settings);
+// What one cell feeds the votes: signals, one per response of the pool (computed with the
+// calibration that the response's problem may use), and params, one per problem, likewise.
+struct CellSignals {
+  std::vector<ResponseSignal> signals;
+  std::vector<VoteParams> params;
+};
+
+// Sweeps all cells of one pool together: each draw's permutation is made once and serves every
+// cell. tick, when set, is called (from any worker thread) after each problem.
+std::vector<CellAccuracy> sweep_cells(const PolicyPool& pool, const std::vector<CellSignals>& cells,
+                                      const SweepSettings& settings,
+                                      const std::function<void()>& tick = {});
 
 // 1 - C(n - c, N) / C(n, N): the chance that N responses drawn without replacement from n,
 // c of them correct, include a correct one.

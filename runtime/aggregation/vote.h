@@ -41,7 +41,9 @@ class DrawState {
   // answer_class -1: the response has no answer; it counts towards the budget and q only.
   void add(std::int32_t answer_class, const ResponseSignal& signal);
 
-  // Credit in [0, 1] of a strategy at the current budget (pass_at_n is not a draw strategy).
+  // Credit in [0, 1] of every strategy at the current budget, indexed by Strategy, in one pass
+  // over the classes (pass_at_n is not a draw strategy: its slot is left 0).
+  void credits(const VoteParams& params, double (&out)[kStrategyCount]) const;
   double credit(Strategy strategy, const VoteParams& params) const;
 
   int drawn() const { return drawn_; }
@@ -49,9 +51,6 @@ class DrawState {
   const ClassTotals& totals(std::int32_t cls) const { return classes_[cls]; }
 
  private:
-  template <class ScoreOf>
-  double top_credit(ScoreOf score_of) const;
-
   std::vector<ClassTotals> classes_;
   std::vector<std::int32_t> present_;  // classes with at least one drawn response
   int drawn_ = 0;

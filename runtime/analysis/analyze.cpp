@@ -1,6 +1,8 @@
 #include "runtime/analysis/analyze.h"
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
 #include <cmath>
 #include <numeric>
 
@@ -37,8 +39,12 @@ void resolve(AnalysisSettings& settings, const std::vector<PolicyPool>& pools) {
                          "budget " + std::to_string(settings.budgets.back()) + " exceeds the " +
                              std::to_string(pool.num_responses(j)) + " responses of problem '" +
                              pool.problem_ids[j] + "' (policy '" + pool.policy + "')");
-  if (settings.budgets.back() > UINT16_MAX)
-    throw InputError("", 0, "--budgets", "budgets above 65535 responses are not supported");
+  for (const auto& pool : pools)
+    for (std::size_t j = 0; j < pool.num_problems(); ++j)
+      if (pool.num_responses(j) > 65536)
+        throw InputError("", 0, "--input", "problem '" + pool.problem_ids[j] + "' has " +
+                                               std::to_string(pool.num_responses(j)) +
+                                               " responses; at most 65536 per problem are supported");
   if (settings.strategies.empty()) settings.strategies = aggregation::all_strategies();
   if (settings.reductions.empty()) settings.reductions = aggregation::all_reductions();
   if (settings.draws < 1) throw InputError("", 0, "--draws", "must be at least 1");
@@ -71,18 +77,7 @@ std::vector<Saving> compute_savings(const Analysis& analysis, const CellResult& 
     const Strategy strategy = analysis.settings.strategies[s];
     if (!aggregation::is_deployable(strategy)) continue;
     Saving saving{strategy};
-    const double* accuracy = cell.accuracy.accuracy.data() + s * nb;
-    for (std::size_t b = 0; b < nb; ++b) {
-      if (accuracy[b] < target) continue;
-      if (b == 0 || accuracy[b] == accuracy[b - 1]) {
-        saving.budget = budgets[b];
-      } else {
-        const double t = (target - accuracy[b - 1]) / (accuracy[b] - accuracy[b - 1]);
-        const double lo = std::log2(budgets[b - 1]), hi = std::log2(budgets[b]);
-        saving.budget = std::exp2(lo + t * (hi - lo));
-      }
-      break;
-    }
+    saving.budget = budget_reaching(budgets, cell.accuracy.accuracy.data() + s * nb, target);
     saving.sample_fraction = saving.budget / budgets.back();
     saving.token_fraction = saving.budget * cost_per_sample(strategy) /
                             (budgets.back() * cost_per_sample(analysis.settings.reference));
@@ -107,6 +102,17 @@ std::vector<int> assign_folds(const PolicyPool& pool, int folds) {
   std::vector<int> fold(pool.num_problems());
   for (std::size_t rank = 0; rank < order.size(); ++rank) fold[order[rank]] = static_cast<int>(rank % folds);
   return fold;
+}
+
+double budget_reaching(const std::vector<std::uint32_t>& budgets, const double* accuracy, double target) {
+  for (std::size_t b = 0; b < budgets.size(); ++b) {
+    if (accuracy[b] < target) continue;
+    if (b == 0 || accuracy[b] == accuracy[b - 1]) return budgets[b];
+    const double t = (target - accuracy[b - 1]) / (accuracy[b] - accuracy[b - 1]);
+    const double lo = std::log2(budgets[b - 1]), hi = std::log2(budgets[b]);
+    return std::exp2(lo + t * (hi - lo));
+  }
+  return NAN;
 }
 
 std::vector<double> zero_crossings(const std::vector<double>& p, const std::vector<double>& w) {
@@ -148,8 +154,20 @@ Analysis analyze(const std::vector<PolicyPool>& pools, const std::vector<PolicyP
   else if (separate) analysis.calibration_mode = "separate calibration split";
   else analysis.calibration_mode = std::to_string(settings.folds) + "-fold cross-fitting over problems";
 
-  std::size_t total = 0, done = 0;
-  for (const auto& pool : pools) total += pool.step_scores.size() * settings.reductions.size();
+  // Progress counts problems passed through calibration and through the sweep.
+  std::size_t total = 0;
+  for (const auto& pool : pools) {
+    total += pool.num_problems();
+    if (calibrate) total += separate ? find_policy(calibration_pools, pool.policy)->num_problems() : pool.num_problems();
+  }
+  std::atomic<std::size_t> done{0};
+  std::mutex progress_mutex;
+  const std::function<void()> tick = [&] {
+    const std::size_t now = ++done;
+    if (!progress) return;
+    std::lock_guard<std::mutex> lock(progress_mutex);
+    progress(now, total);
+  };
 
   calibration::CalibrationSettings calibration_settings;
   calibration_settings.budgets = settings.budgets;
@@ -165,53 +183,68 @@ Analysis analyze(const std::vector<PolicyPool>& pools, const std::vector<PolicyP
   sweep_settings.threads = settings.threads;
 
   for (const auto& pool : pools) {
-    const std::vector<int> fold = separate || !calibrate ? std::vector<int>(pool.num_problems(), 0)
-                                                         : assign_folds(pool, settings.folds);
-    const PolicyPool* split = separate ? find_policy(calibration_pools, pool.policy) : nullptr;
-    for (std::size_t prm = 0; prm < pool.step_scores.size(); ++prm) {
+    // The cells of this policy: every PRM with every reduction.
+    std::vector<CellResult> cells;
+    std::vector<std::vector<double>> cell_scores;
+    for (std::size_t prm = 0; prm < pool.step_scores.size(); ++prm)
       for (auto reduction : settings.reductions) {
         CellResult cell;
         cell.policy = pool.policy;
         cell.prm = pool.step_scores[prm].prm;
         cell.reduction = reduction;
-        const auto scores = aggregation::reduced_scores(pool, static_cast<int>(prm), reduction);
-
-        if (!calibrate) {
-          cell.calibrations.emplace_back();
-        } else if (split) {
-          const auto split_scores =
-              aggregation::reduced_scores(*split, split->prm_index(cell.prm), reduction);
-          const auto credit = calibration::offset_credit(*split, split_scores, calibration_settings);
-          cell.calibrations.push_back(calibration::fit(
-              *split, split_scores, credit, std::vector<std::uint8_t>(split->num_problems(), 1)));
-        } else {
-          const auto credit = calibration::offset_credit(pool, scores, calibration_settings);
-          for (int f = 0; f < settings.folds; ++f) {
-            std::vector<std::uint8_t> use(pool.num_problems());
-            for (std::size_t j = 0; j < use.size(); ++j) use[j] = fold[j] != f;
-            cell.calibrations.push_back(calibration::fit(pool, scores, credit, use));
-          }
-        }
-
-        std::vector<aggregation::ResponseSignal> signals(scores.size());
-        std::vector<aggregation::VoteParams> params(pool.num_problems());
-        for (std::size_t j = 0; j < pool.num_problems(); ++j) {
-          const auto& fit = cell.calibrations[fold[j]];
-          params[j] = fit.vote_params();
-          for (auto r = pool.response_offsets[j]; r < pool.response_offsets[j + 1]; ++r) {
-            signals[r] = fit.signal(scores[r]);
-            const int bin = std::clamp(static_cast<int>(scores[r] * ScoreHistogram::kBins), 0,
-                                       ScoreHistogram::kBins - 1);
-            (pool.is_correct(r) ? cell.histogram.correct : cell.histogram.incorrect)[bin] += 1;
-          }
-        }
-        cell.accuracy = aggregation::sweep_cell(pool, signals, params, sweep_settings);
-        cell.mean_sampled_tokens = mean_of(pool.sampled_tokens);
-        cell.mean_scored_tokens = mean_of(pool.scored_tokens);
-        cell.savings = compute_savings(analysis, cell);
-        analysis.cells.push_back(std::move(cell));
-        if (progress) progress(++done, total);
+        cells.push_back(std::move(cell));
+        cell_scores.push_back(aggregation::reduced_scores(pool, static_cast<int>(prm), reduction));
       }
+
+    const std::vector<int> fold = separate || !calibrate ? std::vector<int>(pool.num_problems(), 0)
+                                                         : assign_folds(pool, settings.folds);
+    if (!calibrate) {
+      for (auto& cell : cells) cell.calibrations.emplace_back();
+    } else if (separate) {
+      const PolicyPool& split = *find_policy(calibration_pools, pool.policy);
+      std::vector<std::vector<double>> split_scores;
+      for (const auto& cell : cells)
+        split_scores.push_back(aggregation::reduced_scores(split, split.prm_index(cell.prm), cell.reduction));
+      const auto credits = calibration::offset_credit(split, split_scores, calibration_settings, tick);
+      const std::vector<std::uint8_t> everything(split.num_problems(), 1);
+      for (std::size_t c = 0; c < cells.size(); ++c)
+        cells[c].calibrations.push_back(calibration::fit(split, split_scores[c], credits[c], everything));
+    } else {
+      const auto credits = calibration::offset_credit(pool, cell_scores, calibration_settings, tick);
+      for (int f = 0; f < settings.folds; ++f) {
+        std::vector<std::uint8_t> use(pool.num_problems());
+        for (std::size_t j = 0; j < use.size(); ++j) use[j] = fold[j] != f;
+        for (std::size_t c = 0; c < cells.size(); ++c)
+          cells[c].calibrations.push_back(calibration::fit(pool, cell_scores[c], credits[c], use));
+      }
+    }
+
+    std::vector<aggregation::CellSignals> inputs(cells.size());
+    for (std::size_t c = 0; c < cells.size(); ++c) {
+      auto& cell = cells[c];
+      const auto& scores = cell_scores[c];
+      auto& input = inputs[c];
+      input.signals.resize(scores.size());
+      input.params.resize(pool.num_problems());
+      for (std::size_t j = 0; j < pool.num_problems(); ++j) {
+        const auto& fit = cell.calibrations[fold[j]];
+        input.params[j] = fit.vote_params();
+        for (auto r = pool.response_offsets[j]; r < pool.response_offsets[j + 1]; ++r) {
+          input.signals[r] = fit.signal(scores[r]);
+          const int bin = std::clamp(static_cast<int>(scores[r] * ScoreHistogram::kBins), 0,
+                                     ScoreHistogram::kBins - 1);
+          (pool.is_correct(r) ? cell.histogram.correct : cell.histogram.incorrect)[bin] += 1;
+        }
+      }
+    }
+    auto accuracies = aggregation::sweep_cells(pool, inputs, sweep_settings, tick);
+    for (std::size_t c = 0; c < cells.size(); ++c) {
+      auto& cell = cells[c];
+      cell.accuracy = std::move(accuracies[c]);
+      cell.mean_sampled_tokens = mean_of(pool.sampled_tokens);
+      cell.mean_scored_tokens = mean_of(pool.scored_tokens);
+      cell.savings = compute_savings(analysis, cell);
+      analysis.cells.push_back(std::move(cell));
     }
   }
   return analysis;

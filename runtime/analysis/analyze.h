@@ -61,6 +61,7 @@ struct Analysis {
   std::size_t strategy_index(aggregation::Strategy s) const;  // npos when not evaluated
 };
 
+// Called with problems passed through calibration and the sweep so far, never concurrently.
 using Progress = std::function<void(std::size_t done, std::size_t total)>;
 
 // calibration_pools empty: k-fold cross-fitting over the evaluated problems. Throws InputError
@@ -72,6 +73,10 @@ Analysis analyze(const std::vector<aggregation::PolicyPool>& pools,
 // Fold of each problem: problems ordered by a hash of their id, dealt round-robin, so a
 // problem keeps its fold across policies and runs.
 std::vector<int> assign_folds(const aggregation::PolicyPool& pool, int folds);
+
+// The smallest budget whose accuracy reaches target, interpolated linearly in log2(budget)
+// between the grid budgets around it; NaN when no budget reaches it.
+double budget_reaching(const std::vector<std::uint32_t>& budgets, const double* accuracy, double target);
 
 // Where w(p) changes sign, interpolated linearly between grid points.
 std::vector<double> zero_crossings(const std::vector<double>& p, const std::vector<double>& w);

@@ -110,16 +110,21 @@ double best_on_grid(const std::vector<double>& grid, const std::vector<double>& 
 
 }  // namespace
 
-OffsetCredit offset_credit(const PolicyPool& pool, const std::vector<double>& scores,
-                           const CalibrationSettings& settings) {
+std::vector<OffsetCredit> offset_credit(const PolicyPool& pool, const std::vector<std::vector<double>>& scores,
+                                        const CalibrationSettings& settings, const std::function<void()>& tick) {
   const std::size_t problems = pool.num_problems();
   const auto& linear = linear_grid();
   const auto& logit = logit_offsets();
-  OffsetCredit credit;
-  credit.problems = problems;
-  credit.linear.assign(problems * linear.size(), 0.0);
-  credit.logit.assign(problems * logit.size(), 0.0);
+  std::vector<OffsetCredit> credits(scores.size());
+  for (auto& credit : credits) {
+    credit.problems = problems;
+    credit.linear.assign(problems * linear.size(), 0.0);
+    credit.logit.assign(problems * logit.size(), 0.0);
+  }
   const std::uint64_t stream = aggregation::stream_key(settings.seed, aggregation::Stream::calibration);
+  std::vector<std::vector<double>> logits(scores.size());
+  for (std::size_t c = 0; c < scores.size(); ++c)
+    for (double p : scores[c]) logits[c].push_back(aggregation::clamped_logit(p));
 
   struct Scratch {
     std::vector<std::uint16_t> order;
@@ -134,34 +139,42 @@ OffsetCredit offset_credit(const PolicyPool& pool, const std::vector<double>& sc
     const std::uint32_t first = pool.response_offsets[j];
     const std::uint32_t n = pool.num_responses(j);
     const std::uint8_t* correct = pool.class_correct.data() + pool.class_offsets[j];
-    double* linear_credit = credit.linear.data() + j * linear.size();
-    double* logit_credit = credit.logit.data() + j * logit.size();
-    int evaluations = 0;
+    int evaluations = 0;  // per cell: draws x budgets the problem has responses for
     s.order.resize(n);
     for (int d = 0; d < settings.draws; ++d) {
       aggregation::draw_permutation(stream, j, d, n, s.order.data(), s.keys);
-      s.state.reset(correct, pool.num_classes(j));
-      auto budget = settings.budgets.begin();
-      for (std::uint32_t k = 0; k < n && budget != settings.budgets.end(); ++k) {
-        const std::uint32_t r = first + s.order[k];
-        ResponseSignal signal;
-        signal.p = scores[r];
-        signal.logit = aggregation::clamped_logit(scores[r]);
-        s.state.add(pool.answer_class[r], signal);
-        if (k + 1 != *budget) continue;
-        ++budget;
-        ++evaluations;
-        group_by_count(s.state, [](const ClassTotals& t) { return t.sum_p; }, s.groups);
-        add_offset_credit(s.groups, linear, linear_credit);
-        group_by_count(s.state, [](const ClassTotals& t) { return t.sum_logit; }, s.groups);
-        add_offset_credit(s.groups, logit, logit_credit);
+      for (std::size_t c = 0; c < scores.size(); ++c) {
+        double* linear_credit = credits[c].linear.data() + j * linear.size();
+        double* logit_credit = credits[c].logit.data() + j * logit.size();
+        s.state.reset(correct, pool.num_classes(j));
+        auto budget = settings.budgets.begin();
+        for (std::uint32_t k = 0; k < n && budget != settings.budgets.end(); ++k) {
+          const std::uint32_t r = first + s.order[k];
+          ResponseSignal signal;
+          signal.p = scores[c][r];
+          signal.logit = logits[c][r];
+          s.state.add(pool.answer_class[r], signal);
+          if (k + 1 != *budget) continue;
+          ++budget;
+          evaluations += c == 0;
+          group_by_count(s.state, [](const ClassTotals& t) { return t.sum_p; }, s.groups);
+          add_offset_credit(s.groups, linear, linear_credit);
+          group_by_count(s.state, [](const ClassTotals& t) { return t.sum_logit; }, s.groups);
+          add_offset_credit(s.groups, logit, logit_credit);
+        }
       }
     }
-    if (evaluations == 0) return;
-    for (std::size_t g = 0; g < linear.size(); ++g) linear_credit[g] /= evaluations;
-    for (std::size_t g = 0; g < logit.size(); ++g) logit_credit[g] /= evaluations;
+    if (evaluations > 0) {
+      for (auto& credit : credits) {
+        double* linear_credit = credit.linear.data() + j * linear.size();
+        double* logit_credit = credit.logit.data() + j * logit.size();
+        for (std::size_t g = 0; g < linear.size(); ++g) linear_credit[g] /= evaluations;
+        for (std::size_t g = 0; g < logit.size(); ++g) logit_credit[g] /= evaluations;
+      }
+    }
+    if (tick) tick();
   });
-  return credit;
+  return credits;
 }
 
 Calibration fit(const PolicyPool& pool, const std::vector<double>& scores,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "runtime/aggregation/pool.h"
@@ -30,8 +31,12 @@ struct OffsetCredit {
   std::vector<double> linear;  // [problem * linear_grid().size() + g]
   std::vector<double> logit;   // [problem * logit_grid().size() + g]
 };
-OffsetCredit offset_credit(const aggregation::PolicyPool& pool, const std::vector<double>& scores,
-                           const CalibrationSettings& settings);
+// One OffsetCredit per score vector (per PRM and reduction); the draws are shared. tick, when
+// set, is called (from any worker thread) after each problem.
+std::vector<OffsetCredit> offset_credit(const aggregation::PolicyPool& pool,
+                                        const std::vector<std::vector<double>>& scores,
+                                        const CalibrationSettings& settings,
+                                        const std::function<void()>& tick = {});
 
 struct Calibration {
   double linear_b = 0.0;

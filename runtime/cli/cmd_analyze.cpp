@@ -59,7 +59,7 @@ void run(AnalyzeArgs& args) {
   const auto pools = load(args.inputs, args);
   const auto calibration_pools = args.calibration.empty() ? std::vector<aggregation::PolicyPool>{}
                                                           : load(args.calibration, args);
-  ProgressLine progress("analyze: cells");
+  ProgressLine progress("analyze: problems (calibration + sweep)");
   const auto result = analysis::analyze(pools, calibration_pools, settings, [&](std::size_t done, std::size_t total) {
     if (!args.quiet) progress.update(done, total);
   });

@@ -11,7 +11,11 @@ class ProgressLine {
  public:
   explicit ProgressLine(std::string what) : what_(std::move(what)), start_(Clock::now()) {}
 
+  // Redraws at most ten times a second, and always at the end.
   void update(std::size_t done, std::size_t total) {
+    const auto now = Clock::now();
+    if (done != total && now - last_draw_ < std::chrono::milliseconds(100)) return;
+    last_draw_ = now;
     const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
     const double rate = elapsed > 0 ? done / elapsed : 0.0;
     const double left = rate > 0 ? (total - done) / rate : 0.0;
@@ -25,6 +29,7 @@ class ProgressLine {
   using Clock = std::chrono::steady_clock;
   std::string what_;
   Clock::time_point start_;
+  Clock::time_point last_draw_{};
 };
 
 }  // namespace quorum::cli

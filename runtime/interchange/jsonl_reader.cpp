@@ -277,8 +277,8 @@ void read_jsonl(const InputSpec& input, const ReadOptions& options, Dataset& dat
     ProblemRecord record;
     record.file = input.path;
     record.line = line_number;
-    record.problem = text_of(require(row, row.contains("problem") ? "problem" : "question", at),
-                             row.contains("problem") ? "problem" : "question", at);
+    const char* problem_field = row.contains("question") && !row.contains("problem") ? "question" : "problem";
+    record.problem = text_of(require(row, problem_field, at), problem_field, at);
     record.gold = gold_of(row, at);
     record.problem_id = problem_id_of(row, record.problem, at);
     record.policy = input.policy.empty() ? options.default_policy : input.policy;

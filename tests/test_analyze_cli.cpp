@@ -1,0 +1,146 @@
+// `quorum analyze` end to end through the binary: both input layouts, the four outputs, and one
+// clear error with file, line and field for each kind of bad input, with nothing written.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include "cli_runner.h"
+
+using quorum::testing::read_text;
+using quorum::testing::run_quorum;
+using quorum::testing::TempDir;
+
+namespace {
+
+// A Python-pipeline row: completions whose steps are split at blank lines.
+std::string pipeline_row(const std::string& problem, const std::string& gold,
+                         const std::vector<std::pair<std::string, std::vector<double>>>& completions) {
+  nlohmann::json row{{"problem", problem}, {"answer", gold}};
+  for (const auto& [text, scores] : completions) {
+    row["completions"].push_back(text);
+    row["scores"].push_back(scores);
+  }
+  return row.dump() + "\n";
+}
+
+std::string small_pipeline_file() {
+  std::string rows;
+  for (int j = 0; j < 6; ++j) {
+    const std::string gold = std::to_string(10 + j);
+    rows += pipeline_row("What is " + gold + "?", gold,
+                         {{"step a\n\nso \\boxed{" + gold + "}", {0.9, 0.8}},
+                          {"step a\n\nso \\boxed{" + std::to_string(11 + j) + "}", {0.6, 0.2}},
+                          {"step a\n\nstep b\n\nThe answer is " + gold + ".", {0.7, 0.6, 0.9}},
+                          {"step a\n\nso \\boxed{" + std::to_string(11 + j) + "}", {0.5, 0.4}}});
+  }
+  return rows;
+}
+
+std::size_t count_lines(const std::string& text) {
+  return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+}  // namespace
+
+TEST_CASE("analyze reads Python-pipeline rows and writes the four outputs", "[analyze][cli]") {
+  TempDir dir("analyze-pipeline");
+  const auto input = dir.file("mypolicy_myprm.jsonl", small_pipeline_file());
+  const auto out = (dir.path() / "out").string();
+  const auto result = run_quorum("analyze --input " + input + ":prm=shepherd,policy=tiny --out " + out +
+                                 " --folds 2 --draws 20 --bootstrap 50 --quiet");
+  INFO(result.output);
+  REQUIRE(result.exit_code == 0);
+  const auto results = read_text(dir.path() / "out/results.csv");
+  CHECK(results.rfind("policy,prm,reduction,strategy,budget,accuracy,ci_low,ci_high\n", 0) == 0);
+  // 5 reductions x 8 strategies x budgets {1, 2, 4}
+  CHECK(count_lines(results) == 1 + 5 * 8 * 3);
+  CHECK(results.find("tiny,shepherd,last,majority,4,") != std::string::npos);
+  // Every problem: 2 correct of 4 responses, so pass@4 is 1 and pass@1 is 0.5.
+  CHECK(results.find("tiny,shepherd,min,pass_at_n,1,0.5,") != std::string::npos);
+  CHECK(results.find("tiny,shepherd,min,pass_at_n,4,1,") != std::string::npos);
+  // best_of_n by the last step always picks a correct response here (0.8, 0.9 vs 0.2, 0.4).
+  CHECK(results.find("tiny,shepherd,last,best_of_n,4,1,1,1") != std::string::npos);
+  const auto calibration = nlohmann::json::parse(read_text(dir.path() / "out/calibration.json"));
+  CHECK(calibration["cells"].size() == 5);
+  CHECK(calibration["cells"][0]["fits"].size() == 2);
+  CHECK(calibration["cells"][0]["fits"][0]["w_curve"]["linear_wv"].size() == 99);
+  CHECK(read_text(dir.path() / "out/savings.csv").rfind("policy,prm,reduction,strategy,reference,", 0) == 0);
+  CHECK(read_text(dir.path() / "out/summary.md").find("## tiny x shepherd") != std::string::npos);
+}
+
+TEST_CASE("analyze merges one file per PRM and calibrates on a separate split", "[analyze][cli]") {
+  TempDir dir("analyze-merge");
+  const auto a = dir.file("a.jsonl", small_pipeline_file());
+  const auto b = dir.file("b.jsonl", small_pipeline_file());
+  const auto calibration = dir.file("calibration.jsonl", small_pipeline_file());
+  const auto out = (dir.path() / "out").string();
+  const auto result = run_quorum("analyze -i " + a + " -i " + b + " --calibration " + calibration +
+                                 ":prm=a --calibration " + calibration + ":prm=b --out " + out +
+                                 " --reductions last,min --strategies majority,weighted,linear_wv --draws 10 -q");
+  INFO(result.output);
+  REQUIRE(result.exit_code == 0);
+  const auto results = read_text(dir.path() / "out/results.csv");
+  CHECK(count_lines(results) == 1 + 2 * 2 * 3 * 3);  // 2 PRMs x 2 reductions x 3 strategies x 3 budgets
+  CHECK(results.find("policy,a,last,linear_wv,4,") != std::string::npos);
+  CHECK(results.find("policy,b,min,weighted,2,") != std::string::npos);
+  CHECK(read_text(dir.path() / "out/summary.md").find("separate calibration split") != std::string::npos);
+}
+
+TEST_CASE("analyze output of a synthetic pool is reproducible for a seed", "[analyze][cli]") {
+  TempDir dir("analyze-seed");
+  const auto pool = dir.file("pool.jsonl");
+  REQUIRE(run_quorum("synth --out " + pool + " --problems 30 --responses 16 --policies 2 --prms 2").exit_code == 0);
+  const std::string common = "analyze -i " + pool + " --draws 20 --bootstrap 100 -q --seed 5 --out ";
+  REQUIRE(run_quorum(common + (dir.path() / "one").string()).exit_code == 0);
+  REQUIRE(run_quorum(common + (dir.path() / "two").string() + " --threads 1").exit_code == 0);
+  CHECK(read_text(dir.path() / "one/results.csv") == read_text(dir.path() / "two/results.csv"));
+  CHECK(read_text(dir.path() / "one/calibration.json") == read_text(dir.path() / "two/calibration.json"));
+}
+
+TEST_CASE("bad input gets one clear error naming file, line and field, and writes nothing", "[analyze][cli]") {
+  TempDir dir("analyze-errors");
+  const std::string good = pipeline_row("p", "1", {{"a\n\n\\boxed{1}", {0.5, 0.5}}});
+  struct Case {
+    std::string name, content, expected;
+  };
+  const std::vector<Case> cases = {
+      {"malformed", good + "{\"problem\": \"q\", \"answer\": \n", ":2: malformed JSON"},
+      {"missing", good + "{\"answer\": \"1\", \"completions\": [\"x\"], \"scores\": [[0.5]]}\n", ":2: field 'problem': missing"},
+      {"range", good + pipeline_row("q", "2", {{"a\n\n\\boxed{2}", {0.5, 1.5}}}), ":2: field 'scores[0][1]': score 1.5 is outside [0, 1]"},
+      {"nan", good + "{\"problem\": \"q\", \"answer\": \"1\", \"completions\": [\"x\"], \"scores\": [[NaN]]}\n", ":2: malformed JSON: NaN"},
+      {"length", good + pipeline_row("q", "2", {{"a\n\nb\n\n\\boxed{2}", {0.5, 0.5}}}), ":2: field 'scores[0]': 2 step scores for 3 steps"},
+      {"empty-pool", good + "{\"problem\": \"q\", \"answer\": \"1\", \"completions\": [], \"scores\": []}\n", ":2: field 'completions': empty pool"},
+      {"not-number", good + "{\"problem\": \"q\", \"answer\": \"1\", \"completions\": [\"x\"], \"scores\": [[\"high\"]]}\n", ":2: field 'scores[0][0]': expected a number"},
+      {"empty-file", "", ": no rows"},
+  };
+  for (const auto& c : cases) {
+    SECTION(c.name) {
+      const auto input = dir.file(c.name + ".jsonl", c.content.empty() ? "\n" : c.content);
+      const auto out = dir.path() / ("out-" + c.name);
+      const auto result = run_quorum("analyze -i " + input + " --out " + out.string() + " -q");
+      INFO(result.output);
+      CHECK(result.exit_code != 0);
+      CHECK(result.output.find(input + c.expected) != std::string::npos);
+      CHECK(count_lines(result.output) == 1);
+      CHECK_FALSE(std::filesystem::exists(out));
+    }
+  }
+  SECTION("unknown strategy") {
+    const auto input = dir.file("good.jsonl", good);
+    const auto result = run_quorum("analyze -i " + input + " --out " + (dir.path() / "o").string() +
+                                   " --strategies majority,plurality -q");
+    CHECK(result.exit_code != 0);
+    CHECK(result.output.find("--strategies") != std::string::npos);
+    CHECK(result.output.find("unknown strategy 'plurality'") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(dir.path() / "o"));
+  }
+  SECTION("budget above the pool") {
+    const auto input = dir.file("good.jsonl", good);
+    const auto result = run_quorum("analyze -i " + input + " --out " + (dir.path() / "o").string() + " --budgets 1,2 -q");
+    CHECK(result.exit_code != 0);
+    CHECK(result.output.find("--budgets") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(dir.path() / "o"));
+  }
+}
