@@ -71,31 +71,43 @@ std::vector<CellAccuracy> sweep_cells(const PolicyPool& pool, const std::vector<
   std::vector<Scratch> scratch(resolve_threads(settings.threads));
   const std::uint64_t stream = stream_key(settings.seed, Stream::evaluation);
 
+  // Walks the responses of one ordering, adding every drawn strategy's credit at each budget in
+  // [first_budget, last_budget) to the cell's per-problem sums, weighted by `weight`.
+  auto walk = [&](Scratch& s, std::size_t j, std::size_t c, const std::uint16_t* order,
+                  std::size_t first_budget, std::size_t last_budget, double weight) {
+    const std::uint32_t first = pool.response_offsets[j];
+    const ResponseSignal* signals = inputs[c].signals.data();
+    const VoteParams& params = inputs[c].params[j];
+    double* per_problem = cells[c].per_problem.data();
+    s.state.reset(pool.class_correct.data() + pool.class_offsets[j], pool.num_classes(j));
+    std::size_t b = first_budget;
+    const std::uint32_t n = settings.budgets[last_budget - 1];
+    for (std::uint32_t k = 0; k < n; ++k) {
+      const std::uint32_t r = first + (order ? order[k] : k);
+      s.state.add(pool.answer_class[r], signals[r]);
+      if (k + 1 != settings.budgets[b]) continue;
+      double credit[kStrategyCount];
+      s.state.credits(params, credit);
+      for (auto si : drawn_strategies)
+        per_problem[slot(si, b, j)] += weight * credit[static_cast<int>(settings.strategies[si])];
+      ++b;
+    }
+  };
+
   parallel_for(problems, settings.threads, [&](std::size_t j, int worker) {
     Scratch& s = scratch[worker];
-    const std::uint32_t first = pool.response_offsets[j];
     const std::uint32_t n = pool.num_responses(j);
-    const std::uint8_t* correct = pool.class_correct.data() + pool.class_offsets[j];
-    s.order.resize(n);
-    for (int d = 0; d < settings.draws && !drawn_strategies.empty(); ++d) {
-      draw_permutation(stream, j, d, n, s.order.data(), s.keys);
-      for (std::size_t c = 0; c < cells.size(); ++c) {
-        const ResponseSignal* signals = inputs[c].signals.data();
-        const VoteParams& params = inputs[c].params[j];
-        double* per_problem = cells[c].per_problem.data();
-        s.state.reset(correct, pool.num_classes(j));
-        std::size_t b = 0;
-        for (std::uint32_t k = 0; k < n && b < budgets; ++k) {
-          const std::uint32_t r = first + s.order[k];
-          s.state.add(pool.answer_class[r], signals[r]);
-          if (k + 1 != settings.budgets[b]) continue;
-          double credit[kStrategyCount];
-          s.state.credits(params, credit);
-          for (auto si : drawn_strategies)
-            per_problem[slot(si, b, j)] += credit[static_cast<int>(settings.strategies[si])];
-          ++b;
-        }
+    if (!drawn_strategies.empty()) {
+      // A budget equal to the pool size draws the whole pool every time: vote on it once.
+      const bool whole_pool_last = settings.budgets.back() == n;
+      const std::size_t drawn_budgets = budgets - whole_pool_last;
+      s.order.resize(n);
+      for (int d = 0; d < settings.draws && drawn_budgets > 0; ++d) {
+        draw_permutation(stream, j, d, n, s.order.data(), s.keys);
+        for (std::size_t c = 0; c < cells.size(); ++c) walk(s, j, c, s.order.data(), 0, drawn_budgets, 1.0);
       }
+      if (whole_pool_last)
+        for (std::size_t c = 0; c < cells.size(); ++c) walk(s, j, c, nullptr, budgets - 1, budgets, settings.draws);
     }
     for (auto& cell : cells)
       for (auto si : drawn_strategies)

@@ -20,24 +20,6 @@ void DrawState::reset(const std::uint8_t* class_correct, std::uint32_t num_class
   sum_q_ = 0;
 }
 
-void DrawState::add(std::int32_t answer_class, const ResponseSignal& signal) {
-  ++drawn_;
-  sum_q_ += signal.q;
-  if (answer_class < 0) return;
-  auto& totals = classes_[answer_class];
-  if (totals.count == 0) {
-    present_.push_back(answer_class);
-    totals.max_p = signal.p;
-  } else {
-    totals.max_p = std::max(totals.max_p, signal.p);
-  }
-  ++totals.count;
-  totals.sum_p += signal.p;
-  totals.sum_logit += signal.logit;
-  totals.sum_llr += signal.llr;
-  correct_drawn_ += totals.correct;
-}
-
 namespace {
 
 // The running top of one strategy's vote: best score, classes tied at it, correct ones among them.

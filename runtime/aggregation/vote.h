@@ -7,6 +7,7 @@
 // draw scores c/k.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -57,6 +58,25 @@ class DrawState {
   int correct_drawn_ = 0;
   double sum_q_ = 0;
 };
+
+// Inline: it runs once per drawn response per cell, the sweep's innermost step.
+inline void DrawState::add(std::int32_t answer_class, const ResponseSignal& signal) {
+  ++drawn_;
+  sum_q_ += signal.q;
+  if (answer_class < 0) return;
+  auto& totals = classes_[answer_class];
+  if (totals.count == 0) {
+    present_.push_back(answer_class);
+    totals.max_p = signal.p;
+  } else {
+    totals.max_p = std::max(totals.max_p, signal.p);
+  }
+  ++totals.count;
+  totals.sum_p += signal.p;
+  totals.sum_logit += signal.logit;
+  totals.sum_llr += signal.llr;
+  correct_drawn_ += totals.correct;
+}
 
 // logit with p clamped to [1e-6, 1 - 1e-6], so that 0 and 1 stay finite.
 double clamped_logit(double p);

@@ -62,9 +62,9 @@ void group_by_count(const DrawState& state, SumOf sum_of, std::vector<CountGroup
   }
 }
 
-// Adds, for every offset c in offsets, the credit of the vote sum - c * count.
+// Adds, for every offset c in offsets, weight times the credit of the vote sum - c * count.
 void add_offset_credit(const std::vector<CountGroup>& groups, const std::vector<double>& offsets,
-                       double* credit) {
+                       double weight, double* credit) {
   for (std::size_t g = 0; g < offsets.size(); ++g) {
     const double c = offsets[g];
     double best = 0;
@@ -80,7 +80,7 @@ void add_offset_credit(const std::vector<CountGroup>& groups, const std::vector<
         tied_correct += group.tied_correct;
       }
     }
-    if (tied) credit[g] += static_cast<double>(tied_correct) / tied;
+    if (tied) credit[g] += weight * tied_correct / tied;
   }
 }
 
@@ -134,43 +134,52 @@ std::vector<OffsetCredit> offset_credit(const PolicyPool& pool, const std::vecto
   };
   std::vector<Scratch> scratch(resolve_threads(settings.threads));
 
+  // Walks one ordering of problem j's responses for cell c, adding the credit of every grid
+  // value at each of the budgets[first_budget, last_budget), weighted by `weight`.
+  auto walk = [&](Scratch& s, std::size_t j, std::size_t c, const std::uint16_t* order,
+                  std::size_t first_budget, std::size_t last_budget, double weight) {
+    const std::uint32_t first = pool.response_offsets[j];
+    double* linear_credit = credits[c].linear.data() + j * linear.size();
+    double* logit_credit = credits[c].logit.data() + j * logit.size();
+    s.state.reset(pool.class_correct.data() + pool.class_offsets[j], pool.num_classes(j));
+    std::size_t b = first_budget;
+    for (std::uint32_t k = 0; k < settings.budgets[last_budget - 1]; ++k) {
+      const std::uint32_t r = first + (order ? order[k] : k);
+      ResponseSignal signal;
+      signal.p = scores[c][r];
+      signal.logit = logits[c][r];
+      s.state.add(pool.answer_class[r], signal);
+      if (k + 1 != settings.budgets[b]) continue;
+      ++b;
+      group_by_count(s.state, [](const ClassTotals& t) { return t.sum_p; }, s.groups);
+      add_offset_credit(s.groups, linear, weight, linear_credit);
+      group_by_count(s.state, [](const ClassTotals& t) { return t.sum_logit; }, s.groups);
+      add_offset_credit(s.groups, logit, weight, logit_credit);
+    }
+  };
+
   parallel_for(problems, settings.threads, [&](std::size_t j, int worker) {
     Scratch& s = scratch[worker];
-    const std::uint32_t first = pool.response_offsets[j];
     const std::uint32_t n = pool.num_responses(j);
-    const std::uint8_t* correct = pool.class_correct.data() + pool.class_offsets[j];
-    int evaluations = 0;  // per cell: draws x budgets the problem has responses for
+    // Budgets above this problem's pool are skipped; one equal to it draws the whole pool every
+    // time, so it is voted on once.
+    const std::size_t usable = std::upper_bound(settings.budgets.begin(), settings.budgets.end(), n) -
+                               settings.budgets.begin();
+    const bool whole_pool_last = usable > 0 && settings.budgets[usable - 1] == n;
+    const std::size_t drawn_budgets = usable - whole_pool_last;
     s.order.resize(n);
-    for (int d = 0; d < settings.draws; ++d) {
+    for (int d = 0; d < settings.draws && drawn_budgets > 0; ++d) {
       aggregation::draw_permutation(stream, j, d, n, s.order.data(), s.keys);
-      for (std::size_t c = 0; c < scores.size(); ++c) {
-        double* linear_credit = credits[c].linear.data() + j * linear.size();
-        double* logit_credit = credits[c].logit.data() + j * logit.size();
-        s.state.reset(correct, pool.num_classes(j));
-        auto budget = settings.budgets.begin();
-        for (std::uint32_t k = 0; k < n && budget != settings.budgets.end(); ++k) {
-          const std::uint32_t r = first + s.order[k];
-          ResponseSignal signal;
-          signal.p = scores[c][r];
-          signal.logit = logits[c][r];
-          s.state.add(pool.answer_class[r], signal);
-          if (k + 1 != *budget) continue;
-          ++budget;
-          evaluations += c == 0;
-          group_by_count(s.state, [](const ClassTotals& t) { return t.sum_p; }, s.groups);
-          add_offset_credit(s.groups, linear, linear_credit);
-          group_by_count(s.state, [](const ClassTotals& t) { return t.sum_logit; }, s.groups);
-          add_offset_credit(s.groups, logit, logit_credit);
-        }
-      }
+      for (std::size_t c = 0; c < scores.size(); ++c) walk(s, j, c, s.order.data(), 0, drawn_budgets, 1.0);
     }
-    if (evaluations > 0) {
-      for (auto& credit : credits) {
-        double* linear_credit = credit.linear.data() + j * linear.size();
-        double* logit_credit = credit.logit.data() + j * logit.size();
-        for (std::size_t g = 0; g < linear.size(); ++g) linear_credit[g] /= evaluations;
-        for (std::size_t g = 0; g < logit.size(); ++g) logit_credit[g] /= evaluations;
-      }
+    if (whole_pool_last)
+      for (std::size_t c = 0; c < scores.size(); ++c) walk(s, j, c, nullptr, usable - 1, usable, settings.draws);
+    const double evaluations = static_cast<double>(settings.draws) * usable;
+    for (auto& credit : credits) {
+      double* linear_credit = credit.linear.data() + j * linear.size();
+      double* logit_credit = credit.logit.data() + j * logit.size();
+      for (std::size_t g = 0; usable > 0 && g < linear.size(); ++g) linear_credit[g] /= evaluations;
+      for (std::size_t g = 0; usable > 0 && g < logit.size(); ++g) logit_credit[g] /= evaluations;
     }
     if (tick) tick();
   });
