@@ -29,7 +29,14 @@ cmake --build build -j"$(nproc)"
 
 case "${1:-}" in
   "") ;;
-  demo)  exec bash configs/demo.sh ;;
+  demo)
+    # Until the model-backed sweep lands, the demo analyzes a synthetic pool (3 policies x
+    # 4 PRMs with known, different behaviour) through the full aggregation engine.
+    mkdir -p out/demo
+    ./build/quorum synth --out out/demo/pool.jsonl --problems 300 --responses 64 --policies 3 --prms 4 --seed 1
+    ./build/quorum analyze --input out/demo/pool.jsonl --out out/demo/analysis --seed 1
+    echo "demo: report in out/demo/analysis/summary.md (results.csv, calibration.json, savings.csv beside it)"
+    ;;
   test)  cd build && exec ctest --output-on-failure -j"$(nproc)" ;;
   bench) exec ./build/bench_analyze ;;
   *) echo "setup: unknown action '$1' (expected demo, test or bench)" >&2; exit 2 ;;

@@ -82,6 +82,24 @@ std::vector<double> mean_weight_curve(const CellResult& cell, Strategy strategy)
   return mean;
 }
 
+// The deployable strategies with the best accuracy at budget index b (ties within 1e-12),
+// or "all tie".
+std::string winners_at(const Analysis& analysis, const CellResult& cell, std::size_t b) {
+  const std::size_t nb = analysis.settings.budgets.size();
+  double best = -1;
+  std::string winners;
+  int candidates = 0, tied = 0;
+  for (std::size_t s = 0; s < analysis.settings.strategies.size(); ++s) {
+    if (!aggregation::is_deployable(analysis.settings.strategies[s])) continue;
+    ++candidates;
+    const double a = cell.accuracy.accuracy[s * nb + b];
+    const std::string name(aggregation::name(analysis.settings.strategies[s]));
+    if (a > best + 1e-12) best = a, winners = name, tied = 1;
+    else if (a > best - 1e-12) winners += ", " + name, ++tied;
+  }
+  return candidates > 1 && tied == candidates ? "all tie" : winners;
+}
+
 }  // namespace
 
 std::string results_csv(const Analysis& analysis) {
@@ -175,6 +193,19 @@ std::string summary_markdown(const Analysis& analysis, const RunDescription& des
   out << "- accuracy is the mean over problems of the fractional credit over draws (ties between k "
          "answers, one correct, score 1/k); 95% intervals by bootstrap over problems\n\n";
 
+  // Overview: which strategy wins where, one line per cell.
+  out << "## Best deployable strategy per pair and budget\n\n| policy | prm | reduction |";
+  for (auto b : budgets) out << " N=" << b << " |";
+  out << "\n|---|---|---|";
+  for (std::size_t b = 0; b < nb; ++b) out << "---|";
+  out << "\n";
+  for (const auto& cell : analysis.cells) {
+    out << "| " << cell.policy << " | " << cell.prm << " | " << aggregation::name(cell.reduction) << " |";
+    for (std::size_t b = 0; b < nb; ++b) out << " " << winners_at(analysis, cell, b) << " |";
+    out << "\n";
+  }
+  out << "\n";
+
   for (const auto& cell : analysis.cells) {
     out << "## " << cell.policy << " x " << cell.prm << " (reduction: " << aggregation::name(cell.reduction)
         << ")\n\n| budget |";
@@ -184,17 +215,9 @@ std::string summary_markdown(const Analysis& analysis, const RunDescription& des
     out << "---|\n";
     for (std::size_t b = 0; b < nb; ++b) {
       out << "| " << budgets[b] << " |";
-      double best = -1;
-      std::string winners;
-      for (std::size_t s = 0; s < settings.strategies.size(); ++s) {
-        const double a = cell.accuracy.accuracy[s * nb + b];
-        out << " " << fixed(a) << " |";
-        if (!aggregation::is_deployable(settings.strategies[s])) continue;
-        const std::string name(aggregation::name(settings.strategies[s]));
-        if (a > best + 1e-12) best = a, winners = name;
-        else if (a > best - 1e-12) winners += ", " + name;
-      }
-      out << " " << winners << " |\n";
+      for (std::size_t s = 0; s < settings.strategies.size(); ++s)
+        out << " " << fixed(cell.accuracy.accuracy[s * nb + b]) << " |";
+      out << " " << winners_at(analysis, cell, b) << " |\n";
     }
     out << "\n";
 
