@@ -67,6 +67,9 @@ std::vector<CellAccuracy> sweep_cells(const PolicyPool& pool, const std::vector<
     std::vector<std::uint16_t> order;
     std::vector<std::uint64_t> keys;
     DrawState state;
+    // This problem's credit sums, [cell][strategy][budget]: contiguous, unlike per_problem,
+    // whose problem-minor layout would cost a cache miss per update.
+    std::vector<double> sums;
   };
   std::vector<Scratch> scratch(resolve_threads(settings.threads));
   const std::uint64_t stream = stream_key(settings.seed, Stream::evaluation);
@@ -78,7 +81,7 @@ std::vector<CellAccuracy> sweep_cells(const PolicyPool& pool, const std::vector<
     const std::uint32_t first = pool.response_offsets[j];
     const ResponseSignal* signals = inputs[c].signals.data();
     const VoteParams& params = inputs[c].params[j];
-    double* per_problem = cells[c].per_problem.data();
+    double* sums = s.sums.data() + c * strategies * budgets;
     s.state.reset(pool.class_correct.data() + pool.class_offsets[j], pool.num_classes(j));
     std::size_t b = first_budget;
     const std::uint32_t n = settings.budgets[last_budget - 1];
@@ -89,7 +92,7 @@ std::vector<CellAccuracy> sweep_cells(const PolicyPool& pool, const std::vector<
       double credit[kStrategyCount];
       s.state.credits(params, credit);
       for (auto si : drawn_strategies)
-        per_problem[slot(si, b, j)] += weight * credit[static_cast<int>(settings.strategies[si])];
+        sums[si * budgets + b] += weight * credit[static_cast<int>(settings.strategies[si])];
       ++b;
     }
   };
@@ -98,6 +101,7 @@ std::vector<CellAccuracy> sweep_cells(const PolicyPool& pool, const std::vector<
     Scratch& s = scratch[worker];
     const std::uint32_t n = pool.num_responses(j);
     if (!drawn_strategies.empty()) {
+      s.sums.assign(cells.size() * strategies * budgets, 0.0);
       // A budget equal to the pool size draws the whole pool every time: vote on it once.
       const bool whole_pool_last = settings.budgets.back() == n;
       const std::size_t drawn_budgets = budgets - whole_pool_last;
@@ -108,10 +112,11 @@ std::vector<CellAccuracy> sweep_cells(const PolicyPool& pool, const std::vector<
       }
       if (whole_pool_last)
         for (std::size_t c = 0; c < cells.size(); ++c) walk(s, j, c, nullptr, budgets - 1, budgets, settings.draws);
+      for (std::size_t c = 0; c < cells.size(); ++c)
+        for (auto si : drawn_strategies)
+          for (std::size_t b = 0; b < budgets; ++b)
+            cells[c].per_problem[slot(si, b, j)] = s.sums[(c * strategies + si) * budgets + b] / settings.draws;
     }
-    for (auto& cell : cells)
-      for (auto si : drawn_strategies)
-        for (std::size_t b = 0; b < budgets; ++b) cell.per_problem[slot(si, b, j)] /= settings.draws;
     if (tick) tick();
   });
 
