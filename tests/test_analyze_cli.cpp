@@ -88,6 +88,19 @@ TEST_CASE("analyze merges one file per PRM and calibrates on a separate split", 
   CHECK(read_text(dir.path() / "out/summary.md").find("separate calibration split") != std::string::npos);
 }
 
+TEST_CASE("the step separator is an option, written with escapes", "[analyze][cli]") {
+  TempDir dir("analyze-separator");
+  const auto input = dir.file("lines.jsonl", pipeline_row("p", "7", {{"a\nb\n\\boxed{7}", {0.5, 0.6, 0.7}}}));
+  const auto split_lines = run_quorum("analyze -i " + input + " --out " + (dir.path() / "o").string() +
+                                      " --step-separator '\\n' --draws 2 --bootstrap 10 --strategies majority -q");
+  INFO(split_lines.output);
+  CHECK(split_lines.exit_code == 0);
+  // With the default blank-line separator the same row has one step and three scores.
+  const auto default_split = run_quorum("analyze -i " + input + " --out " + (dir.path() / "p").string() + " -q");
+  CHECK(default_split.exit_code != 0);
+  CHECK(default_split.output.find("3 step scores for 1 steps") != std::string::npos);
+}
+
 TEST_CASE("analyze output of a synthetic pool is reproducible for a seed", "[analyze][cli]") {
   TempDir dir("analyze-seed");
   const auto pool = dir.file("pool.jsonl");

@@ -25,11 +25,25 @@ struct AnalyzeArgs {
   bool quiet = false;
 };
 
+// Lets a shell user write the separator as "\n\n".
+std::string unescape(const std::string& text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\\' || i + 1 == text.size()) {
+      out += text[i];
+      continue;
+    }
+    const char next = text[++i];
+    out += next == 'n' ? '\n' : next == 't' ? '\t' : next == 'r' ? '\r' : next;
+  }
+  return out;
+}
+
 std::vector<aggregation::PolicyPool> load(const std::vector<std::string>& specs, const AnalyzeArgs& args) {
   interchange::Dataset dataset;
   interchange::ReadOptions options;
   options.default_policy = args.policy;
-  options.step_separator = args.step_separator;
+  options.step_separator = unescape(args.step_separator);
   for (const auto& spec : specs) interchange::read_jsonl(interchange::parse_input_spec(spec), options, dataset);
   interchange::check_complete(dataset);
   return interchange::build_pools(dataset, {}, args.settings.threads);
@@ -101,7 +115,7 @@ void register_analyze(CLI::App& app, int& exit_code) {
   cmd->add_option("--reference", args->reference, "Strategy whose accuracy at the largest budget the savings target")
       ->capture_default_str();
   cmd->add_option("--policy", args->policy, "Policy name for rows that carry none")->capture_default_str();
-  cmd->add_option("--step-separator", args->step_separator, "Splits completion text into steps")
+  cmd->add_option("--step-separator", args->step_separator, "Splits completion text into steps (\\n and \\t are understood)")
       ->default_str("\\n\\n");
   cmd->add_option("--threads", args->settings.threads, "Worker threads (0: one per core)")->capture_default_str();
   cmd->add_flag("--quiet,-q", args->quiet, "No progress output");
