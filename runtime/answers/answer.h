@@ -31,7 +31,8 @@ class Answer {
  public:
   static Answer parse(std::string_view raw);
 
-  // Canonical text form: equal canonical forms are always equivalent.
+  // Canonical text form: equal canonical forms are always equivalent, except that an empty
+  // form (no answer) is equivalent to nothing.
   const std::string& normalized() const { return normalized_; }
   bool equivalent_to(const Answer& other) const;
 
@@ -44,7 +45,7 @@ class Answer {
 bool equivalent(std::string_view gold, std::string_view pred);
 
 // Class id per answer, numbered 0, 1, ... in order of first appearance; answers equivalent to
-// an earlier one share its id.
+// an earlier one share its id. Answers with an empty normalised form abstain: class -1.
 std::vector<int> group_classes(const std::vector<Answer>& answers);
 
 }  // namespace quorum::answers

@@ -1,0 +1,405 @@
+#include "runtime/answers/expression.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <string>
+
+namespace quorum::answers {
+namespace {
+
+constexpr long double kPi = 3.141592653589793238462643383279502884L;
+
+// Greek letters that answers use as variables; \pi is the constant.
+constexpr std::array<std::string_view, 12> kGreekVariables = {"alpha", "beta",   "gamma", "delta",
+                                                              "theta", "lambda", "mu",    "phi",
+                                                              "rho",   "sigma",  "tau",   "omega"};
+constexpr int kFirstGreekVariable = 52;  // after a-z and A-Z
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+int letter_variable(char c) { return c >= 'a' ? c - 'a' : 26 + (c - 'A'); }
+
+int greek_variable(std::string_view name) {
+  for (std::size_t i = 0; i < kGreekVariables.size(); ++i) {
+    if (kGreekVariables[i] == name) return kFirstGreekVariable + static_cast<int>(i);
+  }
+  return -1;
+}
+
+// Points in [1.1, 2.1), different for every variable and sample, away from the zeros and
+// poles typical answers have (0, 1, -1) and unlikely to hit any other by accident.
+long double sample_value(int variable, int sample) {
+  const long double spread = 0.6180339887498948482L * (variable + 1) +
+                             0.4142135623730950488L * (sample + 1) * (variable + 2);
+  return 1.1L + (spread - std::floor(spread));
+}
+
+// An integer written with at most 30 digits (so it fits an Int128) at text[pos...].
+std::optional<Int128> read_small_integer(std::string_view text, std::size_t& pos) {
+  const std::size_t start = pos;
+  Int128 value = 0;
+  while (pos < text.size() && is_digit(text[pos]) && pos - start < 30) {
+    value = value * 10 + (text[pos] - '0');
+    ++pos;
+  }
+  if (pos == start || (pos < text.size() && is_digit(text[pos]))) return std::nullopt;
+  return value;
+}
+
+// The argument of \frac in a mixed number: {digits} or a single digit.
+std::optional<Int128> read_integer_argument(std::string_view text, std::size_t& pos) {
+  if (pos < text.size() && text[pos] == '{') {
+    ++pos;
+    const auto value = read_small_integer(text, pos);
+    if (!value || pos >= text.size() || text[pos] != '}') return std::nullopt;
+    ++pos;
+    return value;
+  }
+  if (pos < text.size() && is_digit(text[pos])) return text[pos++] - '0';
+  return std::nullopt;
+}
+
+// "2 1/2", "2\frac{1}{2}", "-2\frac12": a whole number followed by a proper fraction means
+// their sum (MATH's convention), not the product that LaTeX juxtaposition would suggest.
+std::optional<Number> mixed_number(std::string_view text) {
+  std::size_t pos = 0;
+  const bool negative = !text.empty() && text[0] == '-';
+  if (negative) ++pos;
+  const auto whole = read_small_integer(text, pos);
+  if (!whole) return std::nullopt;
+  std::optional<Int128> numerator, denominator;
+  if (pos < text.size() && text[pos] == ' ') {
+    ++pos;
+    numerator = read_small_integer(text, pos);
+    if (!numerator || pos >= text.size() || text[pos] != '/') return std::nullopt;
+    ++pos;
+    denominator = read_small_integer(text, pos);
+  } else if (text.substr(pos, 5) == "\\frac") {
+    pos += 5;
+    numerator = read_integer_argument(text, pos);
+    if (numerator) denominator = read_integer_argument(text, pos);
+  }
+  if (!numerator || !denominator || pos != text.size()) return std::nullopt;
+  if (*denominator == 0 || *numerator >= *denominator) return std::nullopt;
+  const auto magnitude = Number::ratio(*whole * *denominator + *numerator, *denominator);
+  if (!magnitude) return std::nullopt;
+  return negative ? negate(*magnitude) : magnitude;
+}
+
+// Recursive descent over one expression at one sample point of its variables:
+//   sum      := product (('+' | '-') product)*
+//   product  := signed (('*' | \cdot | \times | '/' | \div) signed | implicit-factor)*
+//   signed   := ('-' | '+') signed | power
+//   power    := primary ('^' exponent)*
+//   primary  := literal | (sum) | {sum} | [sum] | \frac arg arg | \sqrt[n] arg | \pi
+//             | variable | sqrt arg | pi
+// Every recursion passes through a depth guard, so nesting cannot exhaust the stack.
+class Parser {
+ public:
+  Parser(std::string_view text, int sample) : text_(text), sample_(sample) {}
+
+  std::optional<Number> parse() {
+    auto value = sum();
+    skip_spaces();
+    if (!value || pos_ != text_.size()) return std::nullopt;
+    return value;
+  }
+
+  std::uint64_t variables() const { return variables_; }
+
+ private:
+  class DepthGuard {
+   public:
+    explicit DepthGuard(Parser& parser) : parser_(parser) { ++parser_.depth_; }
+    ~DepthGuard() { --parser_.depth_; }
+    bool too_deep() const { return parser_.depth_ > kMaxExpressionDepth; }
+
+   private:
+    Parser& parser_;
+  };
+
+  char peek() const { return pos_ < text_.size() ? text_[pos_] : '\0'; }
+
+  void skip_spaces() {
+    while (peek() == ' ') ++pos_;
+  }
+
+  bool consume(char c) {
+    skip_spaces();
+    if (peek() != c) return false;
+    ++pos_;
+    return true;
+  }
+
+  // The name of the command at pos_ ("frac" for "\frac{"), without consuming it.
+  std::string_view command_at_pos() const {
+    if (peek() != '\\') return {};
+    std::size_t end = pos_ + 1;
+    while (end < text_.size() && is_letter(text_[end])) ++end;
+    return text_.substr(pos_ + 1, end - pos_ - 1);
+  }
+
+  bool consume_command(std::string_view name) {
+    skip_spaces();
+    if (command_at_pos() != name) return false;
+    pos_ += 1 + name.size();
+    return true;
+  }
+
+  static bool is_value_command(std::string_view name) {
+    return name == "frac" || name == "dfrac" || name == "tfrac" || name == "sqrt" || name == "pi" ||
+           greek_variable(name) >= 0;
+  }
+
+  // Juxtaposition multiplies (2\pi, 3x, 2(x+1)), except before a number literal: "2 3" is not 6.
+  bool starts_implicit_factor() const {
+    const char c = peek();
+    if (c == '(' || c == '{' || is_letter(c)) return true;
+    return c == '\\' && is_value_command(command_at_pos());
+  }
+
+  std::optional<Number> sum() {
+    DepthGuard guard(*this);
+    if (guard.too_deep()) return std::nullopt;
+    auto left = product();
+    while (left) {
+      skip_spaces();
+      const char op = peek();
+      if (op != '+' && op != '-') break;
+      ++pos_;
+      const auto right = product();
+      if (!right) return std::nullopt;
+      left = op == '+' ? add(*left, *right) : subtract(*left, *right);
+    }
+    return left;
+  }
+
+  std::optional<Number> product() {
+    auto left = signed_factor();
+    while (left) {
+      skip_spaces();
+      if (consume('*') || consume_command("cdot") || consume_command("times")) {
+        const auto right = signed_factor();
+        if (!right) return std::nullopt;
+        left = multiply(*left, *right);
+      } else if (consume('/') || consume_command("div")) {
+        const auto right = signed_factor();
+        if (!right) return std::nullopt;
+        left = divide(*left, *right);
+      } else if (starts_implicit_factor()) {
+        const auto right = power_of_primary();
+        if (!right) return std::nullopt;
+        left = multiply(*left, *right);
+      } else {
+        break;
+      }
+    }
+    return left;
+  }
+
+  std::optional<Number> signed_factor() {
+    DepthGuard guard(*this);
+    if (guard.too_deep()) return std::nullopt;
+    if (consume('-')) {
+      const auto operand = signed_factor();
+      return operand ? negate(*operand) : std::nullopt;
+    }
+    if (consume('+')) return signed_factor();
+    return power_of_primary();
+  }
+
+  std::optional<Number> power_of_primary() {
+    auto base = primary();
+    while (base && consume('^')) {
+      const auto e = exponent();
+      if (!e) return std::nullopt;
+      base = power(*base, *e);
+    }
+    return base;
+  }
+
+  // Plain-text exponents take a whole number (2^10 is 1024), LaTeX ones a braced group.
+  std::optional<Number> exponent() {
+    DepthGuard guard(*this);
+    if (guard.too_deep()) return std::nullopt;
+    skip_spaces();
+    if (consume('{')) return closed_group('}');
+    if (consume('-')) {
+      const auto operand = exponent();
+      return operand ? negate(*operand) : std::nullopt;
+    }
+    if (consume('+')) return exponent();
+    if (is_digit(peek()) || peek() == '.') return literal();
+    return primary();
+  }
+
+  // The rest of a group whose opening bracket was consumed.
+  std::optional<Number> closed_group(char close) {
+    const auto value = sum();
+    if (!value || !consume(close)) return std::nullopt;
+    return value;
+  }
+
+  std::optional<Number> primary() {
+    skip_spaces();
+    const char c = peek();
+    if (is_digit(c) || c == '.') return literal();
+    if (consume('(')) return closed_group(')');
+    if (consume('{')) return closed_group('}');
+    if (consume('[')) return closed_group(']');
+    if (c == '\\') {
+      const auto name = command_at_pos();
+      pos_ += 1 + name.size();
+      return command(name);
+    }
+    if (is_letter(c)) return word();
+    return std::nullopt;
+  }
+
+  // A run of letters: one letter is a variable; "pi" and "sqrt" are read as their LaTeX
+  // commands; any other word (a name, a unit) is not a closed form.
+  std::optional<Number> word() {
+    const std::size_t start = pos_;
+    while (is_letter(peek())) ++pos_;
+    const auto letters = text_.substr(start, pos_ - start);
+    if (letters.size() == 1) return variable(letter_variable(letters[0]));
+    if (letters == "pi" || letters == "sqrt") return command(letters);
+    return std::nullopt;
+  }
+
+  std::optional<Number> command(std::string_view name) {
+    if (name == "frac" || name == "dfrac" || name == "tfrac") {
+      const auto numerator = argument();
+      if (!numerator) return std::nullopt;
+      const auto denominator = argument();
+      if (!denominator) return std::nullopt;
+      return divide(*numerator, *denominator);
+    }
+    if (name == "sqrt") {
+      int index = 2;
+      if (consume('[')) {
+        const auto n = closed_group(']');
+        if (!n || !n->is_integer() || n->numerator() < 1 || n->numerator() > 64) {
+          return std::nullopt;
+        }
+        index = static_cast<int>(n->numerator());
+      }
+      const auto radicand = argument();
+      return radicand ? root(*radicand, index) : std::nullopt;
+    }
+    if (name == "pi") return Number::approximate(kPi);
+    const int greek = greek_variable(name);
+    if (greek >= 0) return variable(greek);
+    return std::nullopt;
+  }
+
+  // A LaTeX macro argument: a braced group, or a single digit, letter or command (\frac12);
+  // plain text's sqrt(2) passes a parenthesised one.
+  std::optional<Number> argument() {
+    DepthGuard guard(*this);
+    if (guard.too_deep()) return std::nullopt;
+    skip_spaces();
+    const char c = peek();
+    if (consume('{')) return closed_group('}');
+    if (consume('(')) return closed_group(')');
+    if (is_digit(c)) {
+      ++pos_;
+      return Number::integer(c - '0');
+    }
+    if (is_letter(c)) {
+      ++pos_;
+      return variable(letter_variable(c));
+    }
+    if (c == '\\') {
+      const auto name = command_at_pos();
+      pos_ += 1 + name.size();
+      return command(name);
+    }
+    return std::nullopt;
+  }
+
+  // 42, 0.5, .5, 1.5e3, 2E-4: exact while the digits fit; a decimal too long to be exact is
+  // approximated, an integer too long to be exact is not evaluated (its text is compared).
+  std::optional<Number> literal() {
+    const std::size_t start = pos_;
+    Int128 mantissa = 0;
+    bool overflowed = false;
+    int digits = 0;
+    int decimals = 0;
+    bool in_fraction = false;
+    for (; pos_ < text_.size(); ++pos_) {
+      const char c = text_[pos_];
+      if (c == '.' && !in_fraction) {
+        in_fraction = true;
+        continue;
+      }
+      if (!is_digit(c)) break;
+      ++digits;
+      if (in_fraction) ++decimals;
+      overflowed = overflowed || __builtin_mul_overflow(mantissa, 10, &mantissa) ||
+                   __builtin_add_overflow(mantissa, c - '0', &mantissa);
+    }
+    if (digits == 0) return std::nullopt;
+    long scale = 0;
+    const bool scientific = read_scientific_exponent(scale);
+    if (overflowed) {
+      if (!in_fraction && !scientific) return std::nullopt;
+      const std::string written(text_.substr(start, pos_ - start));
+      return Number::approximate(std::strtold(written.c_str(), nullptr));
+    }
+    const auto ten_power = power(Number::integer(10), Number::integer(scale - decimals));
+    if (!ten_power) return std::nullopt;
+    return multiply(Number::integer(mantissa), *ten_power);
+  }
+
+  // The "e3" / "E-4" of scientific notation, when present and followed by digits.
+  bool read_scientific_exponent(long& scale) {
+    if (peek() != 'e' && peek() != 'E') return false;
+    std::size_t end = pos_ + 1;
+    const bool negative = end < text_.size() && text_[end] == '-';
+    if (end < text_.size() && (text_[end] == '-' || text_[end] == '+')) ++end;
+    if (end >= text_.size() || !is_digit(text_[end])) return false;
+    long value = 0;
+    for (; end < text_.size() && is_digit(text_[end]); ++end) {
+      value = std::min(value * 10 + (text_[end] - '0'), 1000000L);  // saturate: inf fails later
+    }
+    pos_ = end;
+    scale = negative ? -value : value;
+    return true;
+  }
+
+  std::optional<Number> variable(int index) {
+    variables_ |= std::uint64_t{1} << index;
+    return Number::approximate(sample_value(index, sample_));
+  }
+
+  std::string_view text_;
+  int sample_;
+  std::size_t pos_ = 0;
+  int depth_ = 0;
+  std::uint64_t variables_ = 0;
+};
+
+}  // namespace
+
+std::optional<Evaluation> evaluate(std::string_view expression) {
+  if (expression.empty() || expression.size() > kMaxExpressionLength) return std::nullopt;
+  Evaluation result;
+  if (const auto mixed = mixed_number(expression)) {
+    result.samples[0] = *mixed;
+    return result;
+  }
+  for (int sample = 0; sample < kSamplePoints; ++sample) {
+    Parser parser(expression, sample);
+    const auto value = parser.parse();
+    if (!value) return std::nullopt;
+    result.samples[sample] = *value;
+    result.variables = parser.variables();
+    if (result.variables == 0) break;  // a constant: one evaluation is enough
+  }
+  return result;
+}
+
+}  // namespace quorum::answers

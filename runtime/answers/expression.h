@@ -1,0 +1,33 @@
+// Bounded numeric evaluation of simple closed forms written in normalised LaTeX or plain
+// text: numbers, + - * / ^, \cdot \times \div, parentheses and braces, implicit
+// multiplication, \frac (and \frac12), \sqrt and \sqrt[n], \pi, scientific notation and
+// mixed numbers (2\frac{1}{2}, "2 1/2"). Single-letter and Greek variables are allowed: such an
+// expression is evaluated at a few fixed sample points, so 2x+2 equals 2(x+1).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "runtime/answers/number.h"
+
+namespace quorum::answers {
+
+// Longer expressions are not evaluated (their text is compared instead).
+inline constexpr std::size_t kMaxExpressionLength = 512;
+// Deepest nesting of groups, roots, fractions and signs the evaluator follows.
+inline constexpr int kMaxExpressionDepth = 48;
+inline constexpr int kSamplePoints = 3;
+
+struct Evaluation {
+  std::uint64_t variables = 0;  // bit i: variable i occurs; 0 for a constant
+  // The value at each sample point of the variables; a constant only uses samples[0].
+  std::array<Number, kSamplePoints> samples{};
+};
+
+// nullopt when the text is not a closed form the evaluator understands, exceeds the bounds,
+// or does not evaluate to a finite real number.
+std::optional<Evaluation> evaluate(std::string_view expression);
+
+}  // namespace quorum::answers

@@ -1,0 +1,527 @@
+#include "runtime/answers/normalize.h"
+
+#include <algorithm>
+#include <array>
+#include <vector>
+
+namespace quorum::answers {
+namespace {
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+bool starts_with(std::string_view text, std::string_view prefix) {
+  return text.substr(0, prefix.size()) == prefix;
+}
+
+bool ends_with(std::string_view text, std::string_view suffix) {
+  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
+}
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+  return text;
+}
+
+template <std::size_t N>
+bool one_of(std::string_view word, const std::array<std::string_view, N>& words) {
+  return std::find(words.begin(), words.end(), word) != words.end();
+}
+
+// ---- Unicode: the symbols models write instead of their LaTeX commands.
+
+struct Replacement {
+  std::string_view from;
+  std::string_view to;
+};
+
+constexpr std::array<Replacement, 13> kUnicodeReplacements = {{
+    {"\xC2\xB0", " "},                // degree sign: the unit is dropped
+    {"\xC2\xA0", " "},                // no-break space
+    {"\xE2\x80\x89", " "},            // thin space
+    {"\xE2\x88\x92", "-"},            // minus sign
+    {"\xC3\x97", "\\times "},         // multiplication sign
+    {"\xC2\xB7", "\\cdot "},          // middle dot
+    {"\xE2\x8B\x85", "\\cdot "},      // dot operator
+    {"\xC3\xB7", "\\div "},           // division sign
+    {"\xCF\x80", "\\pi "},            // pi
+    {"\xE2\x88\x9A", "\\sqrt "},      // square root
+    {"\xE2\x88\x9E", "\\infty "},     // infinity
+    {"\xE2\x88\xAA", "\\cup "},       // union
+    {"\xE2\x88\x85", "\\emptyset "},  // empty set
+}};
+
+std::string replace_unicode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    bool replaced = false;
+    if (static_cast<unsigned char>(text[i]) >= 0x80) {
+      for (const auto& r : kUnicodeReplacements) {
+        if (starts_with(text.substr(i), r.from)) {
+          out += r.to;
+          i += r.from.size();
+          replaced = true;
+          break;
+        }
+      }
+    }
+    if (!replaced) out += text[i++];
+  }
+  return out;
+}
+
+// ---- LaTeX: one pass that drops presentation commands and unwraps text-like groups.
+
+// Commands that only size, style or space what follows; "\left." and "\right." also drop
+// the dot.
+constexpr std::array<std::string_view, 32> kDroppedCommands = {
+    "left",    "right",        "middle",    "big",         "Big",      "bigg",     "Bigg",
+    "bigl",    "bigr",         "Bigl",      "Bigr",        "biggl",    "biggr",    "Biggl",
+    "Biggr",   "displaystyle", "textstyle", "scriptstyle", "limits",   "nolimits", "circ",
+    "degree",  "rm",           "bf",        "it",          "noindent", "quad",     "qquad",
+    "enspace", "thinspace",    "medspace",  "thickspace"};
+
+// Commands whose braced argument is dropped with them.
+constexpr std::array<std::string_view, 3> kDroppedWithArgument = {"hspace", "vspace", "phantom"};
+
+// Commands whose braced argument stays as plain content: \text{cm} reads as " cm ".
+constexpr std::array<std::string_view, 22> kUnwrappedCommands = {
+    "text",   "textbf", "textit",       "textrm", "textsf", "texttt",     "textnormal", "textup",
+    "mathrm", "mathbf", "mathit",       "mathsf", "mathtt", "mathnormal", "mbox",       "hbox",
+    "boxed",  "fbox",   "operatorname", "emph",   "bm",     "boldsymbol"};
+
+struct Renamed {
+  std::string_view from;
+  std::string_view to;
+};
+
+constexpr std::array<Renamed, 8> kRenamedCommands = {{
+    {"dfrac", "\\frac"},
+    {"tfrac", "\\frac"},
+    {"cfrac", "\\frac"},
+    {"lbrace", "\\{"},
+    {"rbrace", "\\}"},
+    {"varnothing", "\\emptyset"},
+    {"leq", "\\le"},
+    {"geq", "\\ge"},
+}};
+
+// Index just past the group that opens with '{' at text[open] (nested braces honoured), or
+// text.size() when it never closes.
+std::size_t skip_group(std::string_view text, std::size_t open) {
+  int depth = 0;
+  for (std::size_t i = open; i < text.size(); ++i) {
+    if (text[i] == '\\') {
+      ++i;
+    } else if (text[i] == '{') {
+      ++depth;
+    } else if (text[i] == '}' && --depth == 0) {
+      return i + 1;
+    }
+  }
+  return text.size();
+}
+
+std::size_t skip_spaces(std::string_view text, std::size_t i) {
+  while (i < text.size() && is_space(text[i])) ++i;
+  return i;
+}
+
+// "^\circ" and "^{\circ}" at text[i] (the '^'): the index past them, or i when absent.
+std::size_t skip_degree_mark(std::string_view text, std::size_t i) {
+  std::size_t j = skip_spaces(text, i + 1);
+  const bool braced = j < text.size() && text[j] == '{';
+  if (braced) j = skip_spaces(text, j + 1);
+  if (!starts_with(text.substr(j), "\\circ")) return i;
+  j += 5;
+  if (j < text.size() && is_letter(text[j])) return i;
+  j = skip_spaces(text, j);
+  if (braced) {
+    if (j >= text.size() || text[j] != '}') return i;
+    ++j;
+  }
+  return j;
+}
+
+class LatexRewriter {
+ public:
+  explicit LatexRewriter(std::string_view text) : text_(text) { out_.reserve(text.size()); }
+
+  std::string run() {
+    while (i_ < text_.size()) {
+      const char c = text_[i_];
+      if (c == '\\') {
+        backslash();
+      } else if (c == '{') {
+        open_brace();
+      } else if (c == '}') {
+        close_brace();
+      } else if (c == '$') {
+        ++i_;  // math delimiter
+      } else if (c == '~') {
+        out_ += ' ';
+        ++i_;
+      } else if (c == '^') {
+        const std::size_t past = skip_degree_mark(text_, i_);
+        if (past == i_) out_ += text_[i_];
+        i_ = std::max(past, i_ + 1);
+      } else {
+        out_ += c;
+        ++i_;
+      }
+    }
+    return std::move(out_);
+  }
+
+ private:
+  void backslash() {
+    std::size_t end = i_ + 1;
+    while (end < text_.size() && is_letter(text_[end])) ++end;
+    if (end == i_ + 1) {
+      escaped_symbol();
+      return;
+    }
+    const auto name = text_.substr(i_ + 1, end - i_ - 1);
+    i_ = end;
+    command(name);
+  }
+
+  // "\," "\!" ... are spacing; "\$" is a currency sign (dropped); "\(" "\[" delimit math.
+  void escaped_symbol() {
+    const char next = i_ + 1 < text_.size() ? text_[i_ + 1] : '\0';
+    i_ += 2;
+    switch (next) {
+      case ',':
+      case ';':
+      case ':':
+      case '!':
+      case ' ':
+      case '>':
+      case '\\':
+      case '\n':
+        out_ += ' ';
+        break;
+      case '$':
+      case '(':
+      case ')':
+      case '[':
+      case ']':
+      case '\0':
+        break;
+      case '%':
+        out_ += '%';
+        break;
+      default:
+        out_ += '\\';
+        out_ += next;
+    }
+  }
+
+  void command(std::string_view name) {
+    if (one_of(name, kDroppedCommands)) {
+      if (name == "left" || name == "right" || name == "middle") {
+        const std::size_t next = skip_spaces(text_, i_);
+        if (next < text_.size() && text_[next] == '.') i_ = next + 1;
+      }
+      out_ += ' ';
+      return;
+    }
+    if (one_of(name, kDroppedWithArgument)) {
+      const std::size_t open = skip_spaces(text_, i_);
+      if (open < text_.size() && text_[open] == '{') i_ = skip_group(text_, open);
+      out_ += ' ';
+      return;
+    }
+    if (one_of(name, kUnwrappedCommands)) {
+      const std::size_t open = skip_spaces(text_, i_);
+      if (open < text_.size() && text_[open] == '{') {
+        i_ = open + 1;
+        braces_.push_back(BraceKind::unwrapped);
+      }
+      out_ += ' ';
+      return;
+    }
+    for (const auto& r : kRenamedCommands) {
+      if (r.from == name) {
+        out_ += r.to;
+        return;
+      }
+    }
+    out_ += '\\';
+    out_ += name;
+  }
+
+  void open_brace() {
+    if (starts_with(text_.substr(i_), "{,}")) {  // LaTeX's thousands separator 1{,}000
+      i_ += 3;
+      return;
+    }
+    braces_.push_back(BraceKind::kept);
+    out_ += '{';
+    ++i_;
+  }
+
+  void close_brace() {
+    ++i_;
+    if (!braces_.empty() && braces_.back() == BraceKind::unwrapped) {
+      out_ += ' ';
+    } else {
+      out_ += '}';
+    }
+    if (!braces_.empty()) braces_.pop_back();
+  }
+
+  enum class BraceKind : char { kept, unwrapped };
+
+  std::string_view text_;
+  std::size_t i_ = 0;
+  std::string out_;
+  std::vector<BraceKind> braces_;  // one entry per open brace: a heap stack, never recursion
+};
+
+// ---- Spaces.
+
+std::string collapse_whitespace(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    if (is_space(c)) {
+      if (!out.empty() && out.back() != ' ') out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  if (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+// The length of the letter run ending at text[end - 1], or 0 when it is a command's name.
+std::size_t word_before(std::string_view text, std::size_t end) {
+  std::size_t start = end;
+  while (start > 0 && is_letter(text[start - 1])) --start;
+  if (start > 0 && text[start - 1] == '\\') return 0;
+  return end - start;
+}
+
+std::size_t word_after(std::string_view text, std::size_t start) {
+  std::size_t end = start;
+  while (end < text.size() && is_letter(text[end])) ++end;
+  return end - start;
+}
+
+// Spaces only separate words ("New York", "\pi r", "1 and 2") and digit groups ("2 1/2");
+// elsewhere they carry no meaning: "2 \pi" is "2\pi", "2 x" is "2x", "( 1, 2 )" is "(1,2)".
+std::string squeeze_spaces(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != ' ') {
+      out += text[i];
+      continue;
+    }
+    if (out.empty() || i + 1 >= text.size()) continue;
+    const char before = out.back();
+    const char after = text[i + 1];
+    const bool letters = is_letter(before) && is_letter(after);
+    const bool digits = is_digit(before) && is_digit(after);
+    const bool number_and_word = (is_digit(before) && word_after(text, i + 1) >= 2) ||
+                                 (is_digit(after) && word_before(out, out.size()) >= 2);
+    if (letters || digits || number_and_word) out += ' ';
+  }
+  return out;
+}
+
+// ---- Decorations around the value.
+
+std::string strip_trailing_periods(std::string_view text) {
+  while (!text.empty() && (text.back() == '.' || text.back() == ' ')) text.remove_suffix(1);
+  return std::string(text);
+}
+
+// "x" "a_1" "f(x)" "(x,y)" "\theta": what may stand left of "=" in "x = 5".
+bool is_name(std::string_view text) {
+  if (text.empty() || text.size() > 32) return false;
+  bool has_letter = false;
+  bool in_subscript = false;
+  for (const char c : text) {
+    if (is_letter(c)) {
+      has_letter = true;
+    } else if (c == '_') {
+      in_subscript = true;
+    } else if (is_digit(c)) {
+      if (!in_subscript) return false;
+    } else if (c != '\\' && c != '{' && c != '}' && c != '(' && c != ')' && c != ',' && c != '\'' &&
+               c != ' ') {
+      return false;
+    }
+  }
+  return has_letter;
+}
+
+// "x = 5" -> "5", "y = 2x + 3" -> "2x + 3", "x \in [1,2]" -> "[1,2]". Only a single top-level
+// "=" (or \in) after a name counts: "x + y = 5" and "a = b = 3" are left alone.
+std::string strip_assignment(std::string_view text) {
+  int depth = 0;
+  std::size_t relation = std::string_view::npos;
+  std::size_t relation_length = 0;
+  int relations = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '(' || c == '[' || c == '{') ++depth;
+    if (c == ')' || c == ']' || c == '}') --depth;
+    if (depth != 0) continue;
+    if (c == '=') {
+      ++relations;
+      relation = i;
+      relation_length = 1;
+    } else if (starts_with(text.substr(i), "\\in") &&
+               (i + 3 >= text.size() || !is_letter(text[i + 3]))) {
+      ++relations;
+      relation = i;
+      relation_length = 3;
+    }
+  }
+  if (relations != 1) return std::string(text);
+  if (relation > 0 &&
+      (text[relation - 1] == '<' || text[relation - 1] == '>' || text[relation - 1] == '!')) {
+    return std::string(text);
+  }
+  const auto name = trim(text.substr(0, relation));
+  const auto value = trim(text.substr(relation + relation_length));
+  if (!is_name(name) || value.empty()) return std::string(text);
+  return std::string(value);
+}
+
+// Units written without a space after the number ("5cm"); longer words need the space.
+constexpr std::array<std::string_view, 12> kGluedUnits = {"cm", "mm", "km", "kg",  "mg",  "ml",
+                                                          "mL", "ft", "hr", "hrs", "mph", "sec"};
+
+// One-letter units, dropped only when written apart from the number ("3 m", "5\text{ g}"):
+// glued to it they read as variables (3m).
+constexpr std::array<std::string_view, 10> kOneLetterUnits = {"m", "g", "s", "h", "L",
+                                                              "K", "N", "J", "W", "V"};
+
+// Letter runs that are mathematics, not units.
+constexpr std::array<std::string_view, 5> kNotUnits = {"pi", "sqrt", "infty", "inf", "infinity"};
+
+// "5 cm", "5 square units", "12 dollars", "30 degrees", "4 cm^2": the words after a number
+// are dropped; "50 percent" becomes "50%". The text before the words must hold a digit and
+// end like a number or a group, so "x inches" or "\pi" (a command) stay as they are.
+std::string strip_units(std::string_view text) {
+  std::string_view body = text;
+  for (const auto power : {"^2", "^3", "^{2}", "^{3}"}) {
+    if (ends_with(body, power)) {
+      body = trim(body.substr(0, body.size() - std::string_view(power).size()));
+      break;
+    }
+  }
+  std::size_t start = body.size();
+  while (start > 0 && (is_letter(body[start - 1]) || body[start - 1] == ' ')) --start;
+  const auto words = trim(body.substr(start));
+  const auto number = trim(body.substr(0, start));
+  if (words.empty() || number.empty()) return std::string(text);
+  const char last = number.back();
+  if (!is_digit(last) && last != '}' && last != ')' && last != '%') return std::string(text);
+  if (std::none_of(number.begin(), number.end(), is_digit)) return std::string(text);
+  const bool glued = body[start] != ' ';
+  if (glued && !one_of(words, kGluedUnits)) return std::string(text);
+
+  std::size_t word_start = 0;
+  while (word_start < words.size()) {
+    std::size_t word_end = words.find(' ', word_start);
+    if (word_end == std::string_view::npos) word_end = words.size();
+    const auto word = words.substr(word_start, word_end - word_start);
+    const bool unit = word.size() >= 2 ? !one_of(word, kNotUnits) : one_of(word, kOneLetterUnits);
+    if (!unit) return std::string(text);
+    word_start = word_end + 1;
+  }
+  if (starts_with(words, "percent")) return std::string(number) + "%";
+  return std::string(number);
+}
+
+// "(C)" -> "C": a multiple-choice letter in parentheses.
+std::string strip_choice_parentheses(std::string_view text) {
+  if (text.size() >= 3 && text.front() == '(' && text.back() == ')') {
+    const auto inside = trim(text.substr(1, text.size() - 2));
+    if (inside.size() == 1 && is_letter(inside[0])) return std::string(inside);
+  }
+  return std::string(text);
+}
+
+// "1,000,000" and "1 000" -> "1000000" and "1000": only when the whole answer is one number in
+// groups of three, so "(1,2)" and "1,2" (lists) and "2 1/2" (a mixed number) keep their commas.
+std::string remove_thousands_separators(std::string_view text) {
+  std::size_t i = 0;
+  if (i < text.size() && (text[i] == '-' || text[i] == '+')) ++i;
+  const std::size_t first_group = i;
+  while (i < text.size() && is_digit(text[i])) ++i;
+  if (i == first_group || i - first_group > 3 || i >= text.size()) return std::string(text);
+  const char separator = text[i];
+  if (separator != ',' && separator != ' ') return std::string(text);
+  int groups = 0;
+  while (i < text.size() && text[i] == separator) {
+    std::size_t digits = 0;
+    while (i + 1 + digits < text.size() && is_digit(text[i + 1 + digits])) ++digits;
+    if (digits != 3) return std::string(text);
+    i += 4;
+    ++groups;
+  }
+  if (groups == 0) return std::string(text);
+  // What may follow: decimals and a percent sign.
+  std::size_t tail = i;
+  if (tail < text.size() && text[tail] == '.') {
+    ++tail;
+    while (tail < text.size() && is_digit(text[tail])) ++tail;
+  }
+  if (tail < text.size() && text[tail] == '%') ++tail;
+  if (tail != text.size()) return std::string(text);
+  std::string out;
+  for (const char c : text) {
+    if (c != separator) out += c;
+  }
+  return out;
+}
+
+// Answers made only of words ("Evelyn", "New York", "yes") compare case-insensitively; a single
+// letter stays as written, since "C" (a choice) and "c" (a variable) differ.
+std::string lowercase_words(std::string text) {
+  std::size_t run = 0, longest_run = 0;
+  for (const char c : text) {
+    if (is_letter(c)) {
+      longest_run = std::max(longest_run, ++run);
+    } else if (c == ' ' || c == '-' || c == '\'') {
+      run = 0;
+    } else {
+      return text;
+    }
+  }
+  if (longest_run < 2) return text;
+  for (char& c : text) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string normalize_answer(std::string_view raw) {
+  std::string text = collapse_whitespace(LatexRewriter(replace_unicode(raw)).run());
+  // Decorations can hide each other ("x = 5 cm."), so strip them until nothing changes; each
+  // round only shortens the text, and a few rounds reach the fixed point in practice.
+  for (int round = 0; round < 4; ++round) {
+    std::string stripped = strip_trailing_periods(text);
+    stripped = strip_assignment(stripped);
+    stripped = strip_units(stripped);
+    stripped = strip_choice_parentheses(stripped);
+    if (stripped == text) break;
+    text = std::move(stripped);
+  }
+  return lowercase_words(remove_thousands_separators(squeeze_spaces(text)));
+}
+
+}  // namespace quorum::answers
