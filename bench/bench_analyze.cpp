@@ -63,9 +63,14 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 }  // namespace
 
+// bench_analyze [PROBLEMS [RESPONSES]] [--quorum-only]: the last skips the NumPy reference
+// (for profiling the engine alone).
 int main(int argc, char** argv) {
-  const int problems = argc > 1 ? std::atoi(argv[1]) : 500;
-  const int responses = argc > 2 ? std::atoi(argv[2]) : 256;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  const bool quorum_only = !args.empty() && args.back() == "--quorum-only";
+  if (quorum_only) args.pop_back();
+  const int problems = args.size() > 0 ? std::atoi(args[0].c_str()) : 500;
+  const int responses = args.size() > 1 ? std::atoi(args[1].c_str()) : 256;
   synth::SyntheticSpec spec;
   spec.problems = problems;
   spec.responses = responses;
@@ -87,8 +92,12 @@ int main(int argc, char** argv) {
   const auto result = analysis::analyze(pools, {}, settings);
   const double quorum_seconds = seconds_since(start);
 
-  std::fprintf(stderr, "bench: quorum done in %.2f s; running the NumPy reference (this takes a while)\n",
-               quorum_seconds);
+  std::fprintf(stderr, "bench: quorum done in %.2f s\n", quorum_seconds);
+  if (quorum_only) {
+    std::filesystem::remove_all(dir);
+    return 0;
+  }
+  std::fprintf(stderr, "bench: running the NumPy reference (this takes a while)\n");
   const std::string command = std::string("/usr/bin/python3 ") + QUORUM_NUMPY_REFERENCE + " " + dir.string();
   if (std::system(command.c_str()) != 0) {
     std::fprintf(stderr, "bench: the NumPy reference failed (is python3-numpy installed?)\n");

@@ -47,8 +47,8 @@ std::vector<ResponseSignal> plain_signals(const PolicyPool& pool) {
 }
 
 CellAccuracy sweep_one(const PolicyPool& pool, const SweepSettings& settings) {
-  CellSignals cell{plain_signals(pool), std::vector<VoteParams>(pool.num_problems())};
-  return sweep_cells(pool, {cell}, settings).front();
+  SweepInputs inputs{1, plain_signals(pool), std::vector<VoteParams>(pool.num_problems())};
+  return sweep_cells(pool, inputs, settings).front();
 }
 
 SweepSettings settings_for(std::vector<std::uint32_t> budgets) {
@@ -90,7 +90,7 @@ TEST_CASE("at budget N_max every draw is the full pool", "[sweep]") {
   std::vector<std::uint16_t> order(16);
   std::vector<std::uint64_t> keys;
   for (int d = 0; d < 20; ++d) {
-    draw_permutation(stream_key(5, Stream::evaluation), 3, d, 16, order.data(), keys);
+    draw_permutation(stream_key(5, Stream::evaluation), 3, d, 16, 16, order.data(), keys);
     REQUIRE(std::set<int>(order.begin(), order.end()).size() == 16);
   }
   // So every draw gives the same credit: per-problem accuracy is the full-pool vote's credit,
@@ -104,7 +104,7 @@ TEST_CASE("at budget N_max every draw is the full pool", "[sweep]") {
       DrawState state;
       state.reset(pool.class_correct.data() + pool.class_offsets[j], pool.num_classes(j));
       for (auto r = pool.response_offsets[j]; r < pool.response_offsets[j + 1]; ++r)
-        state.add(pool.answer_class[r], signals[r]);
+        state.add(pool.answer_class[r], &signals[r]);
       REQUIRE(cell.per_problem[(index(s) * 2 + 1) * 30 + j] == Approx(state.credit(s, {})).margin(1e-12));
     }
   }

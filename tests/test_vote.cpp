@@ -19,6 +19,8 @@ ResponseSignal signal_of(double p, double llr = 0.0, double q = 0.5) {
   return s;
 }
 
+void add_one(DrawState& state, std::int32_t cls, const ResponseSignal& signal) { state.add(cls, &signal); }
+
 }  // namespace
 
 TEST_CASE("every strategy on one hand-computed draw", "[vote]") {
@@ -26,10 +28,10 @@ TEST_CASE("every strategy on one hand-computed draw", "[vote]") {
   const std::uint8_t correct[] = {1, 0, 0};
   DrawState state;
   state.reset(correct, 3);
-  state.add(0, signal_of(0.9, 1.0));
-  state.add(1, signal_of(0.6, -0.5));
-  state.add(1, signal_of(0.5, -0.5));
-  state.add(2, signal_of(0.2, 0.0));
+  add_one(state, 0, signal_of(0.9, 1.0));
+  add_one(state, 1, signal_of(0.6, -0.5));
+  add_one(state, 1, signal_of(0.5, -0.5));
+  add_one(state, 2, signal_of(0.2, 0.0));
   VoteParams vanilla;                // b = 0 and logit(b) = logit(0.5) = 0
   VoteParams offset{0.5, 0.0};
 
@@ -52,16 +54,16 @@ TEST_CASE("kde_wv: a large prior term turns it into a majority vote", "[vote]") 
   DrawState state;
   state.reset(correct, 2);
   // q = 0.99: prior log(0.99 * 1 / 0.01) = 4.6 per response outweighs llr differences.
-  state.add(0, signal_of(0.9, 2.0, 0.99));
-  state.add(1, signal_of(0.3, -1.0, 0.99));
-  state.add(1, signal_of(0.3, -1.0, 0.99));
+  add_one(state, 0, signal_of(0.9, 2.0, 0.99));
+  add_one(state, 1, signal_of(0.3, -1.0, 0.99));
+  add_one(state, 1, signal_of(0.3, -1.0, 0.99));
   CHECK(state.credit(Strategy::kde_wv, {}) == 0.0);  // A 2 + 4.6 < B -2 + 9.2
   // q = 0.2: prior log(0.2/0.8) = -1.39 per response: each extra response counts against.
   DrawState low;
   low.reset(correct, 2);
-  low.add(0, signal_of(0.9, 2.0, 0.2));
-  low.add(1, signal_of(0.3, -1.0, 0.2));
-  low.add(1, signal_of(0.3, -1.0, 0.2));
+  add_one(low, 0, signal_of(0.9, 2.0, 0.2));
+  add_one(low, 1, signal_of(0.3, -1.0, 0.2));
+  add_one(low, 1, signal_of(0.3, -1.0, 0.2));
   CHECK(low.credit(Strategy::kde_wv, {}) == 1.0);
 }
 
@@ -69,15 +71,15 @@ TEST_CASE("ties are credited fractionally", "[vote]") {
   const std::uint8_t correct[] = {1, 0, 0};
   DrawState state;
   state.reset(correct, 3);
-  state.add(0, signal_of(0.7));
-  state.add(1, signal_of(0.7));
+  add_one(state, 0, signal_of(0.7));
+  add_one(state, 1, signal_of(0.7));
   CHECK(state.credit(Strategy::majority, {}) == 0.5);
   CHECK(state.credit(Strategy::best_of_n, {}) == 0.5);
   CHECK(state.credit(Strategy::weighted, {}) == 0.5);
-  state.add(2, signal_of(0.7));
+  add_one(state, 2, signal_of(0.7));
   CHECK(state.credit(Strategy::majority, {}) == Approx(1.0 / 3.0));
   // A correct class that does not tie for the top gets nothing.
-  state.add(1, signal_of(0.1));
+  add_one(state, 1, signal_of(0.1));
   CHECK(state.credit(Strategy::majority, {}) == 0.0);
 }
 
@@ -85,11 +87,11 @@ TEST_CASE("responses without an answer abstain", "[vote]") {
   const std::uint8_t correct[] = {1};
   DrawState state;
   state.reset(correct, 1);
-  state.add(-1, signal_of(0.99));
+  add_one(state, -1, signal_of(0.99));
   CHECK(state.credit(Strategy::majority, {}) == 0.0);
   CHECK(state.credit(Strategy::best_of_n, {}) == 0.0);
   CHECK(state.credit(Strategy::oracle, {}) == 0.0);
-  state.add(0, signal_of(0.1));
+  add_one(state, 0, signal_of(0.1));
   CHECK(state.credit(Strategy::best_of_n, {}) == 1.0);
   CHECK(state.drawn() == 2);
 }
@@ -101,8 +103,8 @@ TEST_CASE("a positive offset b gives low scores negative weight: they vote again
   const std::uint8_t correct[] = {1, 0};
   DrawState state;
   state.reset(correct, 2);
-  state.add(0, signal_of(0.2));
-  for (int i = 0; i < 3; ++i) state.add(1, signal_of(0.3));
+  add_one(state, 0, signal_of(0.2));
+  for (int i = 0; i < 3; ++i) add_one(state, 1, signal_of(0.3));
   CHECK(state.credit(Strategy::weighted, {}) == 0.0);
   CHECK(state.credit(Strategy::linear_wv, VoteParams{0.5, 0.0}) == 1.0);
   CHECK(state.credit(Strategy::linear_wv, VoteParams{-0.5, 0.0}) == 0.0);  // all weights positive

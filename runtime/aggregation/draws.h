@@ -33,8 +33,9 @@ inline std::uint64_t draw_key(std::uint64_t stream, std::uint64_t j, std::uint64
 }
 
 // Writes the permutation of draw d of problem j (n responses) into order[0..n).
-// n is at most 65536.
+// Only the first `needed` entries of the permutation are written (the smallest keys, in order):
+// a walk that stops at a budget needs no more. n is at most 65536.
 void draw_permutation(std::uint64_t stream, std::uint64_t j, std::uint64_t d, std::uint32_t n,
-                      std::uint16_t* order, std::vector<std::uint64_t>& key_scratch);
+                      std::uint32_t needed, std::uint16_t* order, std::vector<std::uint64_t>& key_scratch);
 
 }  // namespace quorum::aggregation

@@ -2,22 +2,13 @@
 
 #include <algorithm>
 
-namespace quorum::aggregation {
+#include "runtime/aggregation/vote.h"
 
-bool PolicyPool::is_correct(std::size_t response) const {
-  const auto cls = answer_class[response];
-  if (cls < 0) return false;
-  auto j = static_cast<std::size_t>(
-      std::upper_bound(response_offsets.begin(), response_offsets.end(), response) -
-      response_offsets.begin() - 1);
-  return class_correct[class_offsets[j] + cls] != 0;
-}
+namespace quorum::aggregation {
 
 std::uint32_t PolicyPool::num_correct(std::size_t j) const {
   std::uint32_t count = 0;
-  const auto* correct = class_correct.data() + class_offsets[j];
-  for (auto r = response_offsets[j]; r < response_offsets[j + 1]; ++r)
-    count += answer_class[r] >= 0 && correct[answer_class[r]];
+  for (auto r = response_offsets[j]; r < response_offsets[j + 1]; ++r) count += is_correct(j, r);
   return count;
 }
 
@@ -33,12 +24,14 @@ int PolicyPool::prm_index(const std::string& prm) const {
   return -1;
 }
 
-std::vector<double> reduced_scores(const PolicyPool& pool, int prm, Reduction reduction) {
+ReducedScores reduced_scores(const PolicyPool& pool, int prm, Reduction reduction) {
   const auto& steps = pool.step_scores[prm];
-  std::vector<double> scores(pool.answer_class.size());
-  for (std::size_t r = 0; r < scores.size(); ++r)
-    scores[r] = reduce(reduction, steps.values.data() + steps.offsets[r],
-                       steps.offsets[r + 1] - steps.offsets[r]);
+  const std::size_t responses = pool.answer_class.size();
+  ReducedScores scores{std::vector<double>(responses), std::vector<double>(responses)};
+  for (std::size_t r = 0; r < responses; ++r) {
+    scores.p[r] = reduce(reduction, steps.values.data() + steps.offsets[r], steps.offsets[r + 1] - steps.offsets[r]);
+    scores.logit[r] = clamped_logit(scores.p[r]);
+  }
   return scores;
 }
 

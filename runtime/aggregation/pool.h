@@ -33,14 +33,22 @@ struct PolicyPool {
     return response_offsets[j + 1] - response_offsets[j];
   }
   std::uint32_t num_classes(std::size_t j) const { return class_offsets[j + 1] - class_offsets[j]; }
-  bool is_correct(std::size_t response) const;
+  // Whether response r of problem j answers correctly (an abstaining response does not).
+  bool is_correct(std::size_t j, std::uint32_t r) const {
+    return answer_class[r] >= 0 && class_correct[class_offsets[j] + answer_class[r]] != 0;
+  }
   // Responses of problem j whose answer is correct.
   std::uint32_t num_correct(std::size_t j) const;
   std::uint32_t min_responses() const;
   int prm_index(const std::string& prm) const;  // -1 when absent
 };
 
-// One reduced score per response for (PRM index, reduction).
-std::vector<double> reduced_scores(const PolicyPool& pool, int prm, Reduction reduction);
+// One reduced score per response for (PRM index, reduction), with its clamped logit: computed
+// once per cell, read by calibration and the sweep.
+struct ReducedScores {
+  std::vector<double> p;
+  std::vector<double> logit;
+};
+ReducedScores reduced_scores(const PolicyPool& pool, int prm, Reduction reduction);
 
 }  // namespace quorum::aggregation

@@ -36,7 +36,7 @@ void summarise(CellAccuracy& cell, std::size_t series, const Bootstrap& bootstra
 
 }  // namespace
 
-std::vector<CellAccuracy> sweep_cells(const PolicyPool& pool, const std::vector<CellSignals>& inputs,
+std::vector<CellAccuracy> sweep_cells(const PolicyPool& pool, const SweepInputs& inputs,
                                       const SweepSettings& settings, const std::function<void()>& tick) {
   const std::size_t problems = pool.num_problems();
   const std::size_t budgets = settings.budgets.size();
@@ -44,7 +44,8 @@ std::vector<CellAccuracy> sweep_cells(const PolicyPool& pool, const std::vector<
   auto slot = [&](std::size_t s, std::size_t b, std::size_t j) {
     return (s * budgets + b) * problems + j;
   };
-  std::vector<CellAccuracy> cells(inputs.size());
+  const int num_cells = inputs.cells;
+  std::vector<CellAccuracy> cells(num_cells);
   for (auto& cell : cells) {
     cell.problems = problems;
     cell.per_problem.assign(strategies * budgets * problems, 0.0);
@@ -74,25 +75,26 @@ std::vector<CellAccuracy> sweep_cells(const PolicyPool& pool, const std::vector<
   std::vector<Scratch> scratch(resolve_threads(settings.threads));
   const std::uint64_t stream = stream_key(settings.seed, Stream::evaluation);
 
-  // Walks the responses of one ordering, adding every drawn strategy's credit at each budget in
-  // [first_budget, last_budget) to the cell's per-problem sums, weighted by `weight`.
-  auto walk = [&](Scratch& s, std::size_t j, std::size_t c, const std::uint16_t* order,
-                  std::size_t first_budget, std::size_t last_budget, double weight) {
+  // Walks the responses of one ordering (nullptr: pool order), adding every cell's credit of
+  // every drawn strategy at each budget in [first_budget, last_budget), weighted by `weight`.
+  auto walk = [&](Scratch& s, std::size_t j, const std::uint16_t* order, std::size_t first_budget,
+                  std::size_t last_budget, double weight) {
     const std::uint32_t first = pool.response_offsets[j];
-    const ResponseSignal* signals = inputs[c].signals.data();
-    const VoteParams& params = inputs[c].params[j];
-    double* sums = s.sums.data() + c * strategies * budgets;
-    s.state.reset(pool.class_correct.data() + pool.class_offsets[j], pool.num_classes(j));
+    const VoteParams* params = inputs.params.data() + j * num_cells;
+    s.state.reset(pool.class_correct.data() + pool.class_offsets[j], pool.num_classes(j), num_cells);
     std::size_t b = first_budget;
     const std::uint32_t n = settings.budgets[last_budget - 1];
     for (std::uint32_t k = 0; k < n; ++k) {
       const std::uint32_t r = first + (order ? order[k] : k);
-      s.state.add(pool.answer_class[r], signals[r]);
+      s.state.add(pool.answer_class[r], inputs.signals.data() + static_cast<std::size_t>(r) * num_cells);
       if (k + 1 != settings.budgets[b]) continue;
-      double credit[kStrategyCount];
-      s.state.credits(params, credit);
-      for (auto si : drawn_strategies)
-        sums[si * budgets + b] += weight * credit[static_cast<int>(settings.strategies[si])];
+      for (int c = 0; c < num_cells; ++c) {
+        double credit[kStrategyCount];
+        s.state.credits(c, params[c], credit);
+        double* sums = s.sums.data() + c * strategies * budgets;
+        for (auto si : drawn_strategies)
+          sums[si * budgets + b] += weight * credit[static_cast<int>(settings.strategies[si])];
+      }
       ++b;
     }
   };
@@ -101,18 +103,17 @@ std::vector<CellAccuracy> sweep_cells(const PolicyPool& pool, const std::vector<
     Scratch& s = scratch[worker];
     const std::uint32_t n = pool.num_responses(j);
     if (!drawn_strategies.empty()) {
-      s.sums.assign(cells.size() * strategies * budgets, 0.0);
+      s.sums.assign(num_cells * strategies * budgets, 0.0);
       // A budget equal to the pool size draws the whole pool every time: vote on it once.
       const bool whole_pool_last = settings.budgets.back() == n;
       const std::size_t drawn_budgets = budgets - whole_pool_last;
       s.order.resize(n);
       for (int d = 0; d < settings.draws && drawn_budgets > 0; ++d) {
-        draw_permutation(stream, j, d, n, s.order.data(), s.keys);
-        for (std::size_t c = 0; c < cells.size(); ++c) walk(s, j, c, s.order.data(), 0, drawn_budgets, 1.0);
+        draw_permutation(stream, j, d, n, settings.budgets[drawn_budgets - 1], s.order.data(), s.keys);
+        walk(s, j, s.order.data(), 0, drawn_budgets, 1.0);
       }
-      if (whole_pool_last)
-        for (std::size_t c = 0; c < cells.size(); ++c) walk(s, j, c, nullptr, budgets - 1, budgets, settings.draws);
-      for (std::size_t c = 0; c < cells.size(); ++c)
+      if (whole_pool_last) walk(s, j, nullptr, budgets - 1, budgets, settings.draws);
+      for (int c = 0; c < num_cells; ++c)
         for (auto si : drawn_strategies)
           for (std::size_t b = 0; b < budgets; ++b)
             cells[c].per_problem[slot(si, b, j)] = s.sums[(c * strategies + si) * budgets + b] / settings.draws;

@@ -29,16 +29,17 @@ struct CellAccuracy {
   std::vector<double> accuracy, ci_low, ci_high;
 };
 
-// What one cell feeds the votes: signals, one per response of the pool (computed with the
-// calibration that the response's problem may use), and params, one per problem, likewise.
-struct CellSignals {
-  std::vector<ResponseSignal> signals;
-  std::vector<VoteParams> params;
+// What the cells of one pool feed the votes: each response's signal in each cell (computed
+// with the calibration its problem may use) and each problem's vote parameters per cell.
+struct SweepInputs {
+  int cells = 0;
+  std::vector<ResponseSignal> signals;  // [response * cells + cell]
+  std::vector<VoteParams> params;       // [problem * cells + cell]
 };
 
-// Sweeps all cells of one pool together: each draw's permutation is made once and serves every
-// cell. tick, when set, is called (from any worker thread) after each problem.
-std::vector<CellAccuracy> sweep_cells(const PolicyPool& pool, const std::vector<CellSignals>& cells,
+// Sweeps all cells of one pool together: each draw's permutation and class bookkeeping serve
+// every cell. tick, when set, is called (from any worker thread) after each problem.
+std::vector<CellAccuracy> sweep_cells(const PolicyPool& pool, const SweepInputs& inputs,
                                       const SweepSettings& settings,
                                       const std::function<void()>& tick = {});
 

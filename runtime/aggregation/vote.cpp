@@ -11,13 +11,15 @@ double clamped_logit(double p) {
   return std::log(p / (1.0 - p));
 }
 
-void DrawState::reset(const std::uint8_t* class_correct, std::uint32_t num_classes) {
-  classes_.assign(num_classes, ClassTotals{});
-  for (std::uint32_t c = 0; c < num_classes; ++c) classes_[c].correct = class_correct[c] != 0;
+void DrawState::reset(const std::uint8_t* class_correct, std::uint32_t num_classes, int cells) {
+  cells_ = cells;
+  count_.assign(num_classes, 0);
+  correct_.assign(class_correct, class_correct + num_classes);
+  sums_.resize(static_cast<std::size_t>(num_classes) * cells);  // written on a class's first add
+  sum_q_.assign(cells, 0.0);
   present_.clear();
   drawn_ = 0;
   correct_drawn_ = 0;
-  sum_q_ = 0;
 }
 
 namespace {
@@ -42,25 +44,27 @@ struct Top {
 
 }  // namespace
 
-void DrawState::credits(const VoteParams& params, double (&out)[kStrategyCount]) const {
+void DrawState::credits(int cell, const VoteParams& params, double (&out)[kStrategyCount]) const {
   // kde_wv's prior term log(q(m-1)/(1-q)) per response, q guarded away from 0 and 1. With a
   // single candidate answer (m = 1) there is nothing to weigh: every score is 0.
   const auto m = static_cast<double>(present_.size());
   double prior = 0;
   if (present_.size() > 1) {
-    const double q = std::clamp(sum_q_ / drawn_, 1e-6, 1.0 - 1e-6);
+    const double q = std::clamp(sum_q_[cell] / drawn_, 1e-6, 1.0 - 1e-6);
     prior = std::log(q * (m - 1.0) / (1.0 - q));
   }
   const bool single = present_.size() <= 1;
   Top majority, best_of_n, weighted, linear, logit, kde;
   for (auto cls : present_) {
-    const ClassTotals& t = classes_[cls];
-    majority.offer(t.count, t.correct);
-    best_of_n.offer(t.max_p, t.correct);
-    weighted.offer(t.sum_p, t.correct);
-    linear.offer(t.sum_p - params.linear_b * t.count, t.correct);
-    logit.offer(t.sum_logit - params.logit_offset * t.count, t.correct);
-    kde.offer(single ? 0.0 : t.sum_llr + prior * t.count, t.correct);
+    const ClassSums& t = sums_[cls * cells_ + cell];
+    const int n = count_[cls];
+    const bool correct = correct_[cls] != 0;
+    majority.offer(n, correct);
+    best_of_n.offer(t.max_p, correct);
+    weighted.offer(t.sum_p, correct);
+    linear.offer(t.sum_p - params.linear_b * n, correct);
+    logit.offer(t.sum_logit - params.logit_offset * n, correct);
+    kde.offer(single ? 0.0 : t.sum_llr + prior * n, correct);
   }
   out[static_cast<int>(Strategy::majority)] = majority.credit();
   out[static_cast<int>(Strategy::best_of_n)] = best_of_n.credit();
@@ -72,9 +76,9 @@ void DrawState::credits(const VoteParams& params, double (&out)[kStrategyCount])
   out[static_cast<int>(Strategy::pass_at_n)] = 0.0;
 }
 
-double DrawState::credit(Strategy strategy, const VoteParams& params) const {
+double DrawState::credit(Strategy strategy, const VoteParams& params, int cell) const {
   double all[kStrategyCount];
-  credits(params, all);
+  credits(cell, params, all);
   return all[static_cast<int>(strategy)];
 }
 

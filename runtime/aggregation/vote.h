@@ -1,10 +1,15 @@
-// Voting over the responses drawn so far in one draw of one problem. Responses are added one
-// at a time in draw order; at each budget the strategies read the class totals. Every weighted
-// vote is a function of a few per-class sums, so one pass serves all strategies:
+// Voting over the responses drawn so far in one draw of one problem, for several cells at
+// once. Responses are added one at a time in draw order; at each budget the strategies read
+// the class totals. Every weighted vote is a function of a few per-class sums, so one pass
+// serves all strategies:
 //   weighted   sum p                      linear_wv  sum p - b n
 //   logit_wv   sum logit p - logit(b) n   kde_wv     sum llr(p) + n log(q(m-1)/(1-q))
 // Ties are credited fractionally: with k classes tied for the top, c of them correct, the
 // draw scores c/k.
+//
+// The cells of a policy (its PRMs x reductions) see the same draws and the same answer classes
+// and differ only in scores, so the class bookkeeping (counts, which classes are present) is
+// done once per response and only the sums are kept per cell.
 #pragma once
 
 #include <algorithm>
@@ -15,7 +20,7 @@
 
 namespace quorum::aggregation {
 
-// What one response contributes. llr and q are the kde_wv calibration's values at p.
+// What one response contributes to one cell. llr and q are the kde_wv calibration's values at p.
 struct ResponseSignal {
   double p = 0;      // reduced PRM score
   double logit = 0;  // logit of p (clamped)
@@ -29,53 +34,60 @@ struct VoteParams {
   double logit_offset = 0.0;  // logit(b) of logit_wv
 };
 
-struct ClassTotals {
-  int count = 0;
-  double sum_p = 0, sum_logit = 0, sum_llr = 0, max_p = 0;
-  bool correct = false;
+// One class's sums in one cell.
+struct ClassSums {
+  double sum_p, sum_logit, sum_llr, max_p;
 };
 
 class DrawState {
  public:
   // class_correct: per answer class of the problem.
-  void reset(const std::uint8_t* class_correct, std::uint32_t num_classes);
-  // answer_class -1: the response has no answer; it counts towards the budget and q only.
-  void add(std::int32_t answer_class, const ResponseSignal& signal);
+  void reset(const std::uint8_t* class_correct, std::uint32_t num_classes, int cells = 1);
+  // signals: the response's signal in each cell. answer_class -1: the response has no answer;
+  // it counts towards the budget and q only.
+  void add(std::int32_t answer_class, const ResponseSignal* signals);
 
-  // Credit in [0, 1] of every strategy at the current budget, indexed by Strategy, in one pass
-  // over the classes (pass_at_n is not a draw strategy: its slot is left 0).
-  void credits(const VoteParams& params, double (&out)[kStrategyCount]) const;
-  double credit(Strategy strategy, const VoteParams& params) const;
+  // Credit in [0, 1] of every strategy at the current budget in one cell, indexed by Strategy,
+  // in one pass over the classes (pass_at_n is not a draw strategy: its slot is left 0).
+  void credits(int cell, const VoteParams& params, double (&out)[kStrategyCount]) const;
+  double credit(Strategy strategy, const VoteParams& params, int cell = 0) const;
 
   int drawn() const { return drawn_; }
   const std::vector<std::int32_t>& present() const { return present_; }
-  const ClassTotals& totals(std::int32_t cls) const { return classes_[cls]; }
+  int count(std::int32_t cls) const { return count_[cls]; }
+  bool correct(std::int32_t cls) const { return correct_[cls] != 0; }
+  const ClassSums& sums(std::int32_t cls, int cell) const { return sums_[cls * cells_ + cell]; }
 
  private:
-  std::vector<ClassTotals> classes_;
-  std::vector<std::int32_t> present_;  // classes with at least one drawn response
+  int cells_ = 1;
+  std::vector<int> count_;               // per class
+  std::vector<std::uint8_t> correct_;    // per class
+  std::vector<ClassSums> sums_;          // [class * cells + cell]
+  std::vector<double> sum_q_;            // per cell, over every drawn response
+  std::vector<std::int32_t> present_;    // classes with at least one drawn response
   int drawn_ = 0;
   int correct_drawn_ = 0;
-  double sum_q_ = 0;
 };
 
-// Inline: it runs once per drawn response per cell, the sweep's innermost step.
-inline void DrawState::add(std::int32_t answer_class, const ResponseSignal& signal) {
+// Inline: it runs once per drawn response, the sweep's innermost step.
+inline void DrawState::add(std::int32_t answer_class, const ResponseSignal* signals) {
   ++drawn_;
-  sum_q_ += signal.q;
+  for (int c = 0; c < cells_; ++c) sum_q_[c] += signals[c].q;
   if (answer_class < 0) return;
-  auto& totals = classes_[answer_class];
-  if (totals.count == 0) {
+  ClassSums* sums = sums_.data() + answer_class * cells_;
+  if (count_[answer_class]++ == 0) {
     present_.push_back(answer_class);
-    totals.max_p = signal.p;
+    for (int c = 0; c < cells_; ++c)
+      sums[c] = {signals[c].p, signals[c].logit, signals[c].llr, signals[c].p};
   } else {
-    totals.max_p = std::max(totals.max_p, signal.p);
+    for (int c = 0; c < cells_; ++c) {
+      sums[c].sum_p += signals[c].p;
+      sums[c].sum_logit += signals[c].logit;
+      sums[c].sum_llr += signals[c].llr;
+      sums[c].max_p = std::max(sums[c].max_p, signals[c].p);
+    }
   }
-  ++totals.count;
-  totals.sum_p += signal.p;
-  totals.sum_logit += signal.logit;
-  totals.sum_llr += signal.llr;
-  correct_drawn_ += totals.correct;
+  correct_drawn_ += correct_[answer_class];
 }
 
 // logit with p clamped to [1e-6, 1 - 1e-6], so that 0 and 1 stay finite.

@@ -8,6 +8,7 @@
 
 #include "runtime/common/error.h"
 #include "runtime/common/hash.h"
+#include "runtime/common/parallel.h"
 
 namespace quorum::analysis {
 
@@ -185,7 +186,6 @@ Analysis analyze(const std::vector<PolicyPool>& pools, const std::vector<PolicyP
   for (const auto& pool : pools) {
     // The cells of this policy: every PRM with every reduction.
     std::vector<CellResult> cells;
-    std::vector<std::vector<double>> cell_scores;
     for (std::size_t prm = 0; prm < pool.step_scores.size(); ++prm)
       for (auto reduction : settings.reductions) {
         CellResult cell;
@@ -193,50 +193,62 @@ Analysis analyze(const std::vector<PolicyPool>& pools, const std::vector<PolicyP
         cell.prm = pool.step_scores[prm].prm;
         cell.reduction = reduction;
         cells.push_back(std::move(cell));
-        cell_scores.push_back(aggregation::reduced_scores(pool, static_cast<int>(prm), reduction));
       }
+    const std::size_t num_cells = cells.size();
+    std::vector<aggregation::ReducedScores> cell_scores(num_cells);
+    parallel_for(num_cells, settings.threads, [&](std::size_t c, int) {
+      cell_scores[c] = aggregation::reduced_scores(pool, pool.prm_index(cells[c].prm), cells[c].reduction);
+    });
 
     const std::vector<int> fold = separate || !calibrate ? std::vector<int>(pool.num_problems(), 0)
                                                          : assign_folds(pool, settings.folds);
     if (!calibrate) {
       for (auto& cell : cells) cell.calibrations.emplace_back();
-    } else if (separate) {
-      const PolicyPool& split = *find_policy(calibration_pools, pool.policy);
-      std::vector<std::vector<double>> split_scores;
-      for (const auto& cell : cells)
-        split_scores.push_back(aggregation::reduced_scores(split, split.prm_index(cell.prm), cell.reduction));
-      const auto credits = calibration::offset_credit(split, split_scores, calibration_settings, tick);
-      const std::vector<std::uint8_t> everything(split.num_problems(), 1);
-      for (std::size_t c = 0; c < cells.size(); ++c)
-        cells[c].calibrations.push_back(calibration::fit(split, split_scores[c], credits[c], everything));
     } else {
-      const auto credits = calibration::offset_credit(pool, cell_scores, calibration_settings, tick);
-      for (int f = 0; f < settings.folds; ++f) {
-        std::vector<std::uint8_t> use(pool.num_problems());
-        for (std::size_t j = 0; j < use.size(); ++j) use[j] = fold[j] != f;
-        for (std::size_t c = 0; c < cells.size(); ++c)
-          cells[c].calibrations.push_back(calibration::fit(pool, cell_scores[c], credits[c], use));
+      // Calibrate on the separate split, or on the other folds of the evaluated pool.
+      const PolicyPool& source = separate ? *find_policy(calibration_pools, pool.policy) : pool;
+      std::vector<aggregation::ReducedScores> source_scores;
+      if (separate) {
+        source_scores.resize(num_cells);
+        parallel_for(num_cells, settings.threads, [&](std::size_t c, int) {
+          source_scores[c] = aggregation::reduced_scores(source, source.prm_index(cells[c].prm), cells[c].reduction);
+        });
       }
+      const auto& fit_scores = separate ? source_scores : cell_scores;
+      const auto credits = calibration::offset_credit(source, fit_scores, calibration_settings, tick);
+      const int fits = separate ? 1 : settings.folds;
+      for (auto& cell : cells) cell.calibrations.resize(fits);
+      parallel_for(num_cells * fits, settings.threads, [&](std::size_t task, int) {
+        const std::size_t c = task / fits;
+        const int f = static_cast<int>(task % fits);
+        std::vector<std::uint8_t> use(source.num_problems(), 1);
+        if (!separate)
+          for (std::size_t j = 0; j < use.size(); ++j) use[j] = fold[j] != f;
+        cells[c].calibrations[f] = calibration::fit(source, fit_scores[c], credits[c], use);
+      });
     }
 
-    std::vector<aggregation::CellSignals> inputs(cells.size());
-    for (std::size_t c = 0; c < cells.size(); ++c) {
-      auto& cell = cells[c];
-      const auto& scores = cell_scores[c];
-      auto& input = inputs[c];
-      input.signals.resize(scores.size());
-      input.params.resize(pool.num_problems());
+    aggregation::SweepInputs inputs;
+    inputs.cells = static_cast<int>(num_cells);
+    inputs.signals.resize(pool.answer_class.size() * num_cells);
+    inputs.params.resize(pool.num_problems() * num_cells);
+    parallel_for(pool.num_problems(), settings.threads, [&](std::size_t j, int) {
+      for (std::size_t c = 0; c < num_cells; ++c) {
+        const auto& fit = cells[c].calibrations[fold[j]];
+        const auto& scores = cell_scores[c];
+        inputs.params[j * num_cells + c] = fit.vote_params();
+        for (auto r = pool.response_offsets[j]; r < pool.response_offsets[j + 1]; ++r)
+          inputs.signals[r * num_cells + c] = fit.signal(scores.p[r], scores.logit[r]);
+      }
+    });
+    for (std::size_t c = 0; c < num_cells; ++c)
       for (std::size_t j = 0; j < pool.num_problems(); ++j) {
-        const auto& fit = cell.calibrations[fold[j]];
-        input.params[j] = fit.vote_params();
         for (auto r = pool.response_offsets[j]; r < pool.response_offsets[j + 1]; ++r) {
-          input.signals[r] = fit.signal(scores[r]);
-          const int bin = std::clamp(static_cast<int>(scores[r] * ScoreHistogram::kBins), 0,
+          const int bin = std::clamp(static_cast<int>(cell_scores[c].p[r] * ScoreHistogram::kBins), 0,
                                      ScoreHistogram::kBins - 1);
-          (pool.is_correct(r) ? cell.histogram.correct : cell.histogram.incorrect)[bin] += 1;
+          (pool.is_correct(j, r) ? cells[c].histogram.correct : cells[c].histogram.incorrect)[bin] += 1;
         }
       }
-    }
     auto accuracies = aggregation::sweep_cells(pool, inputs, sweep_settings, tick);
     for (std::size_t c = 0; c < cells.size(); ++c) {
       auto& cell = cells[c];

@@ -8,7 +8,6 @@
 
 namespace quorum::calibration {
 
-using aggregation::ClassTotals;
 using aggregation::DrawState;
 using aggregation::PolicyPool;
 using aggregation::ResponseSignal;
@@ -47,40 +46,64 @@ template <class SumOf>
 void group_by_count(const DrawState& state, SumOf sum_of, std::vector<CountGroup>& groups) {
   groups.clear();
   for (auto cls : state.present()) {
-    const ClassTotals& totals = state.totals(cls);
-    const double sum = sum_of(totals);
-    auto it = std::find_if(groups.begin(), groups.end(),
-                           [&](const CountGroup& g) { return g.count == totals.count; });
+    const double sum = sum_of(cls);
+    const int count = state.count(cls);
+    const bool correct = state.correct(cls);
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const CountGroup& g) { return g.count == count; });
     if (it == groups.end()) {
-      groups.push_back({totals.count, sum, 1, totals.correct});
+      groups.push_back({count, sum, 1, correct});
     } else if (sum > it->best_sum) {
-      *it = {totals.count, sum, 1, totals.correct};
+      *it = {count, sum, 1, correct};
     } else if (sum == it->best_sum) {
       ++it->tied;
-      it->tied_correct += totals.correct;
+      it->tied_correct += correct;
     }
   }
 }
 
-// Adds, for every offset c in offsets, weight times the credit of the vote sum - c * count.
+// The vote sum - c * count at one offset c, over all groups, with fractional ties. Returns the
+// credit and sets `leader` to the top group with the smallest count: the one still on top
+// just above c.
+double vote_at(const std::vector<CountGroup>& groups, double c, std::size_t& leader) {
+  double best = 0;
+  int tied = 0, tied_correct = 0;
+  for (std::size_t k = 0; k < groups.size(); ++k) {
+    const auto& group = groups[k];
+    const double score = group.best_sum - c * group.count;
+    if (tied == 0 || score > best) {
+      best = score;
+      tied = group.tied;
+      tied_correct = group.tied_correct;
+      leader = k;
+    } else if (score == best) {
+      tied += group.tied;
+      tied_correct += group.tied_correct;
+      if (group.count < groups[leader].count) leader = k;
+    }
+  }
+  return static_cast<double>(tied_correct) / tied;
+}
+
+// Adds, for every offset c in offsets (ascending), weight times the credit of the vote
+// sum - c * count. As c grows only groups with smaller counts can overtake the leader, and the
+// first to do so crosses it at c* = min (S_leader - S_g) / (n_leader - n_g); below c* the
+// leader stays alone on top, so only offsets near a crossing are voted on group by group
+// (exactly as a full evaluation would), and the rest take the leader's credit.
 void add_offset_credit(const std::vector<CountGroup>& groups, const std::vector<double>& offsets,
                        double weight, double* credit) {
-  for (std::size_t g = 0; g < offsets.size(); ++g) {
-    const double c = offsets[g];
-    double best = 0;
-    int tied = 0, tied_correct = 0;
-    for (const auto& group : groups) {
-      const double score = group.best_sum - c * group.count;
-      if (tied == 0 || score > best) {
-        best = score;
-        tied = group.tied;
-        tied_correct = group.tied_correct;
-      } else if (score == best) {
-        tied += group.tied;
-        tied_correct += group.tied_correct;
-      }
-    }
-    if (tied) credit[g] += weight * tied_correct / tied;
+  std::size_t g = 0;
+  while (g < offsets.size()) {
+    std::size_t leader = 0;
+    credit[g] += weight * vote_at(groups, offsets[g], leader);
+    ++g;
+    const CountGroup& top = groups[leader];
+    double crossing = INFINITY;
+    for (const auto& other : groups)
+      if (other.count < top.count)
+        crossing = std::min(crossing, (top.best_sum - other.best_sum) / (top.count - other.count));
+    const double margin = 1e-9 * (1.0 + std::abs(crossing));
+    const double leader_credit = weight * top.tied_correct / top.tied;
+    for (; g < offsets.size() && offsets[g] < crossing - margin; ++g) credit[g] += leader_credit;
   }
 }
 
@@ -110,21 +133,26 @@ double best_on_grid(const std::vector<double>& grid, const std::vector<double>& 
 
 }  // namespace
 
-std::vector<OffsetCredit> offset_credit(const PolicyPool& pool, const std::vector<std::vector<double>>& scores,
+std::vector<OffsetCredit> offset_credit(const PolicyPool& pool, const std::vector<aggregation::ReducedScores>& scores,
                                         const CalibrationSettings& settings, const std::function<void()>& tick) {
   const std::size_t problems = pool.num_problems();
+  const int cells = static_cast<int>(scores.size());
   const auto& linear = linear_grid();
   const auto& logit = logit_offsets();
-  std::vector<OffsetCredit> credits(scores.size());
+  std::vector<OffsetCredit> credits(cells);
   for (auto& credit : credits) {
     credit.problems = problems;
     credit.linear.assign(problems * linear.size(), 0.0);
     credit.logit.assign(problems * logit.size(), 0.0);
   }
   const std::uint64_t stream = aggregation::stream_key(settings.seed, aggregation::Stream::calibration);
-  std::vector<std::vector<double>> logits(scores.size());
-  for (std::size_t c = 0; c < scores.size(); ++c)
-    for (double p : scores[c]) logits[c].push_back(aggregation::clamped_logit(p));
+  // [response * cells + cell]: p and its logit; the grid searches need no llr or q.
+  std::vector<ResponseSignal> signals(pool.answer_class.size() * cells);
+  for (int c = 0; c < cells; ++c)
+    for (std::size_t r = 0; r < pool.answer_class.size(); ++r) {
+      signals[r * cells + c].p = scores[c].p[r];
+      signals[r * cells + c].logit = scores[c].logit[r];
+    }
 
   struct Scratch {
     std::vector<std::uint16_t> order;
@@ -134,27 +162,24 @@ std::vector<OffsetCredit> offset_credit(const PolicyPool& pool, const std::vecto
   };
   std::vector<Scratch> scratch(resolve_threads(settings.threads));
 
-  // Walks one ordering of problem j's responses for cell c, adding the credit of every grid
-  // value at each of the budgets[first_budget, last_budget), weighted by `weight`.
-  auto walk = [&](Scratch& s, std::size_t j, std::size_t c, const std::uint16_t* order,
-                  std::size_t first_budget, std::size_t last_budget, double weight) {
+  // Walks one ordering of problem j's responses (nullptr: pool order), adding every cell's
+  // credit of every grid value at each of budgets[first_budget, last_budget), times `weight`.
+  auto walk = [&](Scratch& s, std::size_t j, const std::uint16_t* order, std::size_t first_budget,
+                  std::size_t last_budget, double weight) {
     const std::uint32_t first = pool.response_offsets[j];
-    double* linear_credit = credits[c].linear.data() + j * linear.size();
-    double* logit_credit = credits[c].logit.data() + j * logit.size();
-    s.state.reset(pool.class_correct.data() + pool.class_offsets[j], pool.num_classes(j));
+    s.state.reset(pool.class_correct.data() + pool.class_offsets[j], pool.num_classes(j), cells);
     std::size_t b = first_budget;
     for (std::uint32_t k = 0; k < settings.budgets[last_budget - 1]; ++k) {
       const std::uint32_t r = first + (order ? order[k] : k);
-      ResponseSignal signal;
-      signal.p = scores[c][r];
-      signal.logit = logits[c][r];
-      s.state.add(pool.answer_class[r], signal);
+      s.state.add(pool.answer_class[r], signals.data() + static_cast<std::size_t>(r) * cells);
       if (k + 1 != settings.budgets[b]) continue;
       ++b;
-      group_by_count(s.state, [](const ClassTotals& t) { return t.sum_p; }, s.groups);
-      add_offset_credit(s.groups, linear, weight, linear_credit);
-      group_by_count(s.state, [](const ClassTotals& t) { return t.sum_logit; }, s.groups);
-      add_offset_credit(s.groups, logit, weight, logit_credit);
+      for (int c = 0; c < cells; ++c) {
+        group_by_count(s.state, [&](std::int32_t cls) { return s.state.sums(cls, c).sum_p; }, s.groups);
+        add_offset_credit(s.groups, linear, weight, credits[c].linear.data() + j * linear.size());
+        group_by_count(s.state, [&](std::int32_t cls) { return s.state.sums(cls, c).sum_logit; }, s.groups);
+        add_offset_credit(s.groups, logit, weight, credits[c].logit.data() + j * logit.size());
+      }
     }
   };
 
@@ -169,11 +194,10 @@ std::vector<OffsetCredit> offset_credit(const PolicyPool& pool, const std::vecto
     const std::size_t drawn_budgets = usable - whole_pool_last;
     s.order.resize(n);
     for (int d = 0; d < settings.draws && drawn_budgets > 0; ++d) {
-      aggregation::draw_permutation(stream, j, d, n, s.order.data(), s.keys);
-      for (std::size_t c = 0; c < scores.size(); ++c) walk(s, j, c, s.order.data(), 0, drawn_budgets, 1.0);
+      aggregation::draw_permutation(stream, j, d, n, settings.budgets[drawn_budgets - 1], s.order.data(), s.keys);
+      walk(s, j, s.order.data(), 0, drawn_budgets, 1.0);
     }
-    if (whole_pool_last)
-      for (std::size_t c = 0; c < scores.size(); ++c) walk(s, j, c, nullptr, usable - 1, usable, settings.draws);
+    if (whole_pool_last) walk(s, j, nullptr, usable - 1, usable, settings.draws);
     const double evaluations = static_cast<double>(settings.draws) * usable;
     for (auto& credit : credits) {
       double* linear_credit = credit.linear.data() + j * linear.size();
@@ -186,7 +210,7 @@ std::vector<OffsetCredit> offset_credit(const PolicyPool& pool, const std::vecto
   return credits;
 }
 
-Calibration fit(const PolicyPool& pool, const std::vector<double>& scores,
+Calibration fit(const PolicyPool& pool, const aggregation::ReducedScores& scores,
                 const OffsetCredit& credit, const std::vector<std::uint8_t>& use) {
   Calibration calibration;
   const auto& linear = linear_grid();
@@ -201,11 +225,10 @@ Calibration fit(const PolicyPool& pool, const std::vector<double>& scores,
       calibration.linear_accuracy[g] += credit.linear[j * linear.size() + g];
     for (std::size_t g = 0; g < logit.size(); ++g)
       calibration.logit_accuracy[g] += credit.logit[j * logit.size() + g];
-    const std::uint8_t* class_correct = pool.class_correct.data() + pool.class_offsets[j];
     for (auto r = pool.response_offsets[j]; r < pool.response_offsets[j + 1]; ++r) {
-      const bool correct = pool.answer_class[r] >= 0 && class_correct[pool.answer_class[r]];
-      (correct ? correct_logits : incorrect_logits).push_back(aggregation::clamped_logit(scores[r]));
-      calibration.q.add(scores[r], correct);
+      const bool correct = pool.is_correct(j, r);
+      (correct ? correct_logits : incorrect_logits).push_back(scores.logit[r]);
+      calibration.q.add(scores.p[r], correct);
       ++calibration.responses;
       calibration.correct_responses += correct;
     }
@@ -227,10 +250,10 @@ aggregation::VoteParams Calibration::vote_params() const {
   return params;
 }
 
-aggregation::ResponseSignal Calibration::signal(double p) const {
+aggregation::ResponseSignal Calibration::signal(double p, double logit) const {
   ResponseSignal signal;
   signal.p = p;
-  signal.logit = aggregation::clamped_logit(p);
+  signal.logit = logit;
   signal.llr = kde.at(signal.logit);
   signal.q = q.at(p);
   return signal;

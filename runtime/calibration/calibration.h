@@ -34,7 +34,7 @@ struct OffsetCredit {
 // One OffsetCredit per score vector (per PRM and reduction); the draws are shared. tick, when
 // set, is called (from any worker thread) after each problem.
 std::vector<OffsetCredit> offset_credit(const aggregation::PolicyPool& pool,
-                                        const std::vector<std::vector<double>>& scores,
+                                        const std::vector<aggregation::ReducedScores>& scores,
                                         const CalibrationSettings& settings,
                                         const std::function<void()>& tick = {});
 
@@ -48,14 +48,14 @@ struct Calibration {
   std::size_t problems = 0, responses = 0, correct_responses = 0;
 
   aggregation::VoteParams vote_params() const;
-  aggregation::ResponseSignal signal(double p) const;
+  aggregation::ResponseSignal signal(double p, double logit) const;
   // The per-response weight w(p) of a calibrated strategy; kde_wv's is log f1/f0 (its prior
   // term depends on the draw and is reported through the q calibrator).
   double weight(aggregation::Strategy strategy, double p) const;
 };
 
 // Fits on the problems j of pool with use[j] != 0.
-Calibration fit(const aggregation::PolicyPool& pool, const std::vector<double>& scores,
+Calibration fit(const aggregation::PolicyPool& pool, const aggregation::ReducedScores& scores,
                 const OffsetCredit& credit, const std::vector<std::uint8_t>& use);
 
 }  // namespace quorum::calibration
