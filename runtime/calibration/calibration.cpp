@@ -88,9 +88,10 @@ double vote_at(const std::vector<CountGroup>& groups, double c, std::size_t& lea
 // sum - c * count. As c grows only groups with smaller counts can overtake the leader, and the
 // first to do so crosses it at c* = min (S_leader - S_g) / (n_leader - n_g); below c* the
 // leader stays alone on top, so only offsets near a crossing are voted on group by group
-// (exactly as a full evaluation would), and the rest take the leader's credit.
+// (exactly as a full evaluation would), and the stretch up to c* takes the leader's credit,
+// added as a step to `steps` (steps[g] - steps[g+1] apply from g on; summed later).
 void add_offset_credit(const std::vector<CountGroup>& groups, const std::vector<double>& offsets,
-                       double weight, double* credit) {
+                       double weight, double* credit, double* steps) {
   std::size_t g = 0;
   while (g < offsets.size()) {
     std::size_t leader = 0;
@@ -101,9 +102,14 @@ void add_offset_credit(const std::vector<CountGroup>& groups, const std::vector<
     for (const auto& other : groups)
       if (other.count < top.count)
         crossing = std::min(crossing, (top.best_sum - other.best_sum) / (top.count - other.count));
-    const double margin = 1e-9 * (1.0 + std::abs(crossing));
+    // No group with a smaller count: the leader keeps the top for every larger offset.
+    const double until = std::isinf(crossing) ? INFINITY : crossing - 1e-9 * (1.0 + std::abs(crossing));
+    const std::size_t start = g;
+    g = std::lower_bound(offsets.begin() + g, offsets.end(), until) - offsets.begin();
+    if (g == start || top.tied_correct == 0) continue;
     const double leader_credit = weight * top.tied_correct / top.tied;
-    for (; g < offsets.size() && offsets[g] < crossing - margin; ++g) credit[g] += leader_credit;
+    steps[start] += leader_credit;
+    steps[g] -= leader_credit;
   }
 }
 
@@ -159,8 +165,10 @@ std::vector<OffsetCredit> offset_credit(const PolicyPool& pool, const std::vecto
     std::vector<std::uint64_t> keys;
     std::vector<CountGroup> groups;
     DrawState state;
+    std::vector<double> steps;  // [cell][linear grid + 1, logit grid + 1]: see add_offset_credit
   };
   std::vector<Scratch> scratch(resolve_threads(settings.threads));
+  const std::size_t steps_per_cell = linear.size() + 1 + logit.size() + 1;
 
   // Walks one ordering of problem j's responses (nullptr: pool order), adding every cell's
   // credit of every grid value at each of budgets[first_budget, last_budget), times `weight`.
@@ -175,10 +183,12 @@ std::vector<OffsetCredit> offset_credit(const PolicyPool& pool, const std::vecto
       if (k + 1 != settings.budgets[b]) continue;
       ++b;
       for (int c = 0; c < cells; ++c) {
+        double* steps = s.steps.data() + c * steps_per_cell;
         group_by_count(s.state, [&](std::int32_t cls) { return s.state.sums(cls, c).sum_p; }, s.groups);
-        add_offset_credit(s.groups, linear, weight, credits[c].linear.data() + j * linear.size());
+        add_offset_credit(s.groups, linear, weight, credits[c].linear.data() + j * linear.size(), steps);
         group_by_count(s.state, [&](std::int32_t cls) { return s.state.sums(cls, c).sum_logit; }, s.groups);
-        add_offset_credit(s.groups, logit, weight, credits[c].logit.data() + j * logit.size());
+        add_offset_credit(s.groups, logit, weight, credits[c].logit.data() + j * logit.size(),
+                          steps + linear.size() + 1);
       }
     }
   };
@@ -193,15 +203,21 @@ std::vector<OffsetCredit> offset_credit(const PolicyPool& pool, const std::vecto
     const bool whole_pool_last = usable > 0 && settings.budgets[usable - 1] == n;
     const std::size_t drawn_budgets = usable - whole_pool_last;
     s.order.resize(n);
+    s.steps.assign(cells * steps_per_cell, 0.0);
     for (int d = 0; d < settings.draws && drawn_budgets > 0; ++d) {
       aggregation::draw_permutation(stream, j, d, n, settings.budgets[drawn_budgets - 1], s.order.data(), s.keys);
       walk(s, j, s.order.data(), 0, drawn_budgets, 1.0);
     }
     if (whole_pool_last) walk(s, j, nullptr, usable - 1, usable, settings.draws);
     const double evaluations = static_cast<double>(settings.draws) * usable;
-    for (auto& credit : credits) {
-      double* linear_credit = credit.linear.data() + j * linear.size();
-      double* logit_credit = credit.logit.data() + j * logit.size();
+    for (int c = 0; c < cells; ++c) {
+      double* linear_credit = credits[c].linear.data() + j * linear.size();
+      double* logit_credit = credits[c].logit.data() + j * logit.size();
+      const double* steps = s.steps.data() + c * steps_per_cell;
+      double level = 0;
+      for (std::size_t g = 0; g < linear.size(); ++g) linear_credit[g] += (level += steps[g]);
+      level = 0;
+      for (std::size_t g = 0; g < logit.size(); ++g) logit_credit[g] += (level += steps[linear.size() + 1 + g]);
       for (std::size_t g = 0; usable > 0 && g < linear.size(); ++g) linear_credit[g] /= evaluations;
       for (std::size_t g = 0; usable > 0 && g < logit.size(); ++g) logit_credit[g] /= evaluations;
     }
