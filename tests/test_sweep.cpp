@@ -34,14 +34,15 @@ PolicyPool random_pool(int problems, int responses, std::uint64_t seed, ScoreOf 
   return hand_pool(hand);
 }
 
-std::vector<ResponseSignal> plain_signals(const PolicyPool& pool) {
-  std::vector<ResponseSignal> signals;
-  for (float p : pool.step_scores[0].values) {
+SignalTable plain_signals(const PolicyPool& pool) {
+  const auto& scores = pool.step_scores[0].values;
+  SignalTable signals(scores.size(), 1);
+  for (std::size_t r = 0; r < scores.size(); ++r) {
     ResponseSignal s;
-    s.p = p;
-    s.logit = clamped_logit(p);
+    s.p = scores[r];
+    s.logit = clamped_logit(scores[r]);
     s.q = 0.5;
-    signals.push_back(s);
+    signals.set(r, 0, s);
   }
   return signals;
 }
@@ -104,7 +105,7 @@ TEST_CASE("at budget N_max every draw is the full pool", "[sweep]") {
       DrawState state;
       state.reset(pool.class_correct.data() + pool.class_offsets[j], pool.num_classes(j));
       for (auto r = pool.response_offsets[j]; r < pool.response_offsets[j + 1]; ++r)
-        state.add(pool.answer_class[r], &signals[r]);
+        state.add(pool.answer_class[r], signals.row(r));
       REQUIRE(cell.per_problem[(index(s) * 2 + 1) * 30 + j] == Approx(state.credit(s, {})).margin(1e-12));
     }
   }

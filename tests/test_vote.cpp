@@ -19,7 +19,10 @@ ResponseSignal signal_of(double p, double llr = 0.0, double q = 0.5) {
   return s;
 }
 
-void add_one(DrawState& state, std::int32_t cls, const ResponseSignal& signal) { state.add(cls, &signal); }
+void add_one(DrawState& state, std::int32_t cls, const ResponseSignal& signal) {
+  const double row[] = {signal.p, signal.logit, signal.llr, signal.q};  // one cell's table row
+  state.add(cls, row);
+}
 
 }  // namespace
 

@@ -86,11 +86,12 @@ std::vector<CellAccuracy> sweep_cells(const PolicyPool& pool, const SweepInputs&
     const std::uint32_t n = settings.budgets[last_budget - 1];
     for (std::uint32_t k = 0; k < n; ++k) {
       const std::uint32_t r = first + (order ? order[k] : k);
-      s.state.add(pool.answer_class[r], inputs.signals.data() + static_cast<std::size_t>(r) * num_cells);
+      s.state.add(pool.answer_class[r], inputs.signals.row(r));
       if (k + 1 != settings.budgets[b]) continue;
+      double credit[kStrategyCount];
+      s.state.count_credits(credit);
       for (int c = 0; c < num_cells; ++c) {
-        double credit[kStrategyCount];
-        s.state.credits(c, params[c], credit);
+        s.state.score_credits(c, params[c], credit);
         double* sums = s.sums.data() + c * strategies * budgets;
         for (auto si : drawn_strategies)
           sums[si * budgets + b] += weight * credit[static_cast<int>(settings.strategies[si])];

@@ -33,8 +33,8 @@ struct CellAccuracy {
 // with the calibration its problem may use) and each problem's vote parameters per cell.
 struct SweepInputs {
   int cells = 0;
-  std::vector<ResponseSignal> signals;  // [response * cells + cell]
-  std::vector<VoteParams> params;       // [problem * cells + cell]
+  SignalTable signals;             // responses x cells
+  std::vector<VoteParams> params;  // [problem * cells + cell]
 };
 
 // Sweeps all cells of one pool together: each draw's permutation and class bookkeeping serve

@@ -39,30 +39,62 @@ struct ClassSums {
   double sum_p, sum_logit, sum_llr, max_p;
 };
 
+// Every response's signal in every cell. A response's row holds each field for all cells
+// contiguously (p of every cell, then logit, llr and q), so adding a response to all cells is
+// four loops over contiguous doubles.
+class SignalTable {
+ public:
+  static constexpr int kFields = 4;  // p, logit, llr, q
+  SignalTable() = default;
+  SignalTable(std::size_t responses, int cells)
+      : cells_(cells), values_(responses * kFields * static_cast<std::size_t>(cells)) {}
+
+  int cells() const { return cells_; }
+  void set(std::size_t response, int cell, const ResponseSignal& signal) {
+    double* row = values_.data() + response * kFields * cells_;
+    row[cell] = signal.p;
+    row[cells_ + cell] = signal.logit;
+    row[2 * cells_ + cell] = signal.llr;
+    row[3 * cells_ + cell] = signal.q;
+  }
+  const double* row(std::size_t response) const { return values_.data() + response * kFields * cells_; }
+
+ private:
+  int cells_ = 0;
+  std::vector<double> values_;
+};
+
 class DrawState {
  public:
   // class_correct: per answer class of the problem.
   void reset(const std::uint8_t* class_correct, std::uint32_t num_classes, int cells = 1);
-  // signals: the response's signal in each cell. answer_class -1: the response has no answer;
-  // it counts towards the budget and q only.
-  void add(std::int32_t answer_class, const ResponseSignal* signals);
+  // row: the response's SignalTable row. answer_class -1: the response has no answer; it
+  // counts towards the budget and q only.
+  void add(std::int32_t answer_class, const double* row);
 
   // Credit in [0, 1] of every strategy at the current budget in one cell, indexed by Strategy,
   // in one pass over the classes (pass_at_n is not a draw strategy: its slot is left 0).
   void credits(int cell, const VoteParams& params, double (&out)[kStrategyCount]) const;
+  // The two halves of credits(): the strategies that read only counts and labels (majority,
+  // oracle), the same in every cell, and those that read a cell's scores.
+  void count_credits(double (&out)[kStrategyCount]) const;
+  void score_credits(int cell, const VoteParams& params, double (&out)[kStrategyCount]) const;
   double credit(Strategy strategy, const VoteParams& params, int cell = 0) const;
 
   int drawn() const { return drawn_; }
   const std::vector<std::int32_t>& present() const { return present_; }
   int count(std::int32_t cls) const { return count_[cls]; }
   bool correct(std::int32_t cls) const { return correct_[cls] != 0; }
-  const ClassSums& sums(std::int32_t cls, int cell) const { return sums_[cls * cells_ + cell]; }
+  ClassSums sums(std::int32_t cls, int cell) const {
+    const double* s = sums_.data() + static_cast<std::size_t>(cls) * SignalTable::kFields * cells_;
+    return {s[cell], s[cells_ + cell], s[2 * cells_ + cell], s[3 * cells_ + cell]};
+  }
 
  private:
   int cells_ = 1;
   std::vector<int> count_;               // per class
   std::vector<std::uint8_t> correct_;    // per class
-  std::vector<ClassSums> sums_;          // [class * cells + cell]
+  std::vector<double> sums_;             // per class: sum_p, sum_logit, sum_llr, max_p of every cell
   std::vector<double> sum_q_;            // per cell, over every drawn response
   std::vector<std::int32_t> present_;    // classes with at least one drawn response
   int drawn_ = 0;
@@ -70,22 +102,31 @@ class DrawState {
 };
 
 // Inline: it runs once per drawn response, the sweep's innermost step.
-inline void DrawState::add(std::int32_t answer_class, const ResponseSignal* signals) {
+inline void DrawState::add(std::int32_t answer_class, const double* row) {
+  const int n = cells_;
+  const double* p = row;
+  const double* logit = row + n;
+  const double* llr = row + 2 * n;
+  const double* q = row + 3 * n;
   ++drawn_;
-  for (int c = 0; c < cells_; ++c) sum_q_[c] += signals[c].q;
+  for (int c = 0; c < n; ++c) sum_q_[c] += q[c];
   if (answer_class < 0) return;
-  ClassSums* sums = sums_.data() + answer_class * cells_;
+  double* sums = sums_.data() + static_cast<std::size_t>(answer_class) * SignalTable::kFields * n;
+  double* sum_p = sums;
+  double* sum_logit = sums + n;
+  double* sum_llr = sums + 2 * n;
+  double* max_p = sums + 3 * n;
   if (count_[answer_class]++ == 0) {
     present_.push_back(answer_class);
-    for (int c = 0; c < cells_; ++c)
-      sums[c] = {signals[c].p, signals[c].logit, signals[c].llr, signals[c].p};
+    std::copy(p, p + n, sum_p);
+    std::copy(logit, logit + n, sum_logit);
+    std::copy(llr, llr + n, sum_llr);
+    std::copy(p, p + n, max_p);
   } else {
-    for (int c = 0; c < cells_; ++c) {
-      sums[c].sum_p += signals[c].p;
-      sums[c].sum_logit += signals[c].logit;
-      sums[c].sum_llr += signals[c].llr;
-      sums[c].max_p = std::max(sums[c].max_p, signals[c].p);
-    }
+    for (int c = 0; c < n; ++c) sum_p[c] += p[c];
+    for (int c = 0; c < n; ++c) sum_logit[c] += logit[c];
+    for (int c = 0; c < n; ++c) sum_llr[c] += llr[c];
+    for (int c = 0; c < n; ++c) max_p[c] = std::max(max_p[c], p[c]);
   }
   correct_drawn_ += correct_[answer_class];
 }

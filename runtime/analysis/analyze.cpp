@@ -230,7 +230,7 @@ Analysis analyze(const std::vector<PolicyPool>& pools, const std::vector<PolicyP
 
     aggregation::SweepInputs inputs;
     inputs.cells = static_cast<int>(num_cells);
-    inputs.signals.resize(pool.answer_class.size() * num_cells);
+    inputs.signals = aggregation::SignalTable(pool.answer_class.size(), inputs.cells);
     inputs.params.resize(pool.num_problems() * num_cells);
     parallel_for(pool.num_problems(), settings.threads, [&](std::size_t j, int) {
       for (std::size_t c = 0; c < num_cells; ++c) {
@@ -238,7 +238,7 @@ Analysis analyze(const std::vector<PolicyPool>& pools, const std::vector<PolicyP
         const auto& scores = cell_scores[c];
         inputs.params[j * num_cells + c] = fit.vote_params();
         for (auto r = pool.response_offsets[j]; r < pool.response_offsets[j + 1]; ++r)
-          inputs.signals[r * num_cells + c] = fit.signal(scores.p[r], scores.logit[r]);
+          inputs.signals.set(r, static_cast<int>(c), fit.signal(scores.p[r], scores.logit[r]));
       }
     });
     for (std::size_t c = 0; c < num_cells; ++c)

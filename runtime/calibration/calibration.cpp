@@ -153,11 +153,13 @@ std::vector<OffsetCredit> offset_credit(const PolicyPool& pool, const std::vecto
   }
   const std::uint64_t stream = aggregation::stream_key(settings.seed, aggregation::Stream::calibration);
   // [response * cells + cell]: p and its logit; the grid searches need no llr or q.
-  std::vector<ResponseSignal> signals(pool.answer_class.size() * cells);
+  aggregation::SignalTable signals(pool.answer_class.size(), cells);
   for (int c = 0; c < cells; ++c)
     for (std::size_t r = 0; r < pool.answer_class.size(); ++r) {
-      signals[r * cells + c].p = scores[c].p[r];
-      signals[r * cells + c].logit = scores[c].logit[r];
+      ResponseSignal signal;
+      signal.p = scores[c].p[r];
+      signal.logit = scores[c].logit[r];
+      signals.set(r, c, signal);
     }
 
   struct Scratch {
@@ -179,7 +181,7 @@ std::vector<OffsetCredit> offset_credit(const PolicyPool& pool, const std::vecto
     std::size_t b = first_budget;
     for (std::uint32_t k = 0; k < settings.budgets[last_budget - 1]; ++k) {
       const std::uint32_t r = first + (order ? order[k] : k);
-      s.state.add(pool.answer_class[r], signals.data() + static_cast<std::size_t>(r) * cells);
+      s.state.add(pool.answer_class[r], signals.row(r));
       if (k + 1 != settings.budgets[b]) continue;
       ++b;
       for (int c = 0; c < cells; ++c) {
