@@ -7,6 +7,24 @@
 #include "runtime/common/parallel.h"
 
 namespace quorum::aggregation {
+namespace {
+
+// The means of every series under one resample: out[s] = sum_j weights[j] * by_problem[j][s] / P.
+// The benchmark's second-hottest loop: where the processor has AVX2 it runs twice as wide
+// (picked once at load time; no fused multiply-add, so results are the same bit for bit).
+__attribute__((target_clones("avx2", "default")))
+void resample_means(const double* weights, const double* by_problem, std::size_t problems,
+                    std::size_t count, double* __restrict out) {
+  for (std::size_t j = 0; j < problems; ++j) {
+    const double w = weights[j];
+    if (w == 0) continue;
+    const double* row = by_problem + j * count;
+    for (std::size_t s = 0; s < count; ++s) out[s] += w * row[s];
+  }
+  for (std::size_t s = 0; s < count; ++s) out[s] /= problems;
+}
+
+}  // namespace
 
 Bootstrap::Bootstrap(std::size_t problems, int resamples, std::uint64_t seed)
     : problems_(problems), resamples_(resamples), multiplicity_(problems * resamples, 0.0) {
@@ -35,15 +53,8 @@ std::vector<Bootstrap::Interval> Bootstrap::intervals(const double* series, std:
 
   std::vector<double> means(static_cast<std::size_t>(resamples_) * count, 0.0);
   parallel_for(resamples_, threads, [&](std::size_t b, int) {
-    double* out = means.data() + b * count;
-    const double* weights = multiplicity_.data() + b * problems_;
-    for (std::size_t j = 0; j < problems_; ++j) {
-      const double w = weights[j];
-      if (w == 0) continue;
-      const double* row = by_problem.data() + j * count;
-      for (std::size_t s = 0; s < count; ++s) out[s] += w * row[s];
-    }
-    for (std::size_t s = 0; s < count; ++s) out[s] /= problems_;
+    resample_means(multiplicity_.data() + b * problems_, by_problem.data(), problems_, count,
+                   means.data() + b * count);
   });
 
   std::vector<Interval> result(count);

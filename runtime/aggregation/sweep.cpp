@@ -17,20 +17,42 @@ double pass_at_n(std::uint32_t n, std::uint32_t c, std::uint32_t budget) {
 
 namespace {
 
-void summarise(CellAccuracy& cell, std::size_t series, const Bootstrap& bootstrap, int threads) {
-  const std::size_t problems = cell.problems;
-  cell.accuracy.assign(series, 0.0);
-  for (std::size_t k = 0; k < series; ++k) {
-    double sum = 0;
-    for (std::size_t j = 0; j < problems; ++j) sum += cell.per_problem[k * problems + j];
-    cell.accuracy[k] = sum / problems;
-  }
-  const auto intervals = bootstrap.intervals(cell.per_problem.data(), series, threads);
-  cell.ci_low.resize(series);
-  cell.ci_high.resize(series);
-  for (std::size_t k = 0; k < series; ++k) {
-    cell.ci_low[k] = intervals[k].low;
-    cell.ci_high[k] = intervals[k].high;
+struct WalkContext {
+  const PolicyPool& pool;
+  const SweepInputs& inputs;
+  const SweepSettings& settings;
+  const std::vector<std::size_t>& drawn_strategies;  // indexes into settings.strategies
+};
+
+// Walks problem j's responses in one order (nullptr: pool order), adding every cell's credit of
+// every drawn strategy at each budget in [first_budget, last_budget), times `weight`, to sums
+// ([cell][strategy][budget]). This is the sweep's inner loop: where the processor has AVX2 its
+// loops over cells run twice as wide (the version is picked once at load time; no fused
+// multiply-add is allowed, so results are the same bit for bit).
+__attribute__((target_clones("avx2", "default")))
+void walk(const WalkContext& context, DrawState& state, double* sums, std::size_t j,
+          const std::uint16_t* order, std::size_t first_budget, std::size_t last_budget, double weight) {
+  const PolicyPool& pool = context.pool;
+  const auto& budgets = context.settings.budgets;
+  const auto& strategies = context.settings.strategies;
+  const int cells = context.inputs.cells;
+  const VoteParams* params = context.inputs.params.data() + j * cells;
+  const std::uint32_t first = pool.response_offsets[j];
+  state.reset(pool.class_correct.data() + pool.class_offsets[j], pool.num_classes(j), cells);
+  std::size_t b = first_budget;
+  for (std::uint32_t k = 0; k < budgets[last_budget - 1]; ++k) {
+    const std::uint32_t r = first + (order ? order[k] : k);
+    state.add(pool.answer_class[r], context.inputs.signals.row(r));
+    if (k + 1 != budgets[b]) continue;
+    double credit[kStrategyCount];
+    state.count_credits(credit);
+    for (int c = 0; c < cells; ++c) {
+      state.score_credits(c, params[c], credit);
+      double* cell_sums = sums + c * strategies.size() * budgets.size();
+      for (auto si : context.drawn_strategies)
+        cell_sums[si * budgets.size() + b] += weight * credit[static_cast<int>(strategies[si])];
+    }
+    ++b;
   }
 }
 
@@ -74,31 +96,7 @@ std::vector<CellAccuracy> sweep_cells(const PolicyPool& pool, const SweepInputs&
   };
   std::vector<Scratch> scratch(resolve_threads(settings.threads));
   const std::uint64_t stream = stream_key(settings.seed, Stream::evaluation);
-
-  // Walks the responses of one ordering (nullptr: pool order), adding every cell's credit of
-  // every drawn strategy at each budget in [first_budget, last_budget), weighted by `weight`.
-  auto walk = [&](Scratch& s, std::size_t j, const std::uint16_t* order, std::size_t first_budget,
-                  std::size_t last_budget, double weight) {
-    const std::uint32_t first = pool.response_offsets[j];
-    const VoteParams* params = inputs.params.data() + j * num_cells;
-    s.state.reset(pool.class_correct.data() + pool.class_offsets[j], pool.num_classes(j), num_cells);
-    std::size_t b = first_budget;
-    const std::uint32_t n = settings.budgets[last_budget - 1];
-    for (std::uint32_t k = 0; k < n; ++k) {
-      const std::uint32_t r = first + (order ? order[k] : k);
-      s.state.add(pool.answer_class[r], inputs.signals.row(r));
-      if (k + 1 != settings.budgets[b]) continue;
-      double credit[kStrategyCount];
-      s.state.count_credits(credit);
-      for (int c = 0; c < num_cells; ++c) {
-        s.state.score_credits(c, params[c], credit);
-        double* sums = s.sums.data() + c * strategies * budgets;
-        for (auto si : drawn_strategies)
-          sums[si * budgets + b] += weight * credit[static_cast<int>(settings.strategies[si])];
-      }
-      ++b;
-    }
-  };
+  const WalkContext context{pool, inputs, settings, drawn_strategies};
 
   parallel_for(problems, settings.threads, [&](std::size_t j, int worker) {
     Scratch& s = scratch[worker];
@@ -111,9 +109,9 @@ std::vector<CellAccuracy> sweep_cells(const PolicyPool& pool, const SweepInputs&
       s.order.resize(n);
       for (int d = 0; d < settings.draws && drawn_budgets > 0; ++d) {
         draw_permutation(stream, j, d, n, settings.budgets[drawn_budgets - 1], s.order.data(), s.keys);
-        walk(s, j, s.order.data(), 0, drawn_budgets, 1.0);
+        walk(context, s.state, s.sums.data(), j, s.order.data(), 0, drawn_budgets, 1.0);
       }
-      if (whole_pool_last) walk(s, j, nullptr, budgets - 1, budgets, settings.draws);
+      if (whole_pool_last) walk(context, s.state, s.sums.data(), j, nullptr, budgets - 1, budgets, settings.draws);
       for (int c = 0; c < num_cells; ++c)
         for (auto si : drawn_strategies)
           for (std::size_t b = 0; b < budgets; ++b)
@@ -122,8 +120,29 @@ std::vector<CellAccuracy> sweep_cells(const PolicyPool& pool, const SweepInputs&
     if (tick) tick();
   });
 
+  // Means, and intervals from one bootstrap pass over every series of every cell.
+  const std::size_t series = strategies * budgets;
+  std::vector<double> all_series;
+  all_series.reserve(cells.size() * series * problems);
+  for (auto& cell : cells) {
+    all_series.insert(all_series.end(), cell.per_problem.begin(), cell.per_problem.end());
+    cell.accuracy.assign(series, 0.0);
+    for (std::size_t k = 0; k < series; ++k) {
+      double sum = 0;
+      for (std::size_t j = 0; j < problems; ++j) sum += cell.per_problem[k * problems + j];
+      cell.accuracy[k] = sum / problems;
+    }
+  }
   const Bootstrap bootstrap(problems, settings.bootstrap_resamples, settings.seed);
-  for (auto& cell : cells) summarise(cell, strategies * budgets, bootstrap, settings.threads);
+  const auto intervals = bootstrap.intervals(all_series.data(), cells.size() * series, settings.threads);
+  for (std::size_t c = 0; c < cells.size(); ++c) {
+    cells[c].ci_low.resize(series);
+    cells[c].ci_high.resize(series);
+    for (std::size_t k = 0; k < series; ++k) {
+      cells[c].ci_low[k] = intervals[c * series + k].low;
+      cells[c].ci_high[k] = intervals[c * series + k].high;
+    }
+  }
   return cells;
 }
 
