@@ -25,9 +25,10 @@ std::string pipeline_row(const std::string& problem, const std::string& gold,
   return row.dump() + "\n";
 }
 
-std::string small_pipeline_file() {
+// Six problems; `first` shifts their numbers so two files can hold different problems.
+std::string small_pipeline_file(int first = 0) {
   std::string rows;
-  for (int j = 0; j < 6; ++j) {
+  for (int j = first; j < first + 6; ++j) {
     const std::string gold = std::to_string(10 + j);
     rows += pipeline_row("What is " + gold + "?", gold,
                          {{"step a\n\nso \\boxed{" + gold + "}", {0.9, 0.8}},
@@ -74,7 +75,7 @@ TEST_CASE("analyze merges one file per PRM and calibrates on a separate split", 
   TempDir dir("analyze-merge");
   const auto a = dir.file("a.jsonl", small_pipeline_file());
   const auto b = dir.file("b.jsonl", small_pipeline_file());
-  const auto calibration = dir.file("calibration.jsonl", small_pipeline_file());
+  const auto calibration = dir.file("calibration.jsonl", small_pipeline_file(100));
   const auto out = (dir.path() / "out").string();
   const auto result = run_quorum("analyze -i " + a + " -i " + b + " --calibration " + calibration +
                                  ":prm=a --calibration " + calibration + ":prm=b --out " + out +
@@ -147,6 +148,16 @@ TEST_CASE("bad input gets one clear error naming file, line and field, and write
     CHECK(result.exit_code != 0);
     CHECK(result.output.find("--strategies") != std::string::npos);
     CHECK(result.output.find("unknown strategy 'plurality'") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(dir.path() / "o"));
+  }
+  SECTION("calibration split holding an evaluated problem") {
+    const auto input = dir.file("input.jsonl", small_pipeline_file());
+    const auto calibration = dir.file("calibration.jsonl", small_pipeline_file(3));
+    const auto result = run_quorum("analyze -i " + input + ":prm=p --calibration " + calibration + ":prm=p --out " +
+                                   (dir.path() / "o").string() + " -q");
+    CHECK(result.exit_code != 0);
+    CHECK(result.output.find("field '--calibration': problem '") != std::string::npos);
+    CHECK(result.output.find("calibration must never see an evaluated problem") != std::string::npos);
     CHECK_FALSE(std::filesystem::exists(dir.path() / "o"));
   }
   SECTION("budget above the pool") {

@@ -5,6 +5,7 @@
 #include <mutex>
 #include <cmath>
 #include <numeric>
+#include <set>
 
 #include "runtime/common/error.h"
 #include "runtime/common/hash.h"
@@ -146,6 +147,13 @@ Analysis analyze(const std::vector<PolicyPool>& pools, const std::vector<PolicyP
         if (split->prm_index(steps.prm) < 0)
           throw InputError("", 0, "--calibration", "no calibration scores from PRM '" + steps.prm +
                                                        "' for policy '" + pool.policy + "'");
+      const std::set<std::string> calibration_ids(split->problem_ids.begin(), split->problem_ids.end());
+      for (const auto& id : pool.problem_ids)
+        if (calibration_ids.count(id))
+          throw InputError("", 0, "--calibration",
+                           "problem '" + id + "' of policy '" + pool.policy +
+                               "' is both evaluated and in the calibration split; calibration must "
+                               "never see an evaluated problem");
     } else if (settings.folds < 2 || static_cast<std::size_t>(settings.folds) > pool.num_problems()) {
       throw InputError("", 0, "--folds", "needs between 2 and " + std::to_string(pool.num_problems()) +
                                              " folds (the problems of policy '" + pool.policy + "')");
