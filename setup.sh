@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 
 packages=(
   build-essential cmake
-  catch2 nlohmann-json3-dev libcli11-dev
+  catch2 nlohmann-json3-dev libcli11-dev libpcre2-dev pkg-config
   python3 python3-numpy
 )
 
