@@ -11,6 +11,7 @@ packages=(
   build-essential cmake
   catch2 nlohmann-json3-dev libcli11-dev libpcre2-dev pkg-config
   python3 python3-numpy
+  libtorch-dev python3-torch
 )
 
 missing=()

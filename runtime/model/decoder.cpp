@@ -1,0 +1,199 @@
+#include "runtime/model/decoder.h"
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+
+#include "runtime/common/error.h"
+#include "runtime/model/safetensors.h"
+
+namespace quorum::model {
+namespace {
+
+torch::nn::Linear linear(std::int64_t in, std::int64_t out, bool bias) {
+  return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias));
+}
+
+// (x1, x2) -> (-x2, x1) over the two halves of the last dimension: the rotary convention of
+// Hugging Face's Llama and Qwen2.
+torch::Tensor rotate_half(const torch::Tensor& x) {
+  const auto half = x.size(-1) / 2;
+  return torch::cat({-x.slice(-1, half), x.slice(-1, 0, half)}, -1);
+}
+
+std::string shape_text(const std::vector<std::int64_t>& shape) {
+  std::string text = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
+  return text + "]";
+}
+
+torch::Tensor to_float_tensor(const TensorView& view) {
+  torch::Dtype dtype;
+  switch (view.dtype) {
+    case DType::f32: dtype = torch::kFloat32; break;
+    case DType::f16: dtype = torch::kFloat16; break;
+    case DType::bf16: dtype = torch::kBFloat16; break;
+    default: throw InputError(view.file, 0, "", std::string("weights must be F32, F16 or BF16, not ") + dtype_name(view.dtype));
+  }
+  // Copy into aligned memory: tensor data in the file need not be aligned.
+  auto tensor = torch::empty(view.shape, torch::TensorOptions().dtype(dtype));
+  std::memcpy(tensor.data_ptr(), view.data, view.bytes);
+  return tensor.to(torch::kFloat32);
+}
+
+}  // namespace
+
+RmsNormImpl::RmsNormImpl(std::int64_t size, double eps) : eps_(eps) {
+  weight_ = register_parameter("weight", torch::ones({size}));
+}
+
+torch::Tensor RmsNormImpl::forward(const torch::Tensor& x) {
+  const auto variance = x.pow(2).mean(-1, /*keepdim=*/true);
+  return weight_ * (x * torch::rsqrt(variance + eps_));
+}
+
+AttentionImpl::AttentionImpl(const ModelConfig& config)
+    : heads_(config.num_heads), kv_heads_(config.num_kv_heads), head_dim_(config.head_dim) {
+  q_proj_ = register_module("q_proj", linear(config.hidden_size, heads_ * head_dim_, config.qkv_bias));
+  k_proj_ = register_module("k_proj", linear(config.hidden_size, kv_heads_ * head_dim_, config.qkv_bias));
+  v_proj_ = register_module("v_proj", linear(config.hidden_size, kv_heads_ * head_dim_, config.qkv_bias));
+  o_proj_ = register_module("o_proj", linear(heads_ * head_dim_, config.hidden_size, false));
+}
+
+torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                                     const torch::Tensor& mask, torch::Tensor* keys, torch::Tensor* values) {
+  const auto batch = x.size(0), steps = x.size(1);
+  auto q = q_proj_(x).view({batch, steps, heads_, head_dim_}).transpose(1, 2);
+  auto k = k_proj_(x).view({batch, steps, kv_heads_, head_dim_}).transpose(1, 2);
+  auto v = v_proj_(x).view({batch, steps, kv_heads_, head_dim_}).transpose(1, 2);
+  const auto c = cos.unsqueeze(1), s = sin.unsqueeze(1);
+  q = q * c + rotate_half(q) * s;
+  k = k * c + rotate_half(k) * s;
+  if (keys) {
+    if (keys->defined()) {
+      k = torch::cat({*keys, k}, 2);
+      v = torch::cat({*values, v}, 2);
+    }
+    *keys = k;
+    *values = v;
+  }
+  // Grouped-query attention: each key/value head serves heads / kv_heads query heads.
+  if (kv_heads_ != heads_) {
+    k = k.repeat_interleave(heads_ / kv_heads_, 1);
+    v = v.repeat_interleave(heads_ / kv_heads_, 1);
+  }
+  auto scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(head_dim_)) + mask;
+  auto out = torch::matmul(torch::softmax(scores, -1), v);
+  return o_proj_(out.transpose(1, 2).reshape({batch, steps, heads_ * head_dim_}));
+}
+
+MlpImpl::MlpImpl(const ModelConfig& config) {
+  gate_proj_ = register_module("gate_proj", linear(config.hidden_size, config.intermediate_size, false));
+  up_proj_ = register_module("up_proj", linear(config.hidden_size, config.intermediate_size, false));
+  down_proj_ = register_module("down_proj", linear(config.intermediate_size, config.hidden_size, false));
+}
+
+torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
+  return down_proj_(torch::silu(gate_proj_(x)) * up_proj_(x));
+}
+
+BlockImpl::BlockImpl(const ModelConfig& config) {
+  self_attn_ = register_module("self_attn", Attention(config));
+  mlp_ = register_module("mlp", Mlp(config));
+  input_layernorm_ = register_module("input_layernorm", RmsNorm(config.hidden_size, config.rms_norm_eps));
+  post_attention_layernorm_ =
+      register_module("post_attention_layernorm", RmsNorm(config.hidden_size, config.rms_norm_eps));
+}
+
+torch::Tensor BlockImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                                 const torch::Tensor& mask, torch::Tensor* keys, torch::Tensor* values) {
+  const auto h = x + self_attn_(input_layernorm_(x), cos, sin, mask, keys, values);
+  return h + mlp_(post_attention_layernorm_(h));
+}
+
+BackboneImpl::BackboneImpl(const ModelConfig& config) {
+  embed_tokens = register_module("embed_tokens", torch::nn::Embedding(config.vocab_size, config.hidden_size));
+  layers = register_module("layers", torch::nn::ModuleList());
+  for (std::int64_t i = 0; i < config.num_layers; ++i) layers->push_back(Block(config));
+  norm = register_module("norm", RmsNorm(config.hidden_size, config.rms_norm_eps));
+}
+
+DecoderImpl::DecoderImpl(const ModelConfig& config) : config_(config) {
+  model_ = register_module("model", Backbone(config));
+  if (!config.tie_word_embeddings)
+    lm_head_ = register_module("lm_head", linear(config.hidden_size, config.vocab_size, false));
+  const auto exponents = torch::arange(0, config.head_dim, 2, torch::kInt64).to(torch::kFloat32) / config.head_dim;
+  inv_freq_ = register_buffer("inv_freq", 1.0 / torch::pow(config.rope_theta, exponents));
+}
+
+torch::Tensor DecoderImpl::hidden(const torch::Tensor& ids, const torch::Tensor& positions,
+                                  const torch::Tensor& valid, KvCache* cache) {
+  const auto batch = ids.size(0), steps = ids.size(1);
+  const std::int64_t past = cache ? cache->length() : 0;
+  const std::int64_t total = past + steps;
+
+  const auto freqs = positions.to(torch::kFloat32).unsqueeze(-1) * inv_freq_.view({1, 1, -1});
+  const auto angles = torch::cat({freqs, freqs}, -1);
+  const auto cos = angles.cos(), sin = angles.sin();
+
+  // Query t (at cache position past + t) sees key s when s <= past + t and s is a real token.
+  const auto options = torch::TensorOptions().device(ids.device());
+  const auto query_at = torch::arange(past, total, options.dtype(torch::kInt64)).view({steps, 1});
+  const auto key_at = torch::arange(0, total, options.dtype(torch::kInt64)).view({1, total});
+  auto allowed = (key_at <= query_at).view({1, 1, steps, total});
+  if (valid.defined()) allowed = allowed & valid.to(torch::kBool).view({batch, 1, 1, total});
+  const auto mask = torch::zeros(allowed.sizes(), options.dtype(torch::kFloat32))
+                        .masked_fill(allowed.logical_not(), std::numeric_limits<float>::lowest());
+
+  if (cache && cache->keys.empty()) {
+    cache->keys.resize(config_.num_layers);
+    cache->values.resize(config_.num_layers);
+  }
+  auto x = model_->embed_tokens(ids);
+  for (std::int64_t i = 0; i < config_.num_layers; ++i)
+    x = model_->layers->at<BlockImpl>(i).forward(x, cos, sin, mask, cache ? &cache->keys[i] : nullptr,
+                                                 cache ? &cache->values[i] : nullptr);
+  return model_->norm(x);
+}
+
+torch::Tensor DecoderImpl::logits(const torch::Tensor& hidden) {
+  if (lm_head_) return lm_head_(hidden);
+  return torch::matmul(hidden, model_->embed_tokens->weight.t());
+}
+
+Decoder load_decoder(const std::string& directory, const torch::Device& device) {
+  const auto config = ModelConfig::load(directory);
+  Decoder decoder(config);
+  const CheckpointTensors checkpoint(directory);
+  torch::NoGradGuard no_grad;
+  for (auto& parameter : decoder->named_parameters()) {
+    const auto& view = checkpoint.at(parameter.key());
+    const auto expected = parameter.value().sizes().vec();
+    if (view.shape != expected)
+      throw InputError(view.file, 0, parameter.key(),
+                       "shape " + shape_text(view.shape) + " but config.json implies " + shape_text(expected));
+    parameter.value().copy_(to_float_tensor(view));
+  }
+  decoder->to(device);
+  decoder->eval();
+  return decoder;
+}
+
+void save_decoder(Decoder& decoder, const std::string& directory) {
+  std::filesystem::create_directories(directory);
+  std::vector<TensorData> tensors;
+  for (const auto& parameter : decoder->named_parameters()) {
+    const auto value = parameter.value().detach().to(torch::kCPU, torch::kFloat32).contiguous();
+    TensorData data{parameter.key(), DType::f32, value.sizes().vec(), {}};
+    data.bytes.resize(value.numel() * sizeof(float));
+    std::memcpy(data.bytes.data(), value.data_ptr<float>(), data.bytes.size());
+    tensors.push_back(std::move(data));
+  }
+  write_safetensors((std::filesystem::path(directory) / "model.safetensors").string(), tensors,
+                    {{"format", "pt"}});
+  std::ofstream(std::filesystem::path(directory) / "config.json") << decoder->config().to_json();
+}
+
+}  // namespace quorum::model

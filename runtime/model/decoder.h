@@ -1,0 +1,111 @@
+// The decoder of the Llama / Qwen2 family in torch::nn: token embedding, pre-norm blocks of
+// grouped-query attention with rotary position embeddings and a SwiGLU MLP, RMSNorm, and an
+// output head (optionally tied to the embedding). Parameter names are those of Hugging Face
+// checkpoints ("model.layers.0.self_attn.q_proj.weight", ...), so a published checkpoint and
+// quorum's own demo models load through the same code.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "runtime/model/config.h"
+
+namespace quorum::model {
+
+class RmsNormImpl : public torch::nn::Module {
+ public:
+  RmsNormImpl(std::int64_t size, double eps);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::Tensor weight_;
+  double eps_;
+};
+TORCH_MODULE(RmsNorm);
+
+// Keys and values of every layer for the positions seen so far: [batch, kv_heads, length, head_dim].
+struct KvCache {
+  std::vector<torch::Tensor> keys, values;
+  std::int64_t length() const { return keys.empty() ? 0 : keys.front().size(2); }
+};
+
+class AttentionImpl : public torch::nn::Module {
+ public:
+  explicit AttentionImpl(const ModelConfig& config);
+  // x [B, T, hidden]; cos/sin [B, T, head_dim]; mask [B, 1, T, S] additive; cache entries of
+  // this layer are extended in place when given.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                        const torch::Tensor& mask, torch::Tensor* keys, torch::Tensor* values);
+
+ private:
+  std::int64_t heads_, kv_heads_, head_dim_;
+  torch::nn::Linear q_proj_{nullptr}, k_proj_{nullptr}, v_proj_{nullptr}, o_proj_{nullptr};
+};
+TORCH_MODULE(Attention);
+
+class MlpImpl : public torch::nn::Module {
+ public:
+  explicit MlpImpl(const ModelConfig& config);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::nn::Linear gate_proj_{nullptr}, up_proj_{nullptr}, down_proj_{nullptr};
+};
+TORCH_MODULE(Mlp);
+
+class BlockImpl : public torch::nn::Module {
+ public:
+  explicit BlockImpl(const ModelConfig& config);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                        const torch::Tensor& mask, torch::Tensor* keys, torch::Tensor* values);
+
+ private:
+  RmsNorm input_layernorm_{nullptr}, post_attention_layernorm_{nullptr};
+  Attention self_attn_{nullptr};
+  Mlp mlp_{nullptr};
+};
+TORCH_MODULE(Block);
+
+// The backbone ("model." in checkpoint names).
+class BackboneImpl : public torch::nn::Module {
+ public:
+  explicit BackboneImpl(const ModelConfig& config);
+  torch::nn::Embedding embed_tokens{nullptr};
+  torch::nn::ModuleList layers;
+  RmsNorm norm{nullptr};
+};
+TORCH_MODULE(Backbone);
+
+class DecoderImpl : public torch::nn::Module {
+ public:
+  explicit DecoderImpl(const ModelConfig& config);
+
+  // ids [B, T] (int64); positions [B, T] (int64, per sequence, so left padding works);
+  // valid [B, S] (bool: which of the S = cache length + T key positions are real tokens; an
+  // undefined tensor means all). Returns the final hidden states [B, T, hidden]; extends the
+  // cache when given.
+  torch::Tensor hidden(const torch::Tensor& ids, const torch::Tensor& positions,
+                       const torch::Tensor& valid = {}, KvCache* cache = nullptr);
+  // Logits [B, T, vocab] from hidden states.
+  torch::Tensor logits(const torch::Tensor& hidden);
+
+  const ModelConfig& config() const { return config_; }
+
+ private:
+  ModelConfig config_;
+  torch::Tensor inv_freq_;
+  Backbone model_{nullptr};
+  torch::nn::Linear lm_head_{nullptr};  // null when tied to the embedding
+};
+TORCH_MODULE(Decoder);
+
+// Loads DIR/config.json and the safetensors weights (F32, F16 or BF16, converted to float32)
+// onto device. Throws InputError naming the tensor for a missing tensor or a wrong shape.
+Decoder load_decoder(const std::string& directory, const torch::Device& device = torch::kCPU);
+
+// Writes the decoder's parameters as DIR/model.safetensors (float32) and DIR/config.json.
+void save_decoder(Decoder& decoder, const std::string& directory);
+
+}  // namespace quorum::model

@@ -1,0 +1,167 @@
+// The decoder against an independent PyTorch forward pass (tests/reference), the KV cache and
+// padding against the plain forward pass, and clean rejection of bad checkpoints.
+#include <fstream>
+
+#include "runtime/model/decoder.h"
+#include "runtime/model/safetensors.h"
+// libtorch brings glog, whose CHECK would shadow Catch's: torch's headers come first and its
+// CHECK goes before Catch defines its own.
+#undef CHECK
+#include <catch2/catch.hpp>
+
+#include "cli_runner.h"
+#include "runtime/common/error.h"
+
+using namespace quorum;
+using quorum::testing::TempDir;
+
+namespace {
+
+template <class T>
+std::vector<T> read_raw(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<T> values(bytes.size() / sizeof(T));
+  std::memcpy(values.data(), bytes.data(), values.size() * sizeof(T));
+  return values;
+}
+
+// Writes the reference checkpoint and logits into dir; returns false when python3-torch fails.
+void make_reference(const TempDir& dir, const std::string& variant, const std::string& dtype) {
+  const std::string command = std::string("/usr/bin/python3 ") + QUORUM_TEST_DATA +
+                              "/../reference/decoder_reference.py " + dir.path().string() + " " + variant + " " + dtype;
+  REQUIRE(std::system(command.c_str()) == 0);
+}
+
+torch::Tensor positions_for(std::int64_t batch, std::int64_t steps) {
+  return torch::arange(steps, torch::kInt64).unsqueeze(0).expand({batch, steps});
+}
+
+double relative_error(const torch::Tensor& got, const torch::Tensor& want) {
+  return ((got - want).abs().max() / want.abs().max()).item<double>();
+}
+
+}  // namespace
+
+TEST_CASE("decoder logits match an independent PyTorch forward pass", "[model]") {
+  for (const std::string variant : {"qwen2", "llama"}) {
+    for (const std::string dtype : {"F32", "BF16", "F16"}) {
+      DYNAMIC_SECTION(variant << " " << dtype) {
+        TempDir dir("decoder-" + variant + dtype);
+        make_reference(dir, variant, dtype);
+        auto decoder = model::load_decoder(dir.path().string());
+        const auto ids_data = read_raw<std::int64_t>(dir.path() / "ids.i64");
+        const auto ids = torch::tensor(ids_data, torch::kInt64).view({2, 11});
+        const auto want_data = read_raw<float>(dir.path() / "logits.f32");
+        const auto want = torch::tensor(want_data).view({2, 11, 97});
+        torch::NoGradGuard no_grad;
+        const auto got = decoder->logits(decoder->hidden(ids, positions_for(2, 11)));
+        CHECK(relative_error(got, want) < 1e-4);
+      }
+    }
+  }
+}
+
+TEST_CASE("the KV cache and left padding give the plain forward pass's logits", "[model]") {
+  TempDir dir("decoder-cache");
+  make_reference(dir, "qwen2", "F32");
+  auto decoder = model::load_decoder(dir.path().string());
+  torch::NoGradGuard no_grad;
+  const auto ids = torch::tensor(read_raw<std::int64_t>(dir.path() / "ids.i64"), torch::kInt64).view({2, 11});
+  const auto full = decoder->logits(decoder->hidden(ids, positions_for(2, 11)));
+
+  // Prefix of 6 tokens, then one token at a time through the cache.
+  model::KvCache cache;
+  auto step = decoder->logits(decoder->hidden(ids.slice(1, 0, 6), positions_for(2, 6), {}, &cache));
+  CHECK(relative_error(step, full.slice(1, 0, 6)) < 1e-5);
+  for (std::int64_t t = 6; t < 11; ++t) {
+    const auto position = torch::full({2, 1}, t, torch::kInt64);
+    step = decoder->logits(decoder->hidden(ids.slice(1, t, t + 1), position, {}, &cache));
+    CHECK(relative_error(step, full.slice(1, t, t + 1)) < 1e-5);
+  }
+
+  // Row 1 shortened to 7 tokens and left-padded to 11: its last 7 logits equal those of the
+  // 7 tokens alone.
+  auto padded = ids.clone();
+  padded.index_put_({1, torch::indexing::Slice(0, 4)}, 0);
+  auto valid = torch::ones({2, 11}, torch::kBool);
+  valid.index_put_({1, torch::indexing::Slice(0, 4)}, false);
+  const auto positions = (valid.to(torch::kInt64).cumsum(1) - 1).clamp_min(0);
+  const auto batched = decoder->logits(decoder->hidden(padded, positions, valid));
+  const auto alone_ids = ids.slice(0, 1, 2).slice(1, 4, 11);
+  const auto alone = decoder->logits(decoder->hidden(alone_ids, positions_for(1, 7)));
+  CHECK(relative_error(batched.slice(0, 1, 2).slice(1, 4, 11), alone) < 1e-5);
+  CHECK(relative_error(batched.slice(0, 0, 1), full.slice(0, 0, 1)) < 1e-5);
+}
+
+TEST_CASE("a saved decoder loads back with the same logits", "[model]") {
+  TempDir dir("decoder-save");
+  make_reference(dir, "llama", "F32");
+  auto decoder = model::load_decoder(dir.path().string());
+  const auto saved = dir.path() / "saved";
+  model::save_decoder(decoder, saved.string());
+  auto again = model::load_decoder(saved.string());
+  torch::NoGradGuard no_grad;
+  const auto ids = torch::tensor(read_raw<std::int64_t>(dir.path() / "ids.i64"), torch::kInt64).view({2, 11});
+  CHECK(torch::equal(decoder->logits(decoder->hidden(ids, positions_for(2, 11))),
+                     again->logits(again->hidden(ids, positions_for(2, 11)))));
+}
+
+TEST_CASE("bad checkpoints are rejected with the file and tensor named", "[model]") {
+  TempDir dir("decoder-bad");
+  make_reference(dir, "qwen2", "F32");
+  const auto weights = dir.path() / "model.safetensors";
+  const auto original = quorum::testing::read_text(weights);
+  auto expect_error = [&](const std::string& fragment) {
+    try {
+      model::load_decoder(dir.path().string());
+      FAIL("loaded a bad checkpoint");
+    } catch (const InputError& e) {
+      INFO(e.what());
+      CHECK(std::string(e.what()).find(fragment) != std::string::npos);
+    }
+  };
+  SECTION("truncated data") {
+    std::ofstream(weights, std::ios::binary | std::ios::trunc) << original.substr(0, original.size() - 100);
+    expect_error("fall outside the");
+  }
+  SECTION("truncated header") {
+    std::ofstream(weights, std::ios::binary | std::ios::trunc) << original.substr(0, 5);
+    expect_error("truncated");
+  }
+  SECTION("wrong header length") {
+    auto corrupt = original;
+    corrupt[6] = '\x7f';
+    std::ofstream(weights, std::ios::binary | std::ios::trunc) << corrupt;
+    expect_error("bad header");
+  }
+  SECTION("garbage header") {
+    auto corrupt = original;
+    corrupt[9] = '#';
+    std::ofstream(weights, std::ios::binary | std::ios::trunc) << corrupt;
+    expect_error("bad header");
+  }
+  SECTION("shape that does not fit the config") {
+    auto config = quorum::testing::read_text(dir.path() / "config.json");
+    config.replace(config.find("\"intermediate_size\": 112"), 24, "\"intermediate_size\": 128");
+    std::ofstream(dir.path() / "config.json") << config;
+    expect_error("model.layers.0.mlp.gate_proj.weight");
+  }
+  SECTION("missing tensor") {
+    model::SafetensorsFile file(weights.string());
+    std::vector<model::TensorData> kept;
+    for (const auto& [name, view] : file.tensors())
+      if (name != "model.norm.weight")
+        kept.push_back({name, view.dtype, view.shape, std::vector<std::uint8_t>(view.data, view.data + view.bytes)});
+    model::write_safetensors((dir.path() / "rewritten").string(), kept);
+    std::filesystem::rename(dir.path() / "rewritten", weights);
+    expect_error("field 'model.norm.weight': missing tensor");
+  }
+  SECTION("unsupported architecture") {
+    auto config = quorum::testing::read_text(dir.path() / "config.json");
+    config.replace(config.find("Qwen2ForCausalLM"), 16, "GPT2LMHeadModel0");
+    config.replace(config.find("\"qwen2\""), 7, "\"gpt2\" ");
+    std::ofstream(dir.path() / "config.json") << config;
+    expect_error("unsupported architecture");
+  }
+}
