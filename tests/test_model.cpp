@@ -4,6 +4,7 @@
 
 #include "runtime/model/decoder.h"
 #include "runtime/model/generate.h"
+#include "runtime/model/prm.h"
 #include "runtime/model/safetensors.h"
 // libtorch brings glog, whose CHECK would shadow Catch's: torch's headers come first and its
 // CHECK goes before Catch defines its own.
@@ -230,4 +231,49 @@ TEST_CASE("sampling honours top-k, top-p and temperature", "[model][generate]") 
   settings.top_k = 0;
   settings.top_p = 0.5;  // the most likely token alone holds over half the mass
   for (int step = 0; step < 50; ++step) CHECK(model::sample_token(logits, settings, 5, step) == 1);
+}
+
+TEST_CASE("a reward-head PRM scores each step like the independent reference", "[model][prm]") {
+  TempDir dir("prm-head");
+  make_reference(dir, "qwen2-prm", "BF16");
+  model::PrmSettings settings;
+  settings.step_token_id = 5;
+  model::ProcessRewardModel prm(dir.path().string(), settings);
+  const auto ids = read_raw<std::int64_t>(dir.path() / "ids.i64");
+  const auto want = read_raw<float>(dir.path() / "prm.f32");
+  std::vector<std::vector<std::int64_t>> sequences = {{ids.begin(), ids.begin() + 11}, {ids.begin() + 11, ids.end()}};
+  sequences[1].resize(9);  // a shorter second sequence: right padding must not change its scores
+  const auto scores = prm.score(sequences);
+  REQUIRE(scores.size() == 2);
+  REQUIRE(scores[0].size() == 3);  // step tokens at 3, 7, 10
+  REQUIRE(scores[1].size() == 2);  // at 3 and 7
+  const std::vector<std::pair<int, int>> at = {{0, 3}, {0, 7}, {0, 10}, {1, 3}, {1, 7}};
+  std::size_t k0 = 0, k1 = 0;
+  for (auto [row, t] : at) {
+    const float got = row == 0 ? scores[0][k0++] : scores[1][k1++];
+    CHECK(got == Approx(want[row * 11 + t]).epsilon(1e-4));
+    CHECK((got >= 0 && got <= 1));
+  }
+}
+
+TEST_CASE("a good-token PRM scores P(good) / (P(good) + P(bad)) at each step tag", "[model][prm]") {
+  TempDir dir("prm-token");
+  make_reference(dir, "llama", "F32");
+  model::PrmSettings settings;
+  settings.kind = model::PrmSettings::Kind::good_token;
+  settings.step_token_id = 5;
+  settings.good_token_id = 10;
+  settings.bad_token_id = 11;
+  model::ProcessRewardModel prm(dir.path().string(), settings);
+  const auto ids = read_raw<std::int64_t>(dir.path() / "ids.i64");
+  const auto logits = read_raw<float>(dir.path() / "logits.f32");
+  const auto scores = prm.score({{ids.begin(), ids.begin() + 11}});
+  REQUIRE(scores.front().size() == 3);
+  std::size_t k = 0;
+  for (int t : {3, 7, 10}) {
+    const double good = logits[t * 97 + 10], bad = logits[t * 97 + 11];
+    CHECK(scores.front()[k++] == Approx(1.0 / (1.0 + std::exp(bad - good))).epsilon(1e-4));
+  }
+  settings.good_token_id = 500;
+  CHECK_THROWS_AS(model::ProcessRewardModel(dir.path().string(), settings), InputError);
 }

@@ -64,6 +64,7 @@ ModelConfig ModelConfig::load(const std::string& directory) {
     throw InputError(file, 0, "rope_scaling", "rope scaling is not supported yet");
   config.qkv_bias = qwen2 || root.value("attention_bias", false);
   config.tie_word_embeddings = root.value("tie_word_embeddings", false);
+  config.lm_head = config.architecture.find("RewardModel") == std::string::npos;
   config.max_position_embeddings = positive(root, "max_position_embeddings", file, false, 2048);
   if (auto it = root.find("eos_token_id"); it != root.end() && !it->is_null()) {
     if (it->is_array())

@@ -20,6 +20,7 @@ struct ModelConfig {
   double rope_theta = 10000.0;
   bool qkv_bias = false;        // Qwen2 always; Llama when attention_bias is set
   bool tie_word_embeddings = false;
+  bool lm_head = true;          // false for reward models (…ForProcessRewardModel): a score head instead
   std::int64_t max_position_embeddings = 2048;
   std::vector<std::int64_t> eos_token_ids;
 

@@ -122,7 +122,7 @@ BackboneImpl::BackboneImpl(const ModelConfig& config) {
 
 DecoderImpl::DecoderImpl(const ModelConfig& config) : config_(config) {
   model_ = register_module("model", Backbone(config));
-  if (!config.tie_word_embeddings)
+  if (config.lm_head && !config.tie_word_embeddings)
     lm_head_ = register_module("lm_head", linear(config.hidden_size, config.vocab_size, false));
   const auto exponents = torch::arange(0, config.head_dim, 2, torch::kInt64).to(torch::kFloat32) / config.head_dim;
   inv_freq_ = register_buffer("inv_freq", 1.0 / torch::pow(config.rope_theta, exponents));
@@ -159,23 +159,27 @@ torch::Tensor DecoderImpl::hidden(const torch::Tensor& ids, const torch::Tensor&
 }
 
 torch::Tensor DecoderImpl::logits(const torch::Tensor& hidden) {
+  if (!config_.lm_head) throw std::logic_error("a reward model has no language-model head");
   if (lm_head_) return lm_head_(hidden);
   return torch::matmul(hidden, model_->embed_tokens->weight.t());
 }
 
-Decoder load_decoder(const std::string& directory, const torch::Device& device) {
-  const auto config = ModelConfig::load(directory);
-  Decoder decoder(config);
+void load_parameters(torch::nn::Module& module, const std::string& directory, const std::string& prefix) {
   const CheckpointTensors checkpoint(directory);
   torch::NoGradGuard no_grad;
-  for (auto& parameter : decoder->named_parameters()) {
-    const auto& view = checkpoint.at(parameter.key());
+  for (auto& parameter : module.named_parameters()) {
+    const auto& view = checkpoint.at(prefix + parameter.key());
     const auto expected = parameter.value().sizes().vec();
     if (view.shape != expected)
-      throw InputError(view.file, 0, parameter.key(),
+      throw InputError(view.file, 0, prefix + parameter.key(),
                        "shape " + shape_text(view.shape) + " but config.json implies " + shape_text(expected));
     parameter.value().copy_(to_float_tensor(view));
   }
+}
+
+Decoder load_decoder(const std::string& directory, const torch::Device& device) {
+  Decoder decoder(ModelConfig::load(directory));
+  load_parameters(*decoder, directory);
   decoder->to(device);
   decoder->eval();
   return decoder;

@@ -105,6 +105,10 @@ TORCH_MODULE(Decoder);
 // onto device. Throws InputError naming the tensor for a missing tensor or a wrong shape.
 Decoder load_decoder(const std::string& directory, const torch::Device& device = torch::kCPU);
 
+// Copies the named tensors of a checkpoint into a module's parameters (float32), checking
+// every shape; prefix is prepended to the module's parameter names.
+void load_parameters(torch::nn::Module& module, const std::string& directory, const std::string& prefix = "");
+
 // Writes the decoder's parameters as DIR/model.safetensors (float32) and DIR/config.json.
 void save_decoder(Decoder& decoder, const std::string& directory);
 

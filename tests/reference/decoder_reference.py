@@ -1,10 +1,12 @@
 """Independent reference for quorum's decoder: writes a tiny random Llama/Qwen2 checkpoint in
 the Hugging Face layout and the logits an eager PyTorch forward pass computes for fixed inputs.
 
-    python3 decoder_reference.py OUT_DIR {llama,qwen2} {F32,F16,BF16}
+    python3 decoder_reference.py OUT_DIR {llama,qwen2,qwen2-prm} {F32,F16,BF16}
 
 Writes OUT_DIR/config.json, OUT_DIR/model.safetensors (written here with struct + json, not by
-quorum), OUT_DIR/ids.i64 ([2, 11] token ids) and OUT_DIR/logits.f32 ([2, 11, vocab]).
+quorum), OUT_DIR/ids.i64 ([2, 11] token ids, with the step token 5 at some positions) and
+OUT_DIR/logits.f32 ([2, 11, vocab]); for qwen2-prm (a Qwen2.5-Math-PRM-style reward model,
+no language-model head) OUT_DIR/prm.f32 ([2, 11]: the step score at every position) instead.
 """
 import json
 import struct
@@ -15,10 +17,14 @@ import torch
 DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
 
 
+ARCHITECTURES = {"qwen2": "Qwen2ForCausalLM", "llama": "LlamaForCausalLM", "qwen2-prm": "Qwen2ForProcessRewardModel"}
+STEP_TOKEN = 5
+
+
 def make_config(variant):
     config = {
-        "architectures": ["Qwen2ForCausalLM" if variant == "qwen2" else "LlamaForCausalLM"],
-        "model_type": variant,
+        "architectures": [ARCHITECTURES[variant]],
+        "model_type": "llama" if variant == "llama" else "qwen2",
         "vocab_size": 97,
         "hidden_size": 64,
         "intermediate_size": 112,
@@ -50,7 +56,7 @@ def make_weights(config, variant):
         w[p + "self_attn.k_proj.weight"] = rnd(kv * d, h)
         w[p + "self_attn.v_proj.weight"] = rnd(kv * d, h)
         w[p + "self_attn.o_proj.weight"] = rnd(h, heads * d)
-        if variant == "qwen2":
+        if variant != "llama":
             w[p + "self_attn.q_proj.bias"] = rnd(heads * d)
             w[p + "self_attn.k_proj.bias"] = rnd(kv * d)
             w[p + "self_attn.v_proj.bias"] = rnd(kv * d)
@@ -60,7 +66,12 @@ def make_weights(config, variant):
         w[p + "input_layernorm.weight"] = 1.0 + rnd(h, scale=0.1)
         w[p + "post_attention_layernorm.weight"] = 1.0 + rnd(h, scale=0.1)
     w["model.norm.weight"] = 1.0 + rnd(h, scale=0.1)
-    if not config["tie_word_embeddings"]:
+    if variant == "qwen2-prm":
+        w["score.0.weight"] = rnd(h, h, scale=0.2)
+        w["score.0.bias"] = rnd(h, scale=0.2)
+        w["score.2.weight"] = rnd(2, h, scale=0.5)
+        w["score.2.bias"] = rnd(2, scale=0.5)
+    elif not config["tie_word_embeddings"]:
         w["lm_head.weight"] = rnd(config["vocab_size"], h)
     return w
 
@@ -91,7 +102,7 @@ def rotate_half(x):
     return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
 
 
-def forward(config, w, ids):
+def backbone(config, w, ids):
     h = config["hidden_size"]
     heads, kv = config["num_attention_heads"], config["num_key_value_heads"]
     d = h // heads
@@ -123,9 +134,17 @@ def forward(config, w, ids):
         y = rms_norm(x, w[p + "post_attention_layernorm.weight"], config["rms_norm_eps"])
         gate = y @ w[p + "mlp.gate_proj.weight"].T
         x = x + (torch.nn.functional.silu(gate) * (y @ w[p + "mlp.up_proj.weight"].T)) @ w[p + "mlp.down_proj.weight"].T
-    x = rms_norm(x, w["model.norm.weight"], config["rms_norm_eps"])
+    return rms_norm(x, w["model.norm.weight"], config["rms_norm_eps"])
+
+
+def logits(w, x):
     head = w["lm_head.weight"] if "lm_head.weight" in w else w["model.embed_tokens.weight"]
     return x @ head.T
+
+
+def step_scores(w, x):
+    hidden = torch.relu(x @ w["score.0.weight"].T + w["score.0.bias"])
+    return torch.softmax(hidden @ w["score.2.weight"].T + w["score.2.bias"], dim=-1)[..., 1]
 
 
 def main():
@@ -138,12 +157,16 @@ def main():
     # The reference computes with exactly the weights the file holds, upcast to float32.
     stored = {n: t.to(DTYPES[dtype_name]).to(torch.float32) for n, t in weights.items()}
     ids = torch.randint(0, config["vocab_size"], (2, 11), generator=torch.Generator().manual_seed(7))
+    ids[:, 3] = STEP_TOKEN
+    ids[:, 7] = STEP_TOKEN
+    ids[0, 10] = STEP_TOKEN
     with torch.no_grad():
-        logits = forward(config, stored, ids)
+        x = backbone(config, stored, ids)
+        result, name = (step_scores(stored, x), "prm.f32") if variant == "qwen2-prm" else (logits(stored, x), "logits.f32")
     with open(f"{out}/ids.i64", "wb") as f:
         f.write(ids.numpy().astype("<i8").tobytes())
-    with open(f"{out}/logits.f32", "wb") as f:
-        f.write(logits.numpy().astype("<f4").tobytes())
+    with open(f"{out}/{name}", "wb") as f:
+        f.write(result.numpy().astype("<f4").tobytes())
 
 
 if __name__ == "__main__":

@@ -1,0 +1,45 @@
+// Process reward models: one score in [0, 1] per reasoning step, read in one forward pass over
+// the question and its steps, at the positions of a step token that follows each step.
+//  - reward_head: the backbone's hidden state at each step token goes through a two-layer head
+//    ("score.0", ReLU, "score.2") to two logits; the score is the second one's softmax
+//    probability (the layout of Qwen2.5-Math-PRM checkpoints, "...ForProcessRewardModel").
+//  - good_token: a causal language model; the score is P(good) / (P(good) + P(bad)) from the
+//    next-token logits at each step tag (Math-Shepherd style).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "runtime/model/decoder.h"
+
+namespace quorum::model {
+
+struct PrmSettings {
+  enum class Kind { reward_head, good_token };
+  Kind kind = Kind::reward_head;
+  std::int64_t step_token_id = -1;  // the separator or tag token that ends each step
+  std::int64_t good_token_id = -1;  // good_token only
+  std::int64_t bad_token_id = -1;   // good_token only
+  std::int64_t pad_token_id = 0;
+};
+
+class ProcessRewardModel {
+ public:
+  // Loads the backbone (and, for reward_head, the score head) from a checkpoint directory.
+  ProcessRewardModel(const std::string& directory, const PrmSettings& settings, const torch::Device& device = torch::kCPU);
+
+  // For each token sequence, the scores at its step tokens, in order. Sequences are scored
+  // together, right-padded.
+  std::vector<std::vector<float>> score(const std::vector<std::vector<std::int64_t>>& sequences);
+
+  const PrmSettings& settings() const { return settings_; }
+  Decoder& decoder() { return decoder_; }
+
+ private:
+  PrmSettings settings_;
+  Decoder decoder_{nullptr};
+  torch::nn::Sequential head_{nullptr};
+};
+
+}  // namespace quorum::model
