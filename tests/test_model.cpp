@@ -5,6 +5,7 @@
 #include "runtime/model/decoder.h"
 #include "runtime/model/generate.h"
 #include "runtime/model/prm.h"
+#include "runtime/model/train.h"
 #include "runtime/model/safetensors.h"
 // libtorch brings glog, whose CHECK would shadow Catch's: torch's headers come first and its
 // CHECK goes before Catch defines its own.
@@ -12,6 +13,7 @@
 #include <catch2/catch.hpp>
 
 #include "cli_runner.h"
+#include "runtime/aggregation/draws.h"
 #include "runtime/common/error.h"
 
 using namespace quorum;
@@ -276,4 +278,91 @@ TEST_CASE("a good-token PRM scores P(good) / (P(good) + P(bad)) at each step tag
   }
   settings.good_token_id = 500;
   CHECK_THROWS_AS(model::ProcessRewardModel(dir.path().string(), settings), InputError);
+}
+
+namespace {
+
+model::ModelConfig tiny_config(std::int64_t vocab) {
+  model::ModelConfig config;
+  config.architecture = "Qwen2ForCausalLM";
+  config.vocab_size = vocab;
+  config.hidden_size = 32;
+  config.intermediate_size = 64;
+  config.num_layers = 2;
+  config.num_heads = 4;
+  config.num_kv_heads = 2;
+  config.head_dim = 8;
+  config.qkv_bias = true;
+  config.tie_word_embeddings = true;
+  return config;
+}
+
+}  // namespace
+
+TEST_CASE("the trainer teaches a tiny policy a counting task, and the schedule warms up then decays", "[model][train]") {
+  model::TrainSettings settings;
+  settings.steps = 150;
+  settings.batch_size = 16;
+  settings.learning_rate = 1e-2;
+  settings.warmup_steps = 15;
+  CHECK(model::learning_rate_at(settings, 0) == Approx(1e-2 / 15));
+  CHECK(model::learning_rate_at(settings, 14) == Approx(1e-2));
+  CHECK(model::learning_rate_at(settings, 149) < 1e-4);
+
+  // Sequences start anywhere and count up by one (mod 20): after the first token every next
+  // token is determined.
+  std::vector<model::LanguageExample> examples;
+  for (int start = 1; start < 20; ++start) {
+    model::LanguageExample example;
+    for (int t = 0; t < 12; ++t) {
+      example.tokens.push_back(1 + (start + t) % 19);
+      example.target.push_back(t > 0);
+    }
+    examples.push_back(example);
+  }
+  model::Decoder decoder(tiny_config(21));
+  model::initialize(*decoder, 3);
+  const double loss = model::train_language_model(decoder, examples, settings);
+  CHECK(loss < 0.3);
+  model::SamplingSettings greedy;
+  greedy.temperature = 0;
+  greedy.max_new_tokens = 5;
+  CHECK(model::generate(decoder, {{{4, 5, 6}, 0}}, greedy).front().tokens == std::vector<std::int64_t>{7, 8, 9, 10, 11});
+}
+
+TEST_CASE("the trainer teaches a reward head which steps are good, and the PRM saves and loads", "[model][train]") {
+  // Step token 2 follows each step; a step is good when the token before the step token is odd.
+  std::vector<model::StepExample> examples;
+  std::uint64_t state = 9;
+  for (int i = 0; i < 64; ++i) {
+    model::StepExample example;
+    for (int step = 0; step < 4; ++step) {
+      state = aggregation::splitmix64(state);
+      const auto token = static_cast<std::int64_t>(3 + state % 16);
+      example.tokens.insert(example.tokens.end(), {static_cast<std::int64_t>(3 + (state >> 8) % 16), token, 2});
+      example.labels.push_back(token % 2 == 1 ? 1.0f : 0.0f);
+    }
+    examples.push_back(example);
+  }
+  model::Decoder backbone(tiny_config(20));
+  model::initialize(*backbone, 4);
+  model::PrmSettings prm_settings;
+  prm_settings.step_token_id = 2;
+  model::ProcessRewardModel prm(backbone, prm_settings, 5);
+  model::TrainSettings settings;
+  settings.steps = 120;
+  settings.batch_size = 16;
+  settings.learning_rate = 5e-3;
+  settings.warmup_steps = 10;
+  CHECK(model::train_reward_model(prm, examples, settings) < 0.2);
+
+  TempDir dir("prm-trained");
+  prm.save(dir.path().string());
+  model::ProcessRewardModel loaded(dir.path().string(), prm_settings);
+  const std::vector<std::vector<std::int64_t>> probe = {{5, 7, 2, 5, 8, 2}};
+  const auto scores = loaded.score(probe);
+  REQUIRE(scores.front().size() == 2);
+  CHECK(scores.front()[0] > 0.8f);  // 7 is odd: good
+  CHECK(scores.front()[1] < 0.2f);  // 8 is even: bad
+  CHECK(prm.score(probe) == scores);
 }

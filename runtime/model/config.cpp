@@ -62,7 +62,8 @@ ModelConfig ModelConfig::load(const std::string& directory) {
   config.rope_theta = root.value("rope_theta", 10000.0);
   if (root.contains("rope_scaling") && !root["rope_scaling"].is_null())
     throw InputError(file, 0, "rope_scaling", "rope scaling is not supported yet");
-  config.qkv_bias = qwen2 || root.value("attention_bias", false);
+  // Qwen2 checkpoints carry QKV biases without saying so; Llama's say attention_bias.
+  config.qkv_bias = root.contains("attention_bias") ? root["attention_bias"].get<bool>() : qwen2;
   config.tie_word_embeddings = root.value("tie_word_embeddings", false);
   config.lm_head = config.architecture.find("RewardModel") == std::string::npos;
   config.max_position_embeddings = positive(root, "max_position_embeddings", file, false, 2048);

@@ -185,19 +185,25 @@ Decoder load_decoder(const std::string& directory, const torch::Device& device) 
   return decoder;
 }
 
-void save_decoder(Decoder& decoder, const std::string& directory) {
+void write_checkpoint(const std::string& directory, const ModelConfig& config,
+                      const std::vector<std::pair<std::string, torch::Tensor>>& tensors) {
   std::filesystem::create_directories(directory);
-  std::vector<TensorData> tensors;
-  for (const auto& parameter : decoder->named_parameters()) {
-    const auto value = parameter.value().detach().to(torch::kCPU, torch::kFloat32).contiguous();
-    TensorData data{parameter.key(), DType::f32, value.sizes().vec(), {}};
-    data.bytes.resize(value.numel() * sizeof(float));
-    std::memcpy(data.bytes.data(), value.data_ptr<float>(), data.bytes.size());
-    tensors.push_back(std::move(data));
+  std::vector<TensorData> data;
+  for (const auto& [name, tensor] : tensors) {
+    const auto value = tensor.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+    TensorData item{name, DType::f32, value.sizes().vec(), {}};
+    item.bytes.resize(value.numel() * sizeof(float));
+    std::memcpy(item.bytes.data(), value.data_ptr<float>(), item.bytes.size());
+    data.push_back(std::move(item));
   }
-  write_safetensors((std::filesystem::path(directory) / "model.safetensors").string(), tensors,
-                    {{"format", "pt"}});
-  std::ofstream(std::filesystem::path(directory) / "config.json") << decoder->config().to_json();
+  write_safetensors((std::filesystem::path(directory) / "model.safetensors").string(), data, {{"format", "pt"}});
+  std::ofstream(std::filesystem::path(directory) / "config.json") << config.to_json();
+}
+
+void save_decoder(Decoder& decoder, const std::string& directory) {
+  std::vector<std::pair<std::string, torch::Tensor>> named;
+  for (const auto& p : decoder->named_parameters()) named.emplace_back(p.key(), p.value());
+  write_checkpoint(directory, decoder->config(), named);
 }
 
 }  // namespace quorum::model

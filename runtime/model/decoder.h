@@ -112,4 +112,8 @@ void load_parameters(torch::nn::Module& module, const std::string& directory, co
 // Writes the decoder's parameters as DIR/model.safetensors (float32) and DIR/config.json.
 void save_decoder(Decoder& decoder, const std::string& directory);
 
+// Writes named tensors as DIR/model.safetensors (float32) and config as DIR/config.json.
+void write_checkpoint(const std::string& directory, const ModelConfig& config,
+                      const std::vector<std::pair<std::string, torch::Tensor>>& tensors);
+
 }  // namespace quorum::model

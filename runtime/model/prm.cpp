@@ -3,6 +3,14 @@
 #include "runtime/common/error.h"
 
 namespace quorum::model {
+namespace {
+
+// The reward head of Qwen2.5-Math-PRM: Linear, ReLU, Linear to two logits ("score.0", "score.2").
+torch::nn::Sequential make_head(std::int64_t hidden) {
+  return torch::nn::Sequential(torch::nn::Linear(hidden, hidden), torch::nn::ReLU(), torch::nn::Linear(hidden, 2));
+}
+
+}  // namespace
 
 ProcessRewardModel::ProcessRewardModel(const std::string& directory, const PrmSettings& settings,
                                        const torch::Device& device)
@@ -21,8 +29,7 @@ ProcessRewardModel::ProcessRewardModel(const std::string& directory, const PrmSe
   decoder_ = Decoder(config);
   load_parameters(*decoder_, directory);
   if (settings.kind == PrmSettings::Kind::reward_head) {
-    head_ = torch::nn::Sequential(torch::nn::Linear(config.hidden_size, config.hidden_size), torch::nn::ReLU(),
-                                  torch::nn::Linear(config.hidden_size, 2));
+    head_ = make_head(config.hidden_size);
     load_parameters(*head_, directory, "score.");
     head_->to(device);
     head_->eval();
@@ -64,6 +71,45 @@ std::vector<std::vector<float>> ProcessRewardModel::score(const std::vector<std:
     for (std::size_t t = 0; t < sequences[b].size(); ++t)
       if (sequences[b][t] == settings_.step_token_id) scores[b].push_back(p[b * longest + static_cast<std::int64_t>(t)]);
   return scores;
+}
+
+ProcessRewardModel::ProcessRewardModel(Decoder backbone, const PrmSettings& settings, std::uint64_t seed)
+    : settings_(settings), decoder_(std::move(backbone)) {
+  if (settings.kind != PrmSettings::Kind::reward_head)
+    throw std::invalid_argument("only reward-head PRMs are built on a backbone");
+  torch::manual_seed(seed);
+  head_ = make_head(decoder_->config().hidden_size);
+  head_->to(decoder_->parameters().front().device());
+}
+
+torch::Tensor ProcessRewardModel::head_logits(const torch::Tensor& ids, const torch::Tensor& valid) {
+  const auto positions = torch::arange(ids.size(1), ids.options()).unsqueeze(0).expand_as(ids).contiguous();
+  return head_->forward(decoder_->hidden(ids, positions, valid));
+}
+
+std::vector<torch::Tensor> ProcessRewardModel::parameters() {
+  auto all = decoder_->parameters();
+  if (head_)
+    for (auto& p : head_->parameters()) all.push_back(p);
+  return all;
+}
+
+void ProcessRewardModel::train(bool on) {
+  decoder_->train(on);
+  if (head_) head_->train(on);
+}
+
+void ProcessRewardModel::save(const std::string& directory) {
+  if (!head_) throw std::logic_error("only reward-head PRMs are saved");
+  auto config = decoder_->config();
+  config.architecture = "Qwen2ForProcessRewardModel";
+  config.lm_head = false;
+  config.tie_word_embeddings = false;
+  std::vector<std::pair<std::string, torch::Tensor>> named;
+  for (const auto& p : decoder_->named_parameters())
+    if (p.key().rfind("model.", 0) == 0) named.emplace_back(p.key(), p.value());
+  for (const auto& p : head_->named_parameters()) named.emplace_back("score." + p.key(), p.value());
+  write_checkpoint(directory, config, named);
 }
 
 }  // namespace quorum::model

@@ -28,6 +28,16 @@ class ProcessRewardModel {
  public:
   // Loads the backbone (and, for reward_head, the score head) from a checkpoint directory.
   ProcessRewardModel(const std::string& directory, const PrmSettings& settings, const torch::Device& device = torch::kCPU);
+  // A reward-head PRM on a given backbone (e.g. a policy's, to be fine-tuned) with a fresh,
+  // seeded head.
+  ProcessRewardModel(Decoder backbone, const PrmSettings& settings, std::uint64_t seed);
+
+  // The reward head's two logits (bad, good) at every position: [B, T, 2]. reward_head only.
+  torch::Tensor head_logits(const torch::Tensor& ids, const torch::Tensor& valid);
+  std::vector<torch::Tensor> parameters();
+  void train(bool on);
+  // Writes a reward-head PRM as a "...ForProcessRewardModel" checkpoint (model.* and score.*).
+  void save(const std::string& directory);
 
   // For each token sequence, the scores at its step tokens, in order. Sequences are scored
   // together, right-padded.
