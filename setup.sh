@@ -12,6 +12,7 @@ packages=(
   catch2 nlohmann-json3-dev libcli11-dev libpcre2-dev pkg-config
   python3 python3-numpy
   libtorch-dev python3-torch
+  libopenblas0-openmp  # libtorch on Debian otherwise multiplies matrices with the reference BLAS (20x slower)
 )
 
 missing=()

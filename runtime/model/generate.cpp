@@ -42,7 +42,7 @@ std::int64_t sample_token(const torch::Tensor& logits, const SamplingSettings& s
 
 std::vector<GenerationResult> generate(Decoder& decoder, const std::vector<GenerationRequest>& requests,
                                        const SamplingSettings& settings, const StopCheck& stop) {
-  torch::NoGradGuard no_grad;
+  c10::InferenceMode inference;
   const auto start = std::chrono::steady_clock::now();
   const auto batch = static_cast<std::int64_t>(requests.size());
   std::vector<GenerationResult> results(requests.size());
@@ -54,17 +54,18 @@ std::vector<GenerationResult> generate(Decoder& decoder, const std::vector<Gener
   for (const auto& r : requests) longest = std::max<std::int64_t>(longest, static_cast<std::int64_t>(r.prompt.size()));
   auto ids = torch::full({batch, longest}, settings.pad_token_id, torch::kInt64);
   auto valid = torch::zeros({batch, longest}, torch::kBool);
+  auto* id = ids.data_ptr<std::int64_t>();
+  auto* ok = valid.data_ptr<bool>();
+  std::vector<std::int64_t> next_position(batch);
   for (std::int64_t b = 0; b < batch; ++b) {
     const auto& prompt = requests[b].prompt;
     const auto offset = longest - static_cast<std::int64_t>(prompt.size());
     for (std::size_t t = 0; t < prompt.size(); ++t) {
-      ids[b][offset + static_cast<std::int64_t>(t)] = prompt[t];
-      valid[b][offset + static_cast<std::int64_t>(t)] = true;
+      id[b * longest + offset + static_cast<std::int64_t>(t)] = prompt[t];
+      ok[b * longest + offset + static_cast<std::int64_t>(t)] = true;
     }
-    results[b].prompt_tokens = static_cast<std::int64_t>(prompt.size());
+    results[b].prompt_tokens = next_position[b] = static_cast<std::int64_t>(prompt.size());
   }
-  auto next_position = torch::tensor(std::vector<std::int64_t>(batch, 0), torch::kInt64);
-  for (std::int64_t b = 0; b < batch; ++b) next_position[b] = results[b].prompt_tokens;
   const auto positions = (valid.to(torch::kInt64).cumsum(1) - 1).clamp_min(0);
 
   KvCache cache;
@@ -74,8 +75,8 @@ std::vector<GenerationResult> generate(Decoder& decoder, const std::vector<Gener
   std::vector<bool> done(batch, false);
   std::int64_t remaining = batch;
   for (std::int64_t step = 0; step < settings.max_new_tokens && remaining > 0; ++step) {
-    auto next = torch::full({batch, 1}, settings.pad_token_id, torch::kInt64);
-    auto next_valid = torch::zeros({batch, 1}, torch::kBool);
+    std::vector<std::int64_t> next(batch, settings.pad_token_id);
+    std::vector<std::uint8_t> next_valid(batch, 0);
     for (std::int64_t b = 0; b < batch; ++b) {
       if (done[b]) continue;
       const auto token = sample_token(last[b], settings, requests[b].seed, step);
@@ -92,14 +93,17 @@ std::vector<GenerationResult> generate(Decoder& decoder, const std::vector<Gener
         result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         continue;
       }
-      next[b][0] = token;
-      next_valid[b][0] = true;
+      next[b] = token;
+      next_valid[b] = 1;
     }
     if (remaining == 0) break;
-    valid = torch::cat({valid, next_valid}, 1);
-    hidden = decoder->hidden(next.to(device), next_position.view({batch, 1}).to(device), valid.to(device), &cache);
+    const auto next_ok = torch::tensor(std::vector<std::int64_t>(next_valid.begin(), next_valid.end()), torch::kInt64);
+    valid = torch::cat({valid, next_ok.view({batch, 1}).to(torch::kBool)}, 1);
+    hidden = decoder->hidden(torch::tensor(next, torch::kInt64).view({batch, 1}).to(device),
+                             torch::tensor(next_position, torch::kInt64).view({batch, 1}).to(device),
+                             valid.to(device), &cache);
     last = decoder->logits(hidden.select(1, 0)).to(torch::kCPU);
-    next_position += next_valid.view({batch}).to(torch::kInt64);
+    for (std::int64_t b = 0; b < batch; ++b) next_position[b] += next_valid[b];
   }
   return results;
 }

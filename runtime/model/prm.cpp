@@ -39,7 +39,7 @@ ProcessRewardModel::ProcessRewardModel(const std::string& directory, const PrmSe
 }
 
 std::vector<std::vector<float>> ProcessRewardModel::score(const std::vector<std::vector<std::int64_t>>& sequences) {
-  torch::NoGradGuard no_grad;
+  c10::InferenceMode inference;
   std::vector<std::vector<float>> scores(sequences.size());
   if (sequences.empty()) return scores;
   const auto batch = static_cast<std::int64_t>(sequences.size());
@@ -48,10 +48,12 @@ std::vector<std::vector<float>> ProcessRewardModel::score(const std::vector<std:
   if (longest == 0) return scores;
   auto ids = torch::full({batch, longest}, settings_.pad_token_id, torch::kInt64);
   auto valid = torch::zeros({batch, longest}, torch::kBool);
+  auto* id = ids.data_ptr<std::int64_t>();
+  auto* ok = valid.data_ptr<bool>();
   for (std::int64_t b = 0; b < batch; ++b)
     for (std::size_t t = 0; t < sequences[b].size(); ++t) {
-      ids[b][static_cast<std::int64_t>(t)] = sequences[b][t];
-      valid[b][static_cast<std::int64_t>(t)] = true;
+      id[b * longest + static_cast<std::int64_t>(t)] = sequences[b][t];
+      ok[b * longest + static_cast<std::int64_t>(t)] = true;
     }
   const auto device = decoder_->parameters().front().device();
   const auto positions = torch::arange(longest, torch::kInt64).unsqueeze(0).expand({batch, longest}).contiguous();
