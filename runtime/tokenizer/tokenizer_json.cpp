@@ -1,0 +1,520 @@
+// Reading and writing tokenizer.json (the Hugging Face `tokenizers` layout). Only the parts
+// that byte-level BPE models of the GPT-2 / Llama-3 / Qwen2 families use are understood;
+// everything else is refused with the file and the JSON field named (docs/tokenizer.md).
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <unordered_map>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/common/error.h"
+#include "runtime/tokenizer/tokenizer.h"
+
+namespace quorum::tokenizer {
+namespace {
+
+using nlohmann::json;
+using ordered_json = nlohmann::ordered_json;
+
+struct Context {
+  const std::string& file;
+  [[noreturn]] void fail(const std::string& field, const std::string& what) const {
+    throw InputError(file, 0, field, what);
+  }
+};
+
+std::string quoted(const std::string& text) { return "'" + text + "'"; }
+
+// Ids index tables, so an absurd id would mean an absurd allocation.
+constexpr long long kMaxId = (1LL << 24) - 1;
+
+bool valid_id(const json& value) {
+  return value.is_number_integer() && value.get<long long>() >= 0 && value.get<long long>() <= kMaxId;
+}
+
+const json* find(const json& object, const char* key) {
+  const auto it = object.find(key);
+  return it == object.end() || it->is_null() ? nullptr : &*it;
+}
+
+bool bool_of(const json& object, const char* key, bool fallback, const std::string& where,
+             const Context& at) {
+  const json* value = find(object, key);
+  if (!value) return fallback;
+  if (!value->is_boolean()) at.fail(where + key, "expected true or false");
+  return value->get<bool>();
+}
+
+std::string type_of(const json& object, const std::string& where, const Context& at) {
+  if (!object.is_object()) at.fail(where, "expected an object");
+  const json* type = find(object, "type");
+  if (!type || !type->is_string()) at.fail(where + ".type", "missing");
+  return type->get<std::string>();
+}
+
+// ---- model ------------------------------------------------------------------------------------
+
+std::shared_ptr<const BpeModel> read_model(const json& root, const Context& at) {
+  const json* model = find(root, "model");
+  if (!model) at.fail("model", "missing");
+  if (!model->is_object()) at.fail("model", "expected an object");
+  const json* type = find(*model, "type");
+  if (type) {
+    if (!type->is_string()) at.fail("model.type", "expected a string");
+    if (type->get<std::string>() != "BPE")
+      at.fail("model.type", "unsupported model type " + quoted(type->get<std::string>()) +
+                                ": only byte-level BPE (\"BPE\") is supported");
+  } else if (!find(*model, "merges")) {
+    at.fail("model.type", "missing");
+  }
+  if (const json* dropout = find(*model, "dropout")) {
+    if (!dropout->is_number() || dropout->get<double>() != 0.0)
+      at.fail("model.dropout", "BPE dropout is not supported (encoding is deterministic)");
+  }
+  for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
+    const json* value = find(*model, key);
+    if (value && !(value->is_string() && value->get<std::string>().empty()))
+      at.fail(std::string("model.") + key, "not supported by byte-level BPE; must be null");
+  }
+  if (bool_of(*model, "byte_fallback", false, "model.", at))
+    at.fail("model.byte_fallback",
+            "byte_fallback (SentencePiece-style BPE, e.g. Llama-2) is not supported; only "
+            "byte-level BPE");
+  const bool ignore_merges = bool_of(*model, "ignore_merges", false, "model.", at);
+
+  const json* vocab = find(*model, "vocab");
+  if (!vocab) at.fail("model.vocab", "missing");
+  if (!vocab->is_object()) at.fail("model.vocab", "expected an object of token -> id");
+  std::vector<BpeModel::Entry> entries;
+  entries.reserve(vocab->size());
+  std::unordered_map<std::string, TokenId> ids;
+  std::unordered_map<TokenId, const std::string*> owners;
+  ids.reserve(vocab->size());
+  owners.reserve(vocab->size());
+  for (auto it = vocab->begin(); it != vocab->end(); ++it) {
+    const json& value = it.value();
+    if (!valid_id(value))
+      at.fail("model.vocab[" + it.key() + "]",
+              "expected an integer id from 0 to " + std::to_string(kMaxId));
+    const TokenId id = static_cast<TokenId>(value.get<long long>());
+    entries.push_back(BpeModel::Entry{it.key(), id});
+    ids.emplace(it.key(), id);
+  }
+  for (const auto& entry : entries) {
+    const auto [owner, inserted] = owners.emplace(entry.id, &entry.token);
+    if (!inserted)
+      at.fail("model.vocab", "id " + std::to_string(entry.id) + " is given to both " +
+                                 quoted(*owner->second) + " and " + quoted(entry.token));
+  }
+
+  TokenId unk = -1;
+  if (const json* unk_token = find(*model, "unk_token")) {
+    if (!unk_token->is_string()) at.fail("model.unk_token", "expected a string or null");
+    const auto it = ids.find(unk_token->get<std::string>());
+    if (it == ids.end())
+      at.fail("model.unk_token", quoted(unk_token->get<std::string>()) + " is not in model.vocab");
+    unk = it->second;
+  }
+
+  std::vector<Merge> merges;
+  if (const json* list = find(*model, "merges")) {
+    if (!list->is_array()) at.fail("model.merges", "expected an array");
+    merges.reserve(list->size());
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const json& item = (*list)[i];
+      const std::string field = "model.merges[" + std::to_string(i) + "]";
+      std::string left, right;
+      if (item.is_string()) {
+        const std::string& text = item.get_ref<const std::string&>();
+        const std::size_t space = text.find(' ');
+        if (space == std::string::npos || text.find(' ', space + 1) != std::string::npos)
+          at.fail(field, "expected \"left right\" (two tokens separated by one space), got " +
+                             quoted(text));
+        left = text.substr(0, space);
+        right = text.substr(space + 1);
+      } else if (item.is_array() && item.size() == 2 && item[0].is_string() &&
+                 item[1].is_string()) {
+        left = item[0].get<std::string>();
+        right = item[1].get<std::string>();
+      } else {
+        at.fail(field, "expected \"left right\" or [left, right]");
+      }
+      const auto find_id = [&](const std::string& token, const char* what) {
+        const auto it = ids.find(token);
+        if (it == ids.end())
+          at.fail(field, std::string("merge ") + what + " " + quoted(token) +
+                             " is not in model.vocab");
+        return it->second;
+      };
+      const TokenId l = find_id(left, "names");
+      const TokenId r = find_id(right, "names");
+      const TokenId result = find_id(left + right, "result");
+      merges.push_back(Merge{l, r, result});
+    }
+  }
+  return std::make_shared<const BpeModel>(entries, std::move(merges), ignore_merges, unk);
+}
+
+// ---- added tokens -------------------------------------------------------------------------------
+
+std::vector<AddedToken> read_added_tokens(const json& root, const Context& at) {
+  std::vector<AddedToken> tokens;
+  const json* list = find(root, "added_tokens");
+  if (!list) return tokens;
+  if (!list->is_array()) at.fail("added_tokens", "expected an array");
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    const json& item = (*list)[i];
+    const std::string where = "added_tokens[" + std::to_string(i) + "].";
+    if (!item.is_object()) at.fail("added_tokens[" + std::to_string(i) + "]", "expected an object");
+    AddedToken token;
+    const json* id = find(item, "id");
+    if (!id || !valid_id(*id))
+      at.fail(where + "id", "expected an integer id from 0 to " + std::to_string(kMaxId));
+    token.id = static_cast<TokenId>(id->get<long long>());
+    const json* content = find(item, "content");
+    if (!content || !content->is_string() || content->get<std::string>().empty())
+      at.fail(where + "content", "expected a non-empty string");
+    token.content = content->get<std::string>();
+    token.special = bool_of(item, "special", false, where, at);
+    token.single_word = bool_of(item, "single_word", false, where, at);
+    token.lstrip = bool_of(item, "lstrip", false, where, at);
+    token.rstrip = bool_of(item, "rstrip", false, where, at);
+    token.normalized = bool_of(item, "normalized", !token.special, where, at);
+    tokens.push_back(std::move(token));
+  }
+  return tokens;
+}
+
+// ---- normalizer ---------------------------------------------------------------------------------
+
+void read_normalizer(const json& value, const std::string& where, bool& nfc, const Context& at) {
+  const std::string type = type_of(value, where, at);
+  if (type == "NFC") {
+    nfc = true;
+  } else if (type == "Sequence") {
+    const json* list = find(value, "normalizers");
+    if (!list || !list->is_array()) at.fail(where + ".normalizers", "expected an array");
+    for (std::size_t i = 0; i < list->size(); ++i)
+      read_normalizer((*list)[i], where + ".normalizers[" + std::to_string(i) + "]", nfc, at);
+  } else {
+    at.fail(where + ".type", "unsupported normalizer " + quoted(type) +
+                                 ": only null and NFC are supported");
+  }
+}
+
+// ---- pre-tokenizer ------------------------------------------------------------------------------
+
+void read_pre_tokenizer(const json& value, const std::string& where,
+                        std::vector<PreTokenizerStep>& steps, const Context& at) {
+  const std::string type = type_of(value, where, at);
+  if (type == "Sequence") {
+    const json* list = find(value, "pretokenizers");
+    if (!list || !list->is_array()) at.fail(where + ".pretokenizers", "expected an array");
+    for (std::size_t i = 0; i < list->size(); ++i)
+      read_pre_tokenizer((*list)[i], where + ".pretokenizers[" + std::to_string(i) + "]", steps,
+                         at);
+    return;
+  }
+  if (!steps.empty() && steps.back().kind == PreTokenizerStep::Kind::byte_level)
+    at.fail(where + ".type", "a " + quoted(type) + " pre-tokenizer after ByteLevel is not supported: "
+                             "ByteLevel must come last");
+  if (type == "ByteLevel") {
+    const bool prefix = bool_of(value, "add_prefix_space", true, where + ".", at);
+    const bool use_regex = bool_of(value, "use_regex", true, where + ".", at);
+    PreTokenizerStep step = PreTokenizerStep::byte_level(prefix, use_regex);
+    step.trim_offsets = bool_of(value, "trim_offsets", true, where + ".", at);
+    steps.push_back(std::move(step));
+  } else if (type == "Split") {
+    const json* pattern = find(value, "pattern");
+    if (!pattern || !pattern->is_object() || pattern->size() != 1)
+      at.fail(where + ".pattern", "expected {\"Regex\": ...} or {\"String\": ...}");
+    const std::string kind = pattern->begin().key();
+    if ((kind != "Regex" && kind != "String") || !pattern->begin().value().is_string())
+      at.fail(where + ".pattern", "expected {\"Regex\": ...} or {\"String\": ...}");
+    const std::string text = pattern->begin().value().get<std::string>();
+    const json* behavior = find(value, "behavior");
+    if (!behavior || !behavior->is_string()) at.fail(where + ".behavior", "missing");
+    PreTokenizerStep::Behavior b;
+    if (behavior->get<std::string>() == "Isolated")
+      b = PreTokenizerStep::Behavior::isolated;
+    else if (behavior->get<std::string>() == "Removed")
+      b = PreTokenizerStep::Behavior::removed;
+    else
+      at.fail(where + ".behavior", "unsupported split behavior " +
+                                       quoted(behavior->get<std::string>()) +
+                                       ": only Isolated and Removed are supported");
+    if (bool_of(value, "invert", false, where + ".", at))
+      at.fail(where + ".invert", "inverted splits are not supported");
+    if (kind == "Regex") {
+      try {
+        steps.push_back(PreTokenizerStep::split_regex(text, b));
+      } catch (const std::invalid_argument& e) {
+        at.fail(where + ".pattern.Regex", e.what());
+      }
+    } else {
+      PreTokenizerStep step;
+      step.kind = PreTokenizerStep::Kind::split;
+      step.pattern = text;
+      step.pattern_is_regex = false;
+      step.behavior = b;
+      steps.push_back(std::move(step));
+    }
+  } else if (type == "Digits") {
+    steps.push_back(
+        PreTokenizerStep::digits(bool_of(value, "individual_digits", false, where + ".", at)));
+  } else {
+    at.fail(where + ".type", "unsupported pre-tokenizer " + quoted(type) +
+                                 ": supported are ByteLevel, Split, Digits and Sequence");
+  }
+}
+
+// ---- post-processor -----------------------------------------------------------------------------
+
+void read_template(const json& value, const std::string& where, TokenizerParts& parts,
+                   const Context& at) {
+  const json* single = find(value, "single");
+  if (!single || !single->is_array()) at.fail(where + ".single", "expected an array");
+  const json* specials = find(value, "special_tokens");
+  bool seen_sequence = false;
+  for (std::size_t i = 0; i < single->size(); ++i) {
+    const json& item = (*single)[i];
+    const std::string field = where + ".single[" + std::to_string(i) + "]";
+    if (!item.is_object() || item.size() != 1)
+      at.fail(field, "expected {\"SpecialToken\": ...} or {\"Sequence\": ...}");
+    const std::string kind = item.begin().key();
+    if (kind == "Sequence") {
+      if (seen_sequence) at.fail(field, "the template names the sequence twice");
+      seen_sequence = true;
+    } else if (kind == "SpecialToken") {
+      const json& special = item.begin().value();
+      const json* name = special.is_object() ? find(special, "id") : nullptr;
+      if (!name || !name->is_string()) at.fail(field + ".SpecialToken.id", "expected a string");
+      const json* entry = specials && specials->is_object() ? find(*specials, name->get<std::string>().c_str()) : nullptr;
+      if (!entry || !entry->is_object())
+        at.fail(where + ".special_tokens", quoted(name->get<std::string>()) + " is not listed");
+      const json* ids = find(*entry, "ids");
+      if (!ids || !ids->is_array()) at.fail(where + ".special_tokens." + name->get<std::string>() + ".ids", "expected an array");
+      for (const json& id : *ids) {
+        if (!valid_id(id))
+          at.fail(where + ".special_tokens." + name->get<std::string>() + ".ids",
+                  "expected integer ids from 0 to " + std::to_string(kMaxId));
+        (seen_sequence ? parts.suffix : parts.prefix).push_back(static_cast<TokenId>(id.get<long long>()));
+      }
+    } else {
+      at.fail(field, "expected {\"SpecialToken\": ...} or {\"Sequence\": ...}");
+    }
+  }
+  if (!seen_sequence) at.fail(where + ".single", "the template never names the sequence ($A)");
+}
+
+void read_post_processor(const json& value, const std::string& where, TokenizerParts& parts,
+                         const Context& at) {
+  const std::string type = type_of(value, where, at);
+  if (type == "ByteLevel") return;  // it only adjusts offsets, which are not computed here
+  if (type == "TemplateProcessing") {
+    read_template(value, where, parts, at);
+  } else if (type == "Sequence") {
+    const json* list = find(value, "processors");
+    if (!list || !list->is_array()) at.fail(where + ".processors", "expected an array");
+    for (std::size_t i = 0; i < list->size(); ++i)
+      read_post_processor((*list)[i], where + ".processors[" + std::to_string(i) + "]", parts, at);
+  } else {
+    at.fail(where + ".type", "unsupported post-processor " + quoted(type) +
+                                 ": supported are ByteLevel, TemplateProcessing and Sequence");
+  }
+}
+
+std::size_t line_of(const std::string& text, std::size_t byte) {
+  std::size_t line = 1;
+  for (std::size_t i = 0; i < byte && i < text.size(); ++i)
+    if (text[i] == '\n') ++line;
+  return line;
+}
+
+// ---- writing ------------------------------------------------------------------------------------
+
+ordered_json step_json(const PreTokenizerStep& step) {
+  ordered_json out;
+  switch (step.kind) {
+    case PreTokenizerStep::Kind::split:
+      out["type"] = "Split";
+      out["pattern"] = ordered_json{{step.pattern_is_regex ? "Regex" : "String", step.pattern}};
+      out["behavior"] =
+          step.behavior == PreTokenizerStep::Behavior::isolated ? "Isolated" : "Removed";
+      out["invert"] = false;
+      break;
+    case PreTokenizerStep::Kind::byte_level:
+      out["type"] = "ByteLevel";
+      out["add_prefix_space"] = step.add_prefix_space;
+      out["trim_offsets"] = step.trim_offsets;
+      out["use_regex"] = step.use_regex;
+      break;
+    case PreTokenizerStep::Kind::digits:
+      out["type"] = "Digits";
+      out["individual_digits"] = step.individual_digits;
+      break;
+  }
+  return out;
+}
+
+// Sections kept verbatim are held as compact JSON text with sorted keys (as read); they are
+// written back with "type" first at every level, the way Hugging Face writes them.
+ordered_json type_first(const json& value) {
+  if (value.is_array()) {
+    ordered_json out = ordered_json::array();
+    for (const auto& item : value) out.push_back(type_first(item));
+    return out;
+  }
+  if (!value.is_object()) return ordered_json::parse(value.dump());
+  ordered_json out = ordered_json::object();
+  if (value.contains("type")) out["type"] = type_first(value["type"]);
+  for (auto it = value.begin(); it != value.end(); ++it)
+    if (it.key() != "type") out[it.key()] = type_first(it.value());
+  return out;
+}
+
+}  // namespace
+
+Tokenizer Tokenizer::from_json(const std::string& text, const std::string& name) {
+  const Context at{name};
+  json root;
+  try {
+    root = json::parse(text);
+  } catch (const json::parse_error& e) {
+    throw InputError(name, line_of(text, e.byte > 0 ? e.byte - 1 : 0), "",
+                     std::string("malformed JSON: ") + e.what());
+  }
+  if (!root.is_object()) at.fail("", "expected a JSON object at the top level");
+
+  TokenizerParts parts;
+  parts.model = read_model(root, at);
+  parts.added_tokens = read_added_tokens(root, at);
+
+  bool nfc = false;
+  if (const json* normalizer = find(root, "normalizer"))
+    read_normalizer(*normalizer, "normalizer", nfc, at);
+  parts.normalizer = nfc ? Normalizer::nfc : Normalizer::none;
+
+  const json* pre = find(root, "pre_tokenizer");
+  if (!pre) at.fail("pre_tokenizer", "missing: byte-level BPE needs a ByteLevel pre-tokenizer");
+  std::vector<PreTokenizerStep> steps;
+  read_pre_tokenizer(*pre, "pre_tokenizer", steps, at);
+  if (steps.empty() || steps.back().kind != PreTokenizerStep::Kind::byte_level)
+    at.fail("pre_tokenizer", "no ByteLevel pre-tokenizer: only byte-level BPE is supported");
+  parts.pre_tokenizer = PreTokenizer(std::move(steps));
+
+  if (const json* post = find(root, "post_processor")) {
+    read_post_processor(*post, "post_processor", parts, at);
+    parts.post_processor_json = post->dump();
+  }
+
+  for (const auto* ids : {&parts.prefix, &parts.suffix})
+    for (const TokenId id : *ids) {
+      bool known = parts.model->has(id);
+      for (const auto& token : parts.added_tokens) known = known || token.id == id;
+      if (!known)
+        at.fail("post_processor", "the template names id " + std::to_string(id) +
+                                      ", which is neither a model token nor an added token");
+    }
+
+  const json* decoder = find(root, "decoder");
+  if (!decoder) at.fail("decoder", "missing: byte-level BPE needs the ByteLevel decoder");
+  const std::string decoder_type = type_of(*decoder, "decoder", at);
+  if (decoder_type != "ByteLevel")
+    at.fail("decoder.type", "unsupported decoder " + quoted(decoder_type) +
+                                ": only ByteLevel is supported");
+  parts.decoder_json = decoder->dump();
+
+  try {
+    return Tokenizer(std::move(parts));
+  } catch (const std::invalid_argument& e) {
+    at.fail("added_tokens", e.what());
+  }
+}
+
+Tokenizer Tokenizer::load(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path, 0, "", "cannot open tokenizer file");
+  std::ostringstream content;
+  content << in.rdbuf();
+  if (in.bad()) throw InputError(path, 0, "", "cannot read tokenizer file");
+  return from_json(content.str(), path);
+}
+
+std::string Tokenizer::to_json() const {
+  const TokenizerParts& p = parts();
+  const BpeModel& model = *p.model;
+  ordered_json root;
+  root["version"] = "1.0";
+  root["truncation"] = nullptr;
+  root["padding"] = nullptr;
+  ordered_json added = ordered_json::array();
+  for (const AddedToken& t : p.added_tokens)
+    added.push_back(ordered_json{{"id", t.id},
+                                 {"content", t.content},
+                                 {"single_word", t.single_word},
+                                 {"lstrip", t.lstrip},
+                                 {"rstrip", t.rstrip},
+                                 {"normalized", t.normalized},
+                                 {"special", t.special}});
+  root["added_tokens"] = std::move(added);
+  root["normalizer"] =
+      p.normalizer == Normalizer::nfc ? ordered_json{{"type", "NFC"}} : ordered_json(nullptr);
+  const auto& steps = p.pre_tokenizer.steps();
+  if (steps.size() == 1) {
+    root["pre_tokenizer"] = step_json(steps[0]);
+  } else {
+    ordered_json list = ordered_json::array();
+    for (const auto& step : steps) list.push_back(step_json(step));
+    root["pre_tokenizer"] = ordered_json{{"type", "Sequence"}, {"pretokenizers", std::move(list)}};
+  }
+  root["post_processor"] = type_first(json::parse(p.post_processor_json));
+  root["decoder"] = type_first(json::parse(p.decoder_json));
+
+  ordered_json m;
+  m["type"] = "BPE";
+  m["dropout"] = nullptr;
+  m["unk_token"] = model.unk() >= 0 ? ordered_json(model.token(model.unk())) : ordered_json(nullptr);
+  m["continuing_subword_prefix"] = nullptr;
+  m["end_of_word_suffix"] = nullptr;
+  m["fuse_unk"] = false;
+  m["byte_fallback"] = false;
+  m["ignore_merges"] = model.ignore_merges();
+  ordered_json vocab = ordered_json::object();
+  for (std::size_t id = 0; id < model.size(); ++id)
+    if (model.has(static_cast<TokenId>(id))) vocab[model.token(static_cast<TokenId>(id))] = id;
+  m["vocab"] = std::move(vocab);
+  // "left right" strings are read by every version of `tokenizers`; pairs are needed only when
+  // a token holds a space, which byte-level tokens never do.
+  bool spaces = false;
+  for (const Merge& merge : model.merges())
+    if (model.token(merge.left).find(' ') != std::string::npos ||
+        model.token(merge.right).find(' ') != std::string::npos)
+      spaces = true;
+  ordered_json merges = ordered_json::array();
+  for (const Merge& merge : model.merges()) {
+    if (spaces)
+      merges.push_back(ordered_json::array({model.token(merge.left), model.token(merge.right)}));
+    else
+      merges.push_back(model.token(merge.left) + " " + model.token(merge.right));
+  }
+  m["merges"] = std::move(merges);
+  root["model"] = std::move(m);
+  return root.dump(2) + "\n";
+}
+
+void Tokenizer::save(const std::string& path) const {
+  const std::string text = to_json();
+  const std::string temporary = path + ".partial";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    if (!out) throw InputError(temporary, 0, "", "cannot write");
+  }
+  std::error_code error;
+  std::filesystem::rename(temporary, path, error);
+  if (error) throw InputError(path, 0, "", "cannot write: " + error.message());
+}
+
+}  // namespace quorum::tokenizer
