@@ -11,5 +11,6 @@ void register_equiv(CLI::App& app, int& exit_code);
 void register_analyze(CLI::App& app, int& exit_code);
 void register_synth(CLI::App& app, int& exit_code);
 void register_task(CLI::App& app, int& exit_code);
+void register_train(CLI::App& app, int& exit_code);
 
 }  // namespace quorum::cli

@@ -1,0 +1,194 @@
+#include "runtime/model/task_models.h"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/common/error.h"
+#include "runtime/model/generate.h"
+#include "runtime/task/arithmetic.h"
+#include "runtime/tokenizer/tokenizer.h"
+#include "runtime/tokenizer/train.h"
+
+namespace quorum::model {
+namespace {
+
+std::vector<task::Problem> problems_of(const std::vector<int>& levels, std::uint64_t seed, std::size_t per_level) {
+  std::vector<task::Problem> problems;
+  for (int level : levels) {
+    if (level < task::kMinLevel || level > task::kMaxLevel)
+      throw InputError("", 0, "--levels", "level " + std::to_string(level) + " is not between 1 and 4");
+    const auto set = task::generate_set(level, seed, per_level);
+    problems.insert(problems.end(), set.begin(), set.end());
+  }
+  return problems;
+}
+
+std::int64_t token_id(const tokenizer::Tokenizer& tokens, const char* content) {
+  const auto id = tokens.added_token_id(content);
+  if (!id) throw InputError("", 0, "tokenizer", std::string("the tokenizer lacks the token ") + content);
+  return *id;
+}
+
+std::vector<std::int64_t> encode(const tokenizer::Tokenizer& tokens, const std::string& text) {
+  const auto ids = tokens.encode(text);
+  return {ids.begin(), ids.end()};
+}
+
+// A line of progress with rate and time left, handed to the caller's log.
+TrainProgress progress_line(const TrainLog& log, const std::string& what) {
+  const auto start = std::chrono::steady_clock::now();
+  return [log, what, start](std::int64_t step, std::int64_t steps, double loss) {
+    if (!log) return;
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double rate = step / std::max(elapsed, 1e-9);
+    char line[256];
+    std::snprintf(line, sizeof line, "%s: step %ld/%ld  loss %.4f  %.1f steps/s  ETA %.0fs", what.c_str(),
+                  static_cast<long>(step), static_cast<long>(steps), loss, rate, (steps - step) / std::max(rate, 1e-9));
+    log(line);
+  };
+}
+
+void write_manifest(const std::string& directory, const nlohmann::json& manifest) {
+  std::ofstream(std::filesystem::path(directory) / "quorum.json") << manifest.dump(2) << "\n";
+}
+
+nlohmann::json train_settings_json(const TrainSettings& t) {
+  return {{"steps", t.steps}, {"batch_size", t.batch_size}, {"learning_rate", t.learning_rate},
+          {"warmup_steps", t.warmup_steps}, {"weight_decay", t.weight_decay}, {"seed", t.seed}};
+}
+
+}  // namespace
+
+ModelConfig demo_shape(const std::string& size, std::int64_t vocab_size) {
+  ModelConfig config;
+  config.architecture = "Qwen2ForCausalLM";
+  config.vocab_size = vocab_size;
+  config.qkv_bias = true;
+  config.tie_word_embeddings = true;
+  config.max_position_embeddings = 512;
+  if (size == "small") {
+    config.hidden_size = 64, config.num_layers = 2, config.num_heads = 4, config.num_kv_heads = 2, config.intermediate_size = 192;
+  } else if (size == "medium") {
+    config.hidden_size = 128, config.num_layers = 3, config.num_heads = 4, config.num_kv_heads = 2, config.intermediate_size = 384;
+  } else if (size == "large") {
+    config.hidden_size = 192, config.num_layers = 4, config.num_heads = 6, config.num_kv_heads = 2, config.intermediate_size = 512;
+  } else {
+    throw InputError("", 0, "--size", "unknown size '" + size + "' (small, medium or large)");
+  }
+  config.head_dim = config.hidden_size / config.num_heads;
+  return config;
+}
+
+double train_task_policy(const PolicyTraining& options, const std::string& directory, const TrainLog& log) {
+  const auto problems = problems_of(options.levels, options.train.seed, options.problems);
+  std::vector<std::string> corpus;
+  for (const auto& p : problems) corpus.push_back(task::prompt_for(p) + task::solution_text(p));
+  const auto tokens = tokenizer::train_bpe(corpus, options.vocab_size, {kEndOfText, kStepToken});
+  const auto eos = token_id(tokens, kEndOfText);
+
+  std::vector<LanguageExample> examples;
+  for (const auto& p : problems) {
+    LanguageExample example;
+    example.tokens = encode(tokens, task::prompt_for(p));
+    example.target.assign(example.tokens.size(), 0);
+    auto solution = encode(tokens, task::solution_text(p));
+    solution.push_back(eos);
+    example.tokens.insert(example.tokens.end(), solution.begin(), solution.end());
+    example.target.resize(example.tokens.size(), 1);
+    examples.push_back(std::move(example));
+  }
+  auto config = demo_shape(options.size, static_cast<std::int64_t>(tokens.vocab_size()));
+  config.eos_token_ids = {eos};
+  Decoder decoder(config);
+  initialize(*decoder, options.train.seed);
+  auto train = options.train;
+  train.pad_token_id = eos;
+  const double loss = train_language_model(decoder, examples, train, progress_line(log, "train policy"));
+  save_decoder(decoder, directory);
+  tokens.save((std::filesystem::path(directory) / "tokenizer.json").string());
+  nlohmann::json levels = options.levels;
+  write_manifest(directory, {{"role", "policy"}, {"eos_token", kEndOfText}, {"step_token", kStepToken},
+                             {"prompt", "Problem: <problem>\\nSolution:\\n"},
+                             {"training", {{"size", options.size}, {"levels", levels}, {"problems_per_level", options.problems},
+                                           {"vocab_size", options.vocab_size}, {"optimizer", train_settings_json(options.train)},
+                                           {"final_loss", loss}}}});
+  return loss;
+}
+
+double train_task_prm(const PrmTraining& options, const std::string& directory, const TrainLog& log) {
+  auto policy = load_decoder(options.policy);
+  const auto tokens = tokenizer::Tokenizer::load((std::filesystem::path(options.policy) / "tokenizer.json").string());
+  const auto eos = token_id(tokens, kEndOfText);
+  const auto step = token_id(tokens, kStepToken);
+  // Problems the policy was not trained on: another seed stream.
+  const auto problems = problems_of(options.levels, options.train.seed ^ 0x5052'4d00ULL, options.problems);
+
+  // Sample the policy's own responses and label every step with the checker: steps before the
+  // first error are good, the first error and everything after it bad.
+  std::vector<StepExample> examples;
+  SamplingSettings sampling;
+  sampling.temperature = options.temperature;
+  sampling.max_new_tokens = options.max_new_tokens;
+  sampling.stop_token_ids = {eos};
+  sampling.pad_token_id = eos;
+  std::size_t good = 0, bad = 0;
+  const std::size_t chunk = 16;
+  for (std::size_t first = 0; first < problems.size(); first += chunk) {
+    std::vector<GenerationRequest> requests;
+    std::vector<std::size_t> problem_of;
+    for (std::size_t j = first; j < std::min(problems.size(), first + chunk); ++j)
+      for (std::size_t s = 0; s < options.samples; ++s) {
+        requests.push_back({encode(tokens, task::prompt_for(problems[j])), options.train.seed * 1000003 + j * 1009 + s});
+        problem_of.push_back(j);
+      }
+    const auto results = generate(policy, requests, sampling);
+    for (std::size_t k = 0; k < results.size(); ++k) {
+      const auto& problem = problems[problem_of[k]];
+      const std::vector<tokenizer::TokenId> ids(results[k].tokens.begin(), results[k].tokens.end());
+      const auto text = tokens.decode(ids);
+      const auto checked = task::check(problem, text);
+      if (checked.steps.empty()) continue;
+      StepExample example;
+      example.tokens = encode(tokens, task::prompt_for(problem));
+      for (std::size_t i = 0; i < checked.steps.size(); ++i) {
+        const auto& span = checked.steps[i].span;
+        const auto step_tokens = encode(tokens, text.substr(span.begin, span.size));
+        example.tokens.insert(example.tokens.end(), step_tokens.begin(), step_tokens.end());
+        example.tokens.push_back(step);
+        const bool is_good = checked.first_error < 0 || static_cast<std::ptrdiff_t>(i) < checked.first_error;
+        example.labels.push_back(is_good ? 1.0f : 0.0f);
+        (is_good ? good : bad) += 1;
+      }
+      examples.push_back(std::move(example));
+    }
+    if (log) log("sample responses: problems " + std::to_string(std::min(problems.size(), first + chunk)) + "/" +
+                 std::to_string(problems.size()) + ", steps labelled good " + std::to_string(good) + ", bad " + std::to_string(bad));
+  }
+  if (examples.empty()) throw InputError(options.policy, 0, "", "the policy produced no steps to learn from");
+
+  PrmSettings settings;
+  settings.step_token_id = step;
+  settings.pad_token_id = eos;
+  Decoder backbone = options.size == "policy" ? load_decoder(options.policy)
+                                              : Decoder(demo_shape(options.size, policy->config().vocab_size));
+  if (options.size != "policy") initialize(*backbone, options.train.seed);
+  ProcessRewardModel prm(backbone, settings, options.train.seed);
+  auto train = options.train;
+  train.pad_token_id = eos;
+  const double loss = train_reward_model(prm, examples, train, progress_line(log, "train prm"));
+  prm.save(directory);
+  tokens.save((std::filesystem::path(directory) / "tokenizer.json").string());
+  nlohmann::json levels = options.levels;
+  write_manifest(directory, {{"role", "prm"}, {"kind", "reward_head"}, {"step_token", kStepToken}, {"eos_token", kEndOfText},
+                             {"training", {{"policy", options.policy}, {"size", options.size}, {"levels", levels},
+                                           {"problems_per_level", options.problems}, {"samples", options.samples},
+                                           {"temperature", options.temperature}, {"good_steps", good}, {"bad_steps", bad},
+                                           {"optimizer", train_settings_json(options.train)}, {"final_loss", loss}}}});
+  return loss;
+}
+
+}  // namespace quorum::model

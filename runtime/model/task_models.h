@@ -1,0 +1,46 @@
+// quorum's own demo models for the built-in arithmetic task: a tokenizer trained on task text,
+// policies trained on reference solutions, and PRMs trained on a policy's own sampled responses
+// labelled step by step by the exact checker. Every model directory is a Hugging Face layout
+// (config.json, model.safetensors, tokenizer.json) plus quorum.json, which records the model's
+// role, its special tokens and how it was trained.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "runtime/model/train.h"
+
+namespace quorum::model {
+
+inline constexpr const char* kEndOfText = "<|endoftext|>";
+inline constexpr const char* kStepToken = "<|step|>";
+
+// The shapes of the demo models by name: "small", "medium", "large".
+ModelConfig demo_shape(const std::string& size, std::int64_t vocab_size);
+
+struct PolicyTraining {
+  std::string size = "small";
+  std::vector<int> levels = {1, 2, 3};
+  std::size_t problems = 20000;  // per level
+  std::size_t vocab_size = 320;
+  TrainSettings train;
+};
+
+struct PrmTraining {
+  std::string policy;            // directory of the policy whose samples train the PRM
+  std::string size = "policy";   // "policy": start from the policy's backbone; else a demo shape
+  std::vector<int> levels = {1, 2, 3};
+  std::size_t problems = 200;    // per level
+  std::size_t samples = 8;       // responses per problem
+  double temperature = 1.0;
+  std::int64_t max_new_tokens = 96;
+  TrainSettings train;
+};
+
+// Trains and writes a policy to directory; returns the final training loss.
+using TrainLog = std::function<void(const std::string& line)>;
+double train_task_policy(const PolicyTraining& options, const std::string& directory, const TrainLog& log);
+double train_task_prm(const PrmTraining& options, const std::string& directory, const TrainLog& log);
+
+}  // namespace quorum::model
