@@ -93,7 +93,7 @@ TEST_CASE("the step separator is an option, written with escapes", "[analyze][cl
   TempDir dir("analyze-separator");
   const auto input = dir.file("lines.jsonl", pipeline_row("p", "7", {{"a\nb\n\\boxed{7}", {0.5, 0.6, 0.7}}}));
   const auto split_lines = run_quorum("analyze -i " + input + " --out " + (dir.path() / "o").string() +
-                                      " --step-separator '\\n' --draws 2 --bootstrap 10 --strategies majority -q");
+                                      " --step-separator '\\n' --draws 2 --bootstrap 10 --strategies majority --reference majority -q");
   INFO(split_lines.output);
   CHECK(split_lines.exit_code == 0);
   // With the default blank-line separator the same row has one step and three scores.
@@ -158,6 +158,14 @@ TEST_CASE("bad input gets one clear error naming file, line and field, and write
     CHECK(result.exit_code != 0);
     CHECK(result.output.find("field '--calibration': problem '") != std::string::npos);
     CHECK(result.output.find("calibration must never see an evaluated problem") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(dir.path() / "o"));
+  }
+  SECTION("savings reference not evaluated") {
+    const auto input = dir.file("good.jsonl", good);
+    const auto result = run_quorum("analyze -i " + input + " --out " + (dir.path() / "o").string() +
+                                   " --strategies majority -q");
+    CHECK(result.exit_code != 0);
+    CHECK(result.output.find("field '--reference'") != std::string::npos);
     CHECK_FALSE(std::filesystem::exists(dir.path() / "o"));
   }
   SECTION("budget above the pool") {

@@ -48,6 +48,9 @@ void resolve(AnalysisSettings& settings, const std::vector<PolicyPool>& pools) {
                                                std::to_string(pool.num_responses(j)) +
                                                " responses; at most 65536 per problem are supported");
   if (settings.strategies.empty()) settings.strategies = aggregation::all_strategies();
+  if (std::find(settings.strategies.begin(), settings.strategies.end(), settings.reference) == settings.strategies.end())
+    throw InputError("", 0, "--reference", "the savings reference '" + std::string(aggregation::name(settings.reference)) +
+                                               "' must be among the evaluated strategies");
   if (settings.reductions.empty()) settings.reductions = aggregation::all_reductions();
   if (settings.draws < 1) throw InputError("", 0, "--draws", "must be at least 1");
   if (settings.bootstrap_resamples < 2) throw InputError("", 0, "--bootstrap", "must be at least 2");

@@ -1,5 +1,6 @@
 #include "runtime/model/decoder.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -21,6 +22,18 @@ torch::nn::Linear linear(std::int64_t in, std::int64_t out, bool bias) {
 torch::Tensor rotate_half(const torch::Tensor& x) {
   const auto half = x.size(-1) / 2;
   return torch::cat({-x.slice(-1, half), x.slice(-1, 0, half)}, -1);
+}
+
+// Identity of the parameters a fused weight was built from: storage and version counter, so
+// that an optimizer step, a load or a move to another device rebuilds it.
+std::vector<std::pair<const void*, std::int64_t>> signature(const std::vector<torch::Tensor>& sources) {
+  std::vector<std::pair<const void*, std::int64_t>> result;
+  for (const auto& t : sources) result.emplace_back(t.data_ptr(), static_cast<std::int64_t>(t._version()));
+  return result;
+}
+
+bool stale(const std::vector<std::pair<const void*, std::int64_t>>& from, const std::vector<torch::Tensor>& sources) {
+  return from != signature(sources);
 }
 
 std::string shape_text(const std::vector<std::int64_t>& shape) {
@@ -62,8 +75,8 @@ AttentionImpl::AttentionImpl(const ModelConfig& config)
   o_proj_ = register_module("o_proj", linear(heads_ * head_dim_, config.hidden_size, false));
 }
 
-torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                                     const torch::Tensor& mask, torch::Tensor* keys, torch::Tensor* values) {
+torch::Tensor AttentionImpl::forward_autograd(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                                              const torch::Tensor& mask, torch::Tensor* keys, torch::Tensor* values) {
   const auto batch = x.size(0), steps = x.size(1);
   auto q = q_proj_(x).view({batch, steps, heads_, head_dim_}).transpose(1, 2);
   auto k = k_proj_(x).view({batch, steps, kv_heads_, head_dim_}).transpose(1, 2);
@@ -89,6 +102,67 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
   return o_proj_(out.transpose(1, 2).reshape({batch, steps, heads_ * head_dim_}));
 }
 
+torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                                     const torch::Tensor& mask, KvCache* cache, std::int64_t layer) {
+  if (torch::GradMode::is_enabled())
+    return forward_autograd(x, cos, sin, mask, cache ? &cache->keys[layer] : nullptr,
+                            cache ? &cache->values[layer] : nullptr);
+  const auto batch = x.size(0), steps = x.size(1);
+  const auto rep = heads_ / kv_heads_;
+  std::vector<torch::Tensor> sources{q_proj_->weight, k_proj_->weight, v_proj_->weight};
+  if (q_proj_->bias.defined()) sources.insert(sources.end(), {q_proj_->bias, k_proj_->bias, v_proj_->bias});
+  if (stale(fused_from_, sources)) {
+    fused_weight_ = torch::cat({q_proj_->weight, k_proj_->weight, v_proj_->weight}, 0);
+    fused_bias_ = q_proj_->bias.defined() ? torch::cat({q_proj_->bias, k_proj_->bias, v_proj_->bias}, 0)
+                                          : torch::Tensor();
+    fused_from_ = signature(sources);
+  }
+  const auto qkv = torch::nn::functional::linear(x, fused_weight_, fused_bias_);  // [B, T, (H + 2 kv) D]
+  // Rotary embedding of q and k together: [B, T, H + kv, D].
+  const auto qk = qkv.narrow(-1, 0, (heads_ + kv_heads_) * head_dim_).view({batch, steps, heads_ + kv_heads_, head_dim_});
+  const auto c = cos.unsqueeze(2), s = sin.unsqueeze(2);
+  const auto rotated = qk * c + rotate_half(qk) * s;
+  const auto q = rotated.narrow(2, 0, heads_);                                        // [B, T, H, D]
+  auto k = rotated.narrow(2, heads_, kv_heads_).transpose(1, 2);                      // [B, kv, T, D]
+  auto v = qkv.narrow(-1, (heads_ + kv_heads_) * head_dim_, kv_heads_ * head_dim_)
+               .view({batch, steps, kv_heads_, head_dim_})
+               .transpose(1, 2);
+  if (cache) {
+    const auto past = cache->keys[layer].defined() ? cache->keys[layer].size(2) : 0;
+    const auto total = past + steps;
+    auto& key_store = cache->key_store[layer];
+    auto& value_store = cache->value_store[layer];
+    if (!key_store.defined() || key_store.size(2) < total || key_store.size(0) != batch) {
+      std::int64_t capacity = std::max(total, cache->reserve);
+      if (key_store.defined()) capacity = std::max(capacity, 2 * key_store.size(2));
+      auto grown_keys = torch::empty({batch, kv_heads_, capacity, head_dim_}, k.options());
+      auto grown_values = torch::empty({batch, kv_heads_, capacity, head_dim_}, v.options());
+      if (past > 0) {
+        grown_keys.narrow(2, 0, past).copy_(cache->keys[layer]);
+        grown_values.narrow(2, 0, past).copy_(cache->values[layer]);
+      }
+      key_store = grown_keys;
+      value_store = grown_values;
+    }
+    key_store.narrow(2, past, steps).copy_(k);
+    value_store.narrow(2, past, steps).copy_(v);
+    k = cache->keys[layer] = key_store.narrow(2, 0, total);
+    v = cache->values[layer] = value_store.narrow(2, 0, total);
+  }
+  const auto total = k.size(2);
+  // Grouped-query attention without copying k/v: the rep query heads of each key/value head
+  // become rows, q [B, kv, rep * T, D] against k [B, kv, S, D]. The scale goes into q.
+  const auto grouped = (q.view({batch, steps, kv_heads_, rep, head_dim_}).permute({0, 2, 3, 1, 4}) *
+                        (1.0 / std::sqrt(static_cast<double>(head_dim_))))
+                           .reshape({batch, kv_heads_, rep * steps, head_dim_});
+  auto scores = torch::matmul(grouped, k.transpose(-2, -1));  // [B, kv, rep * T, S]
+  scores.view({batch, kv_heads_, rep, steps, total}).add_(mask.view({mask.size(0), 1, 1, steps, total}));
+  const auto out = torch::matmul(torch::softmax(scores, -1), v);  // [B, kv, rep * T, D]
+  return o_proj_(out.view({batch, kv_heads_, rep, steps, head_dim_})
+                     .permute({0, 3, 1, 2, 4})
+                     .reshape({batch, steps, heads_ * head_dim_}));
+}
+
 MlpImpl::MlpImpl(const ModelConfig& config) {
   gate_proj_ = register_module("gate_proj", linear(config.hidden_size, config.intermediate_size, false));
   up_proj_ = register_module("up_proj", linear(config.hidden_size, config.intermediate_size, false));
@@ -96,7 +170,17 @@ MlpImpl::MlpImpl(const ModelConfig& config) {
 }
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
-  return down_proj_(torch::silu(gate_proj_(x)) * up_proj_(x));
+  if (torch::GradMode::is_enabled()) return down_proj_(torch::silu(gate_proj_(x)) * up_proj_(x));
+  const std::vector<torch::Tensor> sources{gate_proj_->weight, up_proj_->weight};
+  if (stale(fused_from_, sources)) {
+    fused_weight_ = torch::cat(sources, 0);
+    fused_from_ = signature(sources);
+  }
+  const auto both = torch::nn::functional::linear(x, fused_weight_);
+  const auto size = gate_proj_->weight.size(0);
+  auto h = torch::silu(both.narrow(-1, 0, size));
+  h.mul_(both.narrow(-1, size, size));
+  return down_proj_(h);
 }
 
 BlockImpl::BlockImpl(const ModelConfig& config) {
@@ -108,8 +192,8 @@ BlockImpl::BlockImpl(const ModelConfig& config) {
 }
 
 torch::Tensor BlockImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                                 const torch::Tensor& mask, torch::Tensor* keys, torch::Tensor* values) {
-  const auto h = x + self_attn_(input_layernorm_(x), cos, sin, mask, keys, values);
+                                 const torch::Tensor& mask, KvCache* cache, std::int64_t layer) {
+  const auto h = x + self_attn_(input_layernorm_(x), cos, sin, mask, cache, layer);
   return h + mlp_(post_attention_layernorm_(h));
 }
 
@@ -147,14 +231,15 @@ torch::Tensor DecoderImpl::hidden(const torch::Tensor& ids, const torch::Tensor&
   const auto mask = torch::zeros(allowed.sizes(), options.dtype(torch::kFloat32))
                         .masked_fill(allowed.logical_not(), std::numeric_limits<float>::lowest());
 
-  if (cache && cache->keys.empty()) {
+  if (cache) {
     cache->keys.resize(config_.num_layers);
     cache->values.resize(config_.num_layers);
+    cache->key_store.resize(config_.num_layers);
+    cache->value_store.resize(config_.num_layers);
   }
   auto x = model_->embed_tokens(ids);
   for (std::int64_t i = 0; i < config_.num_layers; ++i)
-    x = model_->layers->at<BlockImpl>(i).forward(x, cos, sin, mask, cache ? &cache->keys[i] : nullptr,
-                                                 cache ? &cache->values[i] : nullptr);
+    x = model_->layers->at<BlockImpl>(i).forward(x, cos, sin, mask, cache, i);
   return model_->norm(x);
 }
 

@@ -26,8 +26,13 @@ class RmsNormImpl : public torch::nn::Module {
 TORCH_MODULE(RmsNorm);
 
 // Keys and values of every layer for the positions seen so far: [batch, kv_heads, length, head_dim].
+// Without autograd the entries are views of preallocated buffers (key_store, value_store:
+// [batch, kv_heads, capacity, head_dim]) written in place; reserve, when set before the first
+// call, is the capacity to allocate (otherwise it grows by doubling).
 struct KvCache {
   std::vector<torch::Tensor> keys, values;
+  std::vector<torch::Tensor> key_store, value_store;
+  std::int64_t reserve = 0;
   std::int64_t length() const { return keys.empty() ? 0 : keys.front().size(2); }
 };
 
@@ -36,12 +41,18 @@ class AttentionImpl : public torch::nn::Module {
   explicit AttentionImpl(const ModelConfig& config);
   // x [B, T, hidden]; cos/sin [B, T, head_dim]; mask [B, 1, T, S] additive; cache entries of
   // this layer are extended in place when given.
+  // Without autograd, the q/k/v projections run as one GEMM over weights fused at first use
+  // (refreshed when a parameter changes) and the cache is written in place.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                        const torch::Tensor& mask, torch::Tensor* keys, torch::Tensor* values);
+                        const torch::Tensor& mask, KvCache* cache, std::int64_t layer);
 
  private:
+  torch::Tensor forward_autograd(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                                 const torch::Tensor& mask, torch::Tensor* keys, torch::Tensor* values);
   std::int64_t heads_, kv_heads_, head_dim_;
   torch::nn::Linear q_proj_{nullptr}, k_proj_{nullptr}, v_proj_{nullptr}, o_proj_{nullptr};
+  torch::Tensor fused_weight_, fused_bias_;
+  std::vector<std::pair<const void*, std::int64_t>> fused_from_;
 };
 TORCH_MODULE(Attention);
 
@@ -52,6 +63,8 @@ class MlpImpl : public torch::nn::Module {
 
  private:
   torch::nn::Linear gate_proj_{nullptr}, up_proj_{nullptr}, down_proj_{nullptr};
+  torch::Tensor fused_weight_;  // [gate; up], used without autograd
+  std::vector<std::pair<const void*, std::int64_t>> fused_from_;
 };
 TORCH_MODULE(Mlp);
 
@@ -59,7 +72,7 @@ class BlockImpl : public torch::nn::Module {
  public:
   explicit BlockImpl(const ModelConfig& config);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                        const torch::Tensor& mask, torch::Tensor* keys, torch::Tensor* values);
+                        const torch::Tensor& mask, KvCache* cache, std::int64_t layer);
 
  private:
   RmsNorm input_layernorm_{nullptr}, post_attention_layernorm_{nullptr};

@@ -9,8 +9,9 @@ namespace quorum::model {
 
 std::int64_t sample_token(const torch::Tensor& logits, const SamplingSettings& settings, std::uint64_t seed,
                           std::int64_t step) {
+  // Greedy: argmax on the float row (float to double keeps the order, so the pick is the same).
+  if (settings.temperature <= 0) return logits.argmax().item<std::int64_t>();
   const auto row = logits.to(torch::kCPU, torch::kFloat64).contiguous();
-  if (settings.temperature <= 0) return row.argmax().item<std::int64_t>();
   auto [sorted, order] = torch::sort(row / settings.temperature, /*dim=*/0, /*descending=*/true);
   auto probabilities = torch::softmax(sorted, 0);
   const auto* p = probabilities.data_ptr<double>();
@@ -69,6 +70,7 @@ std::vector<GenerationResult> generate(Decoder& decoder, const std::vector<Gener
   const auto positions = (valid.to(torch::kInt64).cumsum(1) - 1).clamp_min(0);
 
   KvCache cache;
+  cache.reserve = longest + settings.max_new_tokens;
   auto hidden = decoder->hidden(ids.to(device), positions.to(device), valid.to(device), &cache);
   auto last = decoder->logits(hidden.select(1, longest - 1)).to(torch::kCPU);
 

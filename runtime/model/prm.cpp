@@ -1,5 +1,7 @@
 #include "runtime/model/prm.h"
 
+#include <algorithm>
+
 #include "runtime/common/error.h"
 
 namespace quorum::model {
@@ -57,17 +59,28 @@ std::vector<std::vector<float>> ProcessRewardModel::score(const std::vector<std:
     }
   const auto device = decoder_->parameters().front().device();
   const auto positions = torch::arange(longest, torch::kInt64).unsqueeze(0).expand({batch, longest}).contiguous();
-  const auto hidden = decoder_->hidden(ids.to(device), positions.to(device), valid.to(device));
-
-  torch::Tensor probability;  // [B, T]: the step score if a step token stood there
-  if (settings_.kind == PrmSettings::Kind::reward_head) {
-    probability = torch::softmax(head_->forward(hidden), -1).select(-1, 1);
-  } else {
-    const auto logits = decoder_->logits(hidden);
-    const auto pair = torch::stack({logits.select(-1, settings_.good_token_id), logits.select(-1, settings_.bad_token_id)}, -1);
-    probability = torch::softmax(pair, -1).select(-1, 0);
+  // Sequences go through in chunks of about chunk_tokens tokens: the activations of a chunk
+  // (attention scores, MLP intermediates) stay small enough to be reused from the allocator and
+  // the caches instead of being mapped afresh for every operation; the rows are independent.
+  const std::int64_t chunk_tokens = 1024;
+  const std::int64_t chunk = std::max<std::int64_t>(1, chunk_tokens / longest);
+  std::vector<torch::Tensor> parts;
+  for (std::int64_t first = 0; first < batch; first += chunk) {
+    const auto rows = std::min(chunk, batch - first);
+    const auto hidden = decoder_->hidden(ids.narrow(0, first, rows).to(device), positions.narrow(0, first, rows).to(device),
+                                         valid.narrow(0, first, rows).to(device));
+    torch::Tensor probability;  // [rows, T]: the step score if a step token stood there
+    if (settings_.kind == PrmSettings::Kind::reward_head) {
+      probability = torch::softmax(head_->forward(hidden), -1).select(-1, 1);
+    } else {
+      const auto logits = decoder_->logits(hidden);
+      const auto pair =
+          torch::stack({logits.select(-1, settings_.good_token_id), logits.select(-1, settings_.bad_token_id)}, -1);
+      probability = torch::softmax(pair, -1).select(-1, 0);
+    }
+    parts.push_back(probability.to(torch::kCPU, torch::kFloat32));
   }
-  probability = probability.to(torch::kCPU, torch::kFloat32).contiguous();
+  const auto probability = torch::cat(parts, 0).contiguous();
   const auto* p = probability.data_ptr<float>();
   for (std::int64_t b = 0; b < batch; ++b)
     for (std::size_t t = 0; t < sequences[b].size(); ++t)
