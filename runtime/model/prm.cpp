@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "runtime/common/error.h"
+#include "runtime/model/batch.h"
 
 namespace quorum::model {
 namespace {
@@ -45,18 +46,11 @@ std::vector<std::vector<float>> ProcessRewardModel::score(const std::vector<std:
   std::vector<std::vector<float>> scores(sequences.size());
   if (sequences.empty()) return scores;
   const auto batch = static_cast<std::int64_t>(sequences.size());
-  std::int64_t longest = 0;
-  for (const auto& s : sequences) longest = std::max<std::int64_t>(longest, static_cast<std::int64_t>(s.size()));
+  std::vector<const std::vector<std::int64_t>*> rows;
+  for (const auto& s : sequences) rows.push_back(&s);
+  const auto [ids, valid] = right_pad(rows, settings_.pad_token_id);
+  const auto longest = ids.size(1);
   if (longest == 0) return scores;
-  auto ids = torch::full({batch, longest}, settings_.pad_token_id, torch::kInt64);
-  auto valid = torch::zeros({batch, longest}, torch::kBool);
-  auto* id = ids.data_ptr<std::int64_t>();
-  auto* ok = valid.data_ptr<bool>();
-  for (std::int64_t b = 0; b < batch; ++b)
-    for (std::size_t t = 0; t < sequences[b].size(); ++t) {
-      id[b * longest + static_cast<std::int64_t>(t)] = sequences[b][t];
-      ok[b * longest + static_cast<std::int64_t>(t)] = true;
-    }
   const auto device = decoder_->parameters().front().device();
   const auto positions = torch::arange(longest, torch::kInt64).unsqueeze(0).expand({batch, longest}).contiguous();
   // Sequences go through in chunks of about chunk_tokens tokens: the activations of a chunk

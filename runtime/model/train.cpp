@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "runtime/aggregation/draws.h"
+#include "runtime/model/batch.h"
 
 namespace quorum::model {
 namespace {
@@ -14,24 +15,6 @@ std::vector<std::size_t> batch_indices(const TrainSettings& settings, std::int64
   for (std::int64_t i = 0; i < settings.batch_size; ++i)
     indices[i] = aggregation::splitmix64(base ^ static_cast<std::uint64_t>(i)) % examples;
   return indices;
-}
-
-// Right-padded ids [B, T] and validity [B, T] of some token sequences.
-std::pair<torch::Tensor, torch::Tensor> pad(const std::vector<const std::vector<std::int64_t>*>& sequences,
-                                            std::int64_t pad_token) {
-  std::int64_t longest = 0;
-  for (const auto* s : sequences) longest = std::max<std::int64_t>(longest, static_cast<std::int64_t>(s->size()));
-  const auto batch = static_cast<std::int64_t>(sequences.size());
-  auto ids = torch::full({batch, longest}, pad_token, torch::kInt64);
-  auto valid = torch::zeros({batch, longest}, torch::kBool);
-  auto* id = ids.data_ptr<std::int64_t>();
-  auto* ok = valid.data_ptr<bool>();
-  for (std::int64_t b = 0; b < batch; ++b)
-    for (std::size_t t = 0; t < sequences[b]->size(); ++t) {
-      id[b * longest + static_cast<std::int64_t>(t)] = (*sequences[b])[t];
-      ok[b * longest + static_cast<std::int64_t>(t)] = true;
-    }
-  return {ids, valid};
 }
 
 // The shared loop: AdamW, the schedule, gradient clipping, progress and the final loss.
@@ -95,7 +78,7 @@ double train_language_model(Decoder& decoder, const std::vector<LanguageExample>
     std::vector<const std::vector<std::int64_t>*> tokens;
     const auto indices = batch_indices(settings, step, examples.size());
     for (auto i : indices) tokens.push_back(&examples[i].tokens);
-    auto [ids, valid] = pad(tokens, settings.pad_token_id);
+    auto [ids, valid] = right_pad(tokens, settings.pad_token_id);
     // Position t predicts token t + 1 where that token is a target.
     auto targets = torch::full(ids.sizes(), -100, torch::kInt64);
     auto* target = targets.data_ptr<std::int64_t>();
@@ -124,7 +107,7 @@ double train_reward_model(ProcessRewardModel& prm, const std::vector<StepExample
     std::vector<const std::vector<std::int64_t>*> tokens;
     const auto indices = batch_indices(settings, step, examples.size());
     for (auto i : indices) tokens.push_back(&examples[i].tokens);
-    auto [ids, valid] = pad(tokens, settings.pad_token_id);
+    auto [ids, valid] = right_pad(tokens, settings.pad_token_id);
     // Class 1 (good) or 0 (bad) at each step token; -100 elsewhere.
     auto labels = torch::full(ids.sizes(), -100, torch::kInt64);
     auto* label = labels.data_ptr<std::int64_t>();
