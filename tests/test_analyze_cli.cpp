@@ -102,6 +102,25 @@ TEST_CASE("the step separator is an option, written with escapes", "[analyze][cl
   CHECK(default_split.output.find("3 step scores for 1 steps") != std::string::npos);
 }
 
+TEST_CASE("answer extraction patterns are options", "[analyze][cli]") {
+  TempDir dir("analyze-patterns");
+  // The correct completion states its answer only as "Result: 7"; the wrong one ends in 8.
+  const auto input = dir.file("p.jsonl", pipeline_row("p", "7", {{"a\n\nResult: 7 after 3 steps", {0.9, 0.9}},
+                                                                 {"a\n\nResult: 8", {0.1, 0.1}}}));
+  const auto out = dir.path() / "o";
+  const auto result = run_quorum("analyze -i " + input + ":prm=p --out " + out.string() +
+                                 " --answer-pattern 'Result: (\\d+)' --no-last-number --draws 4 --bootstrap 10 -q"
+                                 " --strategies best_of_n,weighted,pass_at_n --reductions last");
+  INFO(result.output);
+  REQUIRE(result.exit_code == 0);
+  // With the default last-number fallback the first completion would answer 3.
+  CHECK(read_text(out / "results.csv").find("policy,p,last,pass_at_n,2,1,") != std::string::npos);
+  CHECK(read_text(out / "results.csv").find("policy,p,last,best_of_n,2,1,") != std::string::npos);
+  const auto bad = run_quorum("analyze -i " + input + " --out " + (dir.path() / "b").string() + " --answer-pattern '((' -q");
+  CHECK(bad.exit_code != 0);
+  CHECK(bad.output.find("field '--answer-pattern'") != std::string::npos);
+}
+
 TEST_CASE("analyze output of a synthetic pool is reproducible for a seed", "[analyze][cli]") {
   TempDir dir("analyze-seed");
   const auto pool = dir.file("pool.jsonl");

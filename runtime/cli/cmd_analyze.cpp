@@ -22,6 +22,8 @@ struct AnalyzeArgs {
   std::string reference = "weighted";
   std::string policy = "policy";
   std::string step_separator = "\n\n";
+  std::vector<std::string> answer_patterns;
+  bool no_last_number = false;
   bool quiet = false;
 };
 
@@ -46,7 +48,15 @@ std::vector<aggregation::PolicyPool> load(const std::vector<std::string>& specs,
   options.step_separator = unescape(args.step_separator);
   for (const auto& spec : specs) interchange::read_jsonl(interchange::parse_input_spec(spec), options, dataset);
   interchange::check_complete(dataset);
-  return interchange::build_pools(dataset, {}, args.settings.threads);
+  answers::ExtractOptions extract;
+  if (!args.answer_patterns.empty()) extract.fallback_patterns = args.answer_patterns;
+  extract.last_number_fallback = !args.no_last_number;
+  try {  // compiles the patterns: a bad one is the user's input error, named as such
+    answers::extract_answer("", extract);
+  } catch (const std::invalid_argument& e) {
+    throw InputError("", 0, "--answer-pattern", e.what());
+  }
+  return interchange::build_pools(dataset, extract, args.settings.threads);
 }
 
 template <class T, class Parse>
@@ -117,6 +127,11 @@ void register_analyze(CLI::App& app, int& exit_code) {
   cmd->add_option("--policy", args->policy, "Policy name for rows that carry none")->capture_default_str();
   cmd->add_option("--step-separator", args->step_separator, "Splits completion text into steps (\\n and \\t are understood)")
       ->default_str("\\n\\n");
+  cmd->add_option("--answer-pattern", args->answer_patterns,
+                  "Regex with one capture group for answers outside \\boxed{} (repeatable; replaces the defaults "
+                  "\"#### n\", \"The answer is ...\", \"Final Answer: ...\")");
+  cmd->add_flag("--no-last-number", args->no_last_number,
+                "Do not fall back to the last number in a response without a boxed or matched answer");
   cmd->add_option("--threads", args->settings.threads, "Worker threads (0: one per core)")->capture_default_str();
   cmd->add_flag("--quiet,-q", args->quiet, "No progress output");
   cmd->callback([args, &exit_code] {
