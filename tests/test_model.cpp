@@ -5,6 +5,7 @@
 #include "runtime/model/decoder.h"
 #include "runtime/model/generate.h"
 #include "runtime/model/prm.h"
+#include "runtime/model/task_models.h"
 #include "runtime/model/train.h"
 #include "runtime/model/safetensors.h"
 // libtorch brings glog, whose CHECK would shadow Catch's: torch's headers come first and its
@@ -365,4 +366,11 @@ TEST_CASE("the trainer teaches a reward head which steps are good, and the PRM s
   CHECK(scores.front()[0] > 0.8f);  // 7 is odd: good
   CHECK(scores.front()[1] < 0.2f);  // 8 is even: bad
   CHECK(prm.score(probe) == scores);
+}
+
+TEST_CASE("step AUC is the Mann-Whitney statistic with ties counted half", "[model][train]") {
+  CHECK(model::step_auc({0.1f, 0.4f, 0.35f, 0.8f}, {0, 0, 1, 1}) == Approx(0.75));
+  CHECK(model::step_auc({0.5f, 0.5f}, {0, 1}) == Approx(0.5));
+  CHECK(model::step_auc({0.9f, 0.1f}, {1, 0}) == Approx(1.0));
+  CHECK(std::isnan(model::step_auc({0.3f, 0.4f}, {1, 1})));
 }

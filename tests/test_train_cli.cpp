@@ -34,6 +34,15 @@ TEST_CASE("train policy then train prm write loadable model directories", "[trai
   CHECK(prm_manifest["role"] == "prm");
   CHECK(prm_manifest["training"]["good_steps"].get<int>() + prm_manifest["training"]["bad_steps"].get<int>() > 0);
 
+  const auto evaluated = run_quorum("eval policy --policy " + policy + " --levels 1 --problems 4 --samples 2");
+  INFO(evaluated.output);
+  CHECK(evaluated.exit_code == 0);
+  CHECK(evaluated.output.find("| 1 | 4 |") != std::string::npos);
+  const auto auc = run_quorum("eval prm --prm " + prm + " --policy " + policy + " --levels 1 --problems 4 --samples 2");
+  INFO(auc.output);
+  CHECK(auc.exit_code == 0);
+  CHECK(auc.output.find("step AUC: ") != std::string::npos);
+
   const auto bad = run_quorum("train policy --out " + policy + "2 --size huge --steps 1");
   CHECK(bad.exit_code != 0);
   CHECK(bad.output.find("unknown size 'huge'") != std::string::npos);

@@ -12,5 +12,6 @@ void register_analyze(CLI::App& app, int& exit_code);
 void register_synth(CLI::App& app, int& exit_code);
 void register_task(CLI::App& app, int& exit_code);
 void register_train(CLI::App& app, int& exit_code);
+void register_eval(CLI::App& app, int& exit_code);
 
 }  // namespace quorum::cli

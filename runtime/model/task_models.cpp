@@ -1,6 +1,8 @@
 #include "runtime/model/task_models.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -59,6 +61,73 @@ void write_manifest(const std::string& directory, const nlohmann::json& manifest
 nlohmann::json train_settings_json(const TrainSettings& t) {
   return {{"steps", t.steps}, {"batch_size", t.batch_size}, {"learning_rate", t.learning_rate},
           {"warmup_steps", t.warmup_steps}, {"weight_decay", t.weight_decay}, {"seed", t.seed}};
+}
+
+
+// The policy's own responses to problems, each step labelled by the checker (good before the
+// first error, bad from it on) and laid out as PRM input: prompt, then each step followed by
+// the step token.
+struct SampledSteps {
+  std::vector<StepExample> examples;
+  std::size_t good = 0, bad = 0;
+  std::size_t responses = 0, correct_answers = 0;
+};
+
+SampledSteps sample_labelled_steps(Decoder& policy, const tokenizer::Tokenizer& tokens,
+                                   const std::vector<task::Problem>& problems, std::size_t samples,
+                                   double temperature, std::int64_t max_new_tokens, std::uint64_t seed,
+                                   const TrainLog& log) {
+  const auto eos = token_id(tokens, kEndOfText);
+  const auto step = token_id(tokens, kStepToken);
+  SamplingSettings sampling;
+  sampling.temperature = temperature;
+  sampling.max_new_tokens = max_new_tokens;
+  sampling.stop_token_ids = {eos};
+  sampling.pad_token_id = eos;
+  SampledSteps sampled;
+  const std::size_t chunk = 16;
+  for (std::size_t first = 0; first < problems.size(); first += chunk) {
+    std::vector<GenerationRequest> requests;
+    std::vector<std::size_t> problem_of;
+    for (std::size_t j = first; j < std::min(problems.size(), first + chunk); ++j)
+      for (std::size_t s = 0; s < samples; ++s) {
+        requests.push_back({encode(tokens, task::prompt_for(problems[j])), seed * 1000003 + j * 1009 + s});
+        problem_of.push_back(j);
+      }
+    const auto results = generate(policy, requests, sampling);
+    for (std::size_t k = 0; k < results.size(); ++k) {
+      const auto& problem = problems[problem_of[k]];
+      const std::vector<tokenizer::TokenId> ids(results[k].tokens.begin(), results[k].tokens.end());
+      const auto text = tokens.decode(ids);
+      const auto checked = task::check(problem, text);
+      ++sampled.responses;
+      sampled.correct_answers += checked.answer_correct;
+      if (checked.steps.empty()) continue;
+      StepExample example;
+      example.tokens = encode(tokens, task::prompt_for(problem));
+      for (std::size_t i = 0; i < checked.steps.size(); ++i) {
+        const auto& span = checked.steps[i].span;
+        const auto step_tokens = encode(tokens, text.substr(span.begin, span.size));
+        example.tokens.insert(example.tokens.end(), step_tokens.begin(), step_tokens.end());
+        example.tokens.push_back(step);
+        const bool is_good = checked.first_error < 0 || static_cast<std::ptrdiff_t>(i) < checked.first_error;
+        example.labels.push_back(is_good ? 1.0f : 0.0f);
+        (is_good ? sampled.good : sampled.bad) += 1;
+      }
+      sampled.examples.push_back(std::move(example));
+    }
+    if (log) log("sample responses: problems " + std::to_string(std::min(problems.size(), first + chunk)) + "/" +
+                 std::to_string(problems.size()) + ", steps labelled good " + std::to_string(sampled.good) + ", bad " +
+                 std::to_string(sampled.bad));
+  }
+  return sampled;
+}
+
+// Evaluation problems come from a seed stream that training never uses.
+constexpr std::uint64_t kEvaluationStream = 0x4556414cULL;
+
+tokenizer::Tokenizer model_tokenizer(const std::string& directory) {
+  return tokenizer::Tokenizer::load((std::filesystem::path(directory) / "tokenizer.json").string());
 }
 
 }  // namespace
@@ -127,47 +196,10 @@ double train_task_prm(const PrmTraining& options, const std::string& directory, 
   // Problems the policy was not trained on: another seed stream.
   const auto problems = problems_of(options.levels, options.train.seed ^ 0x5052'4d00ULL, options.problems);
 
-  // Sample the policy's own responses and label every step with the checker: steps before the
-  // first error are good, the first error and everything after it bad.
-  std::vector<StepExample> examples;
-  SamplingSettings sampling;
-  sampling.temperature = options.temperature;
-  sampling.max_new_tokens = options.max_new_tokens;
-  sampling.stop_token_ids = {eos};
-  sampling.pad_token_id = eos;
-  std::size_t good = 0, bad = 0;
-  const std::size_t chunk = 16;
-  for (std::size_t first = 0; first < problems.size(); first += chunk) {
-    std::vector<GenerationRequest> requests;
-    std::vector<std::size_t> problem_of;
-    for (std::size_t j = first; j < std::min(problems.size(), first + chunk); ++j)
-      for (std::size_t s = 0; s < options.samples; ++s) {
-        requests.push_back({encode(tokens, task::prompt_for(problems[j])), options.train.seed * 1000003 + j * 1009 + s});
-        problem_of.push_back(j);
-      }
-    const auto results = generate(policy, requests, sampling);
-    for (std::size_t k = 0; k < results.size(); ++k) {
-      const auto& problem = problems[problem_of[k]];
-      const std::vector<tokenizer::TokenId> ids(results[k].tokens.begin(), results[k].tokens.end());
-      const auto text = tokens.decode(ids);
-      const auto checked = task::check(problem, text);
-      if (checked.steps.empty()) continue;
-      StepExample example;
-      example.tokens = encode(tokens, task::prompt_for(problem));
-      for (std::size_t i = 0; i < checked.steps.size(); ++i) {
-        const auto& span = checked.steps[i].span;
-        const auto step_tokens = encode(tokens, text.substr(span.begin, span.size));
-        example.tokens.insert(example.tokens.end(), step_tokens.begin(), step_tokens.end());
-        example.tokens.push_back(step);
-        const bool is_good = checked.first_error < 0 || static_cast<std::ptrdiff_t>(i) < checked.first_error;
-        example.labels.push_back(is_good ? 1.0f : 0.0f);
-        (is_good ? good : bad) += 1;
-      }
-      examples.push_back(std::move(example));
-    }
-    if (log) log("sample responses: problems " + std::to_string(std::min(problems.size(), first + chunk)) + "/" +
-                 std::to_string(problems.size()) + ", steps labelled good " + std::to_string(good) + ", bad " + std::to_string(bad));
-  }
+  const auto sampled = sample_labelled_steps(policy, tokens, problems, options.samples, options.temperature,
+                                             options.max_new_tokens, options.train.seed, log);
+  const auto& examples = sampled.examples;
+  const auto good = sampled.good, bad = sampled.bad;
   if (examples.empty()) throw InputError(options.policy, 0, "", "the policy produced no steps to learn from");
 
   PrmSettings settings;
@@ -189,6 +221,64 @@ double train_task_prm(const PrmTraining& options, const std::string& directory, 
                                            {"temperature", options.temperature}, {"good_steps", good}, {"bad_steps", bad},
                                            {"optimizer", train_settings_json(options.train)}, {"final_loss", loss}}}});
   return loss;
+}
+
+double step_auc(const std::vector<float>& scores, const std::vector<float>& labels) {
+  std::vector<std::size_t> order(scores.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return scores[a] < scores[b]; });
+  // Mann-Whitney: the sum of the positives' ranks, tied scores sharing their mean rank.
+  double positive_ranks = 0, positives = 0;
+  for (std::size_t i = 0; i < order.size();) {
+    std::size_t j = i;
+    while (j < order.size() && scores[order[j]] == scores[order[i]]) ++j;
+    const double rank = (i + 1 + j) / 2.0;
+    for (std::size_t k = i; k < j; ++k)
+      if (labels[order[k]] > 0.5f) positive_ranks += rank, positives += 1;
+    i = j;
+  }
+  const double negatives = static_cast<double>(scores.size()) - positives;
+  if (positives == 0 || negatives == 0) return NAN;
+  return (positive_ranks - positives * (positives + 1) / 2) / (positives * negatives);
+}
+
+std::vector<PolicyScore> evaluate_task_policy(const std::string& policy_dir, const std::vector<int>& levels,
+                                              std::size_t problems, std::size_t samples, std::uint64_t seed) {
+  auto policy = load_decoder(policy_dir);
+  const auto tokens = model_tokenizer(policy_dir);
+  std::vector<PolicyScore> scores;
+  for (int level : levels) {
+    const auto set = problems_of({level}, seed ^ kEvaluationStream, problems);
+    PolicyScore score{level, set.size(), 0, 0};
+    const auto greedy = sample_labelled_steps(policy, tokens, set, 1, 0.0, 96, seed, {});
+    score.greedy_accuracy = static_cast<double>(greedy.correct_answers) / greedy.responses;
+    const auto sampled = sample_labelled_steps(policy, tokens, set, samples, 1.0, 96, seed, {});
+    score.sampled_accuracy = static_cast<double>(sampled.correct_answers) / sampled.responses;
+    scores.push_back(score);
+  }
+  return scores;
+}
+
+PrmScore evaluate_task_prm(const std::string& prm_dir, const std::string& policy_dir, const std::vector<int>& levels,
+                           std::size_t problems, std::size_t samples, std::uint64_t seed) {
+  auto policy = load_decoder(policy_dir);
+  const auto tokens = model_tokenizer(policy_dir);
+  const auto prm_tokens = model_tokenizer(prm_dir);
+  if (prm_tokens.to_json() != tokens.to_json())
+    throw InputError(prm_dir, 0, "tokenizer.json", "the PRM's tokenizer differs from the policy's");
+  PrmSettings settings;
+  settings.step_token_id = token_id(tokens, kStepToken);
+  settings.pad_token_id = token_id(tokens, kEndOfText);
+  ProcessRewardModel prm(prm_dir, settings);
+  const auto sampled =
+      sample_labelled_steps(policy, tokens, problems_of(levels, seed ^ kEvaluationStream, problems), samples, 1.0, 96, seed, {});
+  std::vector<float> all_scores, all_labels;
+  for (const auto& example : sampled.examples) {
+    const auto scores = prm.score({example.tokens}).front();
+    all_scores.insert(all_scores.end(), scores.begin(), scores.end());
+    all_labels.insert(all_labels.end(), example.labels.begin(), example.labels.end());
+  }
+  return {step_auc(all_scores, all_labels), sampled.good, sampled.bad};
 }
 
 }  // namespace quorum::model

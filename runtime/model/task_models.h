@@ -43,4 +43,25 @@ using TrainLog = std::function<void(const std::string& line)>;
 double train_task_policy(const PolicyTraining& options, const std::string& directory, const TrainLog& log);
 double train_task_prm(const PrmTraining& options, const std::string& directory, const TrainLog& log);
 
+// Task accuracy of a policy per level on evaluation problems no training run draws: greedy, and
+// with `samples` responses per problem at temperature 1.
+struct PolicyScore {
+  int level;
+  std::size_t problems;
+  double greedy_accuracy, sampled_accuracy;
+};
+std::vector<PolicyScore> evaluate_task_policy(const std::string& policy, const std::vector<int>& levels,
+                                              std::size_t problems, std::size_t samples, std::uint64_t seed);
+
+// Step-level AUC of a PRM on a policy's sampled responses, steps labelled by the checker.
+struct PrmScore {
+  double auc;
+  std::size_t good_steps, bad_steps;
+};
+PrmScore evaluate_task_prm(const std::string& prm, const std::string& policy, const std::vector<int>& levels,
+                           std::size_t problems, std::size_t samples, std::uint64_t seed);
+
+// Area under the ROC curve of scores against 0/1 labels (ties count half); NaN without both kinds.
+double step_auc(const std::vector<float>& scores, const std::vector<float>& labels);
+
 }  // namespace quorum::model
