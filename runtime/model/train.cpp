@@ -17,6 +17,30 @@ std::vector<std::size_t> batch_indices(const TrainSettings& settings, std::int64
   return indices;
 }
 
+// One training batch: which examples, their padded tokens, and a class target per position
+// (-100, ignored, until the caller fills it in).
+struct Batch {
+  std::vector<std::size_t> indices;
+  PaddedBatch padded;
+  torch::Tensor classes;
+};
+
+template <class Example>
+Batch draw_batch(const std::vector<Example>& examples, const TrainSettings& settings, std::int64_t step) {
+  Batch batch;
+  batch.indices = batch_indices(settings, step, examples.size());
+  std::vector<const std::vector<std::int64_t>*> tokens;
+  for (auto i : batch.indices) tokens.push_back(&examples[i].tokens);
+  batch.padded = right_pad(tokens, settings.pad_token_id);
+  batch.classes = torch::full(batch.padded.ids.sizes(), -100, torch::kInt64);
+  return batch;
+}
+
+torch::Tensor class_loss(const torch::Tensor& logits, const torch::Tensor& classes) {
+  return torch::nn::functional::cross_entropy(logits.view({-1, logits.size(-1)}), classes.view({-1}).to(logits.device()),
+                                              torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100));
+}
+
 // The shared loop: AdamW, the schedule, gradient clipping, progress and the final loss.
 template <class LossOf>
 double optimise(std::vector<torch::Tensor> parameters, const TrainSettings& settings, const TrainProgress& progress,
@@ -75,24 +99,19 @@ double train_language_model(Decoder& decoder, const std::vector<LanguageExample>
   decoder->train();
   const auto device = decoder->parameters().front().device();
   const double loss = optimise(decoder->parameters(), settings, progress, [&](std::int64_t step) {
-    std::vector<const std::vector<std::int64_t>*> tokens;
-    const auto indices = batch_indices(settings, step, examples.size());
-    for (auto i : indices) tokens.push_back(&examples[i].tokens);
-    auto [ids, valid] = right_pad(tokens, settings.pad_token_id);
+    auto batch = draw_batch(examples, settings, step);
+    const auto& [ids, valid] = batch.padded;
     // Position t predicts token t + 1 where that token is a target.
-    auto targets = torch::full(ids.sizes(), -100, torch::kInt64);
-    auto* target = targets.data_ptr<std::int64_t>();
+    auto* target = batch.classes.data_ptr<std::int64_t>();
     const auto width = ids.size(1);
-    for (std::size_t b = 0; b < indices.size(); ++b) {
-      const auto& example = examples[indices[b]];
+    for (std::size_t b = 0; b < batch.indices.size(); ++b) {
+      const auto& example = examples[batch.indices[b]];
       for (std::size_t t = 1; t < example.tokens.size(); ++t)
         if (example.target[t]) target[static_cast<std::int64_t>(b) * width + static_cast<std::int64_t>(t) - 1] = example.tokens[t];
     }
     const auto positions = torch::arange(width, torch::kInt64).unsqueeze(0).expand_as(ids).contiguous();
-    const auto logits = decoder->logits(decoder->hidden(ids.to(device), positions.to(device), valid.to(device)));
-    return torch::nn::functional::cross_entropy(
-        logits.view({-1, logits.size(-1)}), targets.view({-1}).to(device),
-        torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100));
+    return class_loss(decoder->logits(decoder->hidden(ids.to(device), positions.to(device), valid.to(device))),
+                      batch.classes);
   });
   decoder->eval();
   return loss;
@@ -104,25 +123,19 @@ double train_reward_model(ProcessRewardModel& prm, const std::vector<StepExample
   const auto device = prm.parameters().front().device();
   const auto step_token = prm.settings().step_token_id;
   const double loss = optimise(prm.parameters(), settings, progress, [&](std::int64_t step) {
-    std::vector<const std::vector<std::int64_t>*> tokens;
-    const auto indices = batch_indices(settings, step, examples.size());
-    for (auto i : indices) tokens.push_back(&examples[i].tokens);
-    auto [ids, valid] = right_pad(tokens, settings.pad_token_id);
+    auto batch = draw_batch(examples, settings, step);
+    const auto& [ids, valid] = batch.padded;
     // Class 1 (good) or 0 (bad) at each step token; -100 elsewhere.
-    auto labels = torch::full(ids.sizes(), -100, torch::kInt64);
-    auto* label = labels.data_ptr<std::int64_t>();
+    auto* label = batch.classes.data_ptr<std::int64_t>();
     const auto width = ids.size(1);
-    for (std::size_t b = 0; b < indices.size(); ++b) {
-      const auto& example = examples[indices[b]];
+    for (std::size_t b = 0; b < batch.indices.size(); ++b) {
+      const auto& example = examples[batch.indices[b]];
       std::size_t k = 0;
       for (std::size_t t = 0; t < example.tokens.size() && k < example.labels.size(); ++t)
         if (example.tokens[t] == step_token)
           label[static_cast<std::int64_t>(b) * width + static_cast<std::int64_t>(t)] = example.labels[k++] > 0.5f ? 1 : 0;
     }
-    const auto logits = prm.head_logits(ids.to(device), valid.to(device));
-    return torch::nn::functional::cross_entropy(
-        logits.view({-1, 2}), labels.view({-1}).to(device),
-        torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100));
+    return class_loss(prm.head_logits(ids.to(device), valid.to(device)), batch.classes);
   });
   prm.train(false);
   return loss;
