@@ -1,0 +1,368 @@
+// load_sweep: the YAML sweep config (docs/config.md) read strictly, key by key, and validated
+// completely before anything runs. Problems are not loaded here (load_problems, problems.cpp);
+// only the files they come from are checked.
+#include "runtime/config/sweep.h"
+
+#include <algorithm>
+#include <cctype>
+#include <climits>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+#include "runtime/aggregation/strategy.h"
+#include "runtime/common/error.h"
+#include "runtime/config/yaml_fields.h"
+#include "runtime/task/arithmetic.h"
+
+namespace quorum::config {
+namespace {
+
+namespace fs = std::filesystem;
+using yaml::Map;
+using yaml::Reader;
+using yaml::Value;
+
+constexpr std::uint64_t kMaxSamples = 65536;  // analysis supports at most this many per problem
+constexpr std::uint64_t kMaxCount = 1000000;
+constexpr std::uint64_t kAnyU64 = std::numeric_limits<std::uint64_t>::max();
+constexpr std::uint64_t kAnyInt = INT_MAX;
+
+const std::vector<std::string> kSweepKeys = {"sweep", "store", "report", "seed", "problems", "policies",
+                                             "prms", "samples", "analysis", "runtime"};
+const std::vector<std::string> kProblemsKeys = {"evaluation", "calibration"};
+const std::vector<std::string> kArithmeticKeys = {"task", "levels", "count", "seed"};
+const std::vector<std::string> kJsonlKeys = {"jsonl", "format", "limit"};
+const std::vector<std::string> kPolicyKeys = {"name", "path", "device", "temperature", "top_p",
+                                              "top_k", "max_new_tokens", "stop", "prompt", "step_separator"};
+const std::vector<std::string> kPrmKeys = {"name", "path", "device", "kind", "step_token", "good_token", "prompt"};
+const std::vector<std::string> kAnalysisKeys = {"budgets", "strategies", "reductions", "draws",
+                                                "calibration_draws", "bootstrap", "folds", "reference"};
+const std::vector<std::string> kRuntimeKeys = {"problems_per_unit", "batch_size", "samplers_per_policy",
+                                               "verifiers_per_prm", "memory_limit_mb", "threads"};
+
+std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+std::string read_file(const std::string& path) {
+  std::error_code error;
+  if (!fs::exists(path, error)) throw InputError(path, 0, "", "the sweep config does not exist");
+  if (!fs::is_regular_file(path, error)) throw InputError(path, 0, "", "the sweep config is not a file");
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in) throw InputError(path, 0, "", "the sweep config cannot be read");
+  return text.str();
+}
+
+class Parser {
+ public:
+  explicit Parser(const std::string& file) : reader_(file) {
+    const fs::path dir = fs::path(file).parent_path();
+    base_ = dir.empty() ? fs::current_path() : fs::absolute(dir);
+  }
+
+  SweepConfig parse(const YAML::Node& root) {
+    SweepConfig c;
+    c.file = reader_.file();
+    const Map top(reader_, {root, "", 1}, kSweepKeys, "sweep settings");
+
+    c.name = name_of(top.require("sweep"));
+    const Value store = top.require("store");
+    c.store = resolve(store);
+    if (fs::is_directory(c.store)) reader_.fail(store, "'" + c.store + "' is a directory; give the store's file name");
+    c.report = top.has("report") ? resolve(*top.get("report"))
+                                 : (fs::path(c.store).parent_path() / "report").string();
+    if (auto v = top.get("seed")) c.seed = reader_.whole(*v, 0, kAnyU64);
+
+    const Map problems(reader_, top.require("problems"), kProblemsKeys, "problem splits");
+    c.evaluation = source(problems.require("evaluation"));
+    if (auto v = problems.get("calibration")) {
+      c.calibration = source(*v);
+      c.has_calibration_split = true;
+      check_disjoint(c.evaluation, c.calibration, *v);
+    }
+
+    c.samples = reader_.whole(top.require("samples"), 1, kMaxSamples);
+
+    const Value policies = top.require("policies");
+    for (const auto& v : reader_.list(policies)) c.policies.push_back(policy(v));
+    if (c.policies.empty()) reader_.fail(policies, "needs at least one policy");
+    if (auto v = top.get("prms"))
+      for (const auto& p : reader_.list(*v)) c.prms.push_back(prm(p));
+
+    if (auto v = top.get("runtime")) c.runtime = runtime(*v);
+    c.analysis.seed = c.seed;
+    c.analysis.threads = c.runtime.threads;
+    analysis(top.get("analysis"), c);
+    check_folds(c, problems);
+    return c;
+  }
+
+ private:
+  // ---- scalars with meaning
+
+  // Names become parts of unit ids and file names: letters, digits, '_', '.', '-'.
+  std::string name_of(const Value& v) const {
+    const auto name = reader_.nonempty_text(v);
+    for (char ch : name)
+      if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_' && ch != '.' && ch != '-')
+        reader_.fail(v, "'" + name + "' is not a valid name: use only letters, digits, '_', '.' and '-'");
+    return name;
+  }
+
+  // A path as written, resolved against the config file's directory; absolute and normalised,
+  // so the same sweep names the same files from any working directory.
+  std::string resolve(const Value& v) const {
+    const fs::path written = reader_.nonempty_text(v);
+    fs::path p = (written.is_absolute() ? written : base_ / written).lexically_normal();
+    if (p.filename().empty() && p.has_parent_path() && p != p.root_path()) p = p.parent_path();
+    return p.string();
+  }
+
+  std::string model_dir(const Value& v) const {
+    const auto path = resolve(v);
+    if (!fs::exists(path)) reader_.fail(v, "the model directory '" + path + "' does not exist");
+    if (!fs::is_directory(path)) reader_.fail(v, "'" + path + "' is not a directory (a model directory is expected)");
+    if (!fs::is_regular_file(fs::path(path) / "config.json"))
+      reader_.fail(v, "the model directory '" + path + "' has no config.json");
+    return path;
+  }
+
+  std::string device(const Value& v) const {
+    const auto d = reader_.text(v);
+    bool ok = d == "auto" || d == "cpu" || d == "cuda";
+    if (d.rfind("cuda:", 0) == 0 && d.size() > 5)
+      ok = std::all_of(d.begin() + 5, d.end(), [](char ch) { return ch >= '0' && ch <= '9'; }) && d.size() <= 8;
+    if (!ok) reader_.fail(v, "must be auto, cpu, cuda or cuda:N, got '" + d + "'");
+    return d;
+  }
+
+  std::string prompt(const Value& v) const {
+    auto p = reader_.nonempty_text(v);
+    if (p.find("{problem}") == std::string::npos)
+      reader_.fail(v, "must contain {problem}, where the problem's text goes");
+    return p;
+  }
+
+  // ---- problem sources
+
+  ProblemSource source(const Value& v) const {
+    const Map any(reader_, v, concat(kArithmeticKeys, kJsonlKeys),
+                  "a problem source (task: arithmetic, or jsonl: FILE)");
+    const bool arithmetic = any.has("task"), jsonl = any.has("jsonl");
+    if (arithmetic && jsonl) reader_.fail(v, "give either task or jsonl, not both");
+    if (!arithmetic && !jsonl)
+      reader_.fail(v.line, any.child_key("task"), "a problem source needs task: arithmetic, or jsonl: FILE");
+    ProblemSource s;
+    if (arithmetic) {
+      const Map m(reader_, v, kArithmeticKeys);  // rejects jsonl-only keys
+      s.kind = ProblemSource::Kind::arithmetic;
+      reader_.choice(m.require("task"), {"arithmetic"});
+      const Value levels = m.require("levels");
+      std::set<int> seen;
+      for (const auto& level : reader_.list(levels)) {
+        const int l = static_cast<int>(reader_.whole(level, task::kMinLevel, task::kMaxLevel));
+        if (!seen.insert(l).second) reader_.fail(level, "level " + std::to_string(l) + " is listed twice");
+        s.levels.push_back(l);
+      }
+      if (s.levels.empty()) reader_.fail(levels, "needs at least one level");
+      s.count = reader_.whole(m.require("count"), 1, kMaxCount);
+      if (auto seed = m.get("seed")) s.seed = reader_.whole(*seed, 0, kAnyU64);
+    } else {
+      const Map m(reader_, v, kJsonlKeys);  // rejects arithmetic-only keys
+      s.kind = ProblemSource::Kind::jsonl;
+      const Value path = m.require("jsonl");
+      s.path = resolve(path);
+      if (!fs::exists(s.path)) reader_.fail(path, "the problem file '" + s.path + "' does not exist");
+      if (!fs::is_regular_file(s.path)) reader_.fail(path, "'" + s.path + "' is not a file");
+      s.format = m.has("format") ? reader_.choice(*m.get("format"), {"math", "gsm8k"}) : "math";
+      if (auto limit = m.get("limit")) s.limit = reader_.whole(*limit, 1, kAnyU64);
+    }
+    return s;
+  }
+
+  // Calibration must never see an evaluated problem.
+  void check_disjoint(const ProblemSource& evaluation, const ProblemSource& calibration, const Value& at) const {
+    if (evaluation.kind != calibration.kind) return;
+    const Map m(reader_, at, concat(kArithmeticKeys, kJsonlKeys));
+    if (calibration.kind == ProblemSource::Kind::jsonl) {
+      if (evaluation.path == calibration.path)
+        reader_.fail(m.require("jsonl"), "the calibration split reads the evaluation split's file; calibration "
+                                         "must never see an evaluated problem");
+      return;
+    }
+    if (evaluation.seed != calibration.seed) return;
+    for (int level : calibration.levels)
+      if (std::count(evaluation.levels.begin(), evaluation.levels.end(), level)) {
+        const Value blame = m.has("seed") ? *m.get("seed") : Value{at.node, m.child_key("seed"), at.line};
+        reader_.fail(blame, "the calibration split would repeat evaluation problems (level " + std::to_string(level) +
+                                " with seed " + std::to_string(calibration.seed) +
+                                " in both); give the calibration split another seed");
+      }
+  }
+
+  // ---- models
+
+  PolicySpec policy(const Value& v) {
+    const Map m(reader_, v, kPolicyKeys, "policy settings");
+    PolicySpec p;
+    const Value name = m.require("name");
+    p.name = name_of(name);
+    unique(policy_names_, p.name, name);
+    p.path = model_dir(m.require("path"));
+    if (auto x = m.get("device")) p.device = device(*x);
+    if (auto x = m.get("temperature")) {
+      p.temperature = reader_.number(*x);
+      if (p.temperature < 0) reader_.fail(*x, "must be at least 0 (0: greedy)");
+    }
+    if (auto x = m.get("top_p")) {
+      p.top_p = reader_.number(*x);
+      if (!(p.top_p > 0 && p.top_p <= 1)) reader_.fail(*x, "must be in (0, 1]");
+    }
+    if (auto x = m.get("top_k")) p.top_k = static_cast<std::int64_t>(reader_.whole(*x, 0, INT64_MAX));
+    if (auto x = m.get("max_new_tokens")) p.max_new_tokens = static_cast<std::int64_t>(reader_.whole(*x, 1, kMaxCount));
+    if (auto x = m.get("stop"))
+      for (const auto& s : reader_.list(*x)) p.stop.push_back(reader_.nonempty_text(s));
+    if (auto x = m.get("prompt")) p.prompt = prompt(*x);
+    if (auto x = m.get("step_separator")) p.step_separator = reader_.nonempty_text(*x);
+    return p;
+  }
+
+  PrmSpec prm(const Value& v) {
+    const Map m(reader_, v, kPrmKeys, "PRM settings");
+    PrmSpec p;
+    const Value name = m.require("name");
+    p.name = name_of(name);
+    unique(prm_names_, p.name, name);
+    p.path = model_dir(m.require("path"));
+    if (auto x = m.get("device")) p.device = device(*x);
+    if (auto x = m.get("kind")) p.kind = reader_.choice(*x, {"reward_head", "good_token"});
+    if (auto x = m.get("step_token")) p.step_token = reader_.nonempty_text(*x);
+    if (auto x = m.get("good_token")) {
+      p.good_token = reader_.nonempty_text(*x);
+      if (p.kind == "reward_head") reader_.fail(*x, "only a PRM of kind good_token reads good_token (this one is reward_head)");
+    }
+    if (auto x = m.get("prompt")) p.prompt = prompt(*x);
+    return p;
+  }
+
+  void unique(std::vector<std::pair<std::string, Value>>& seen, const std::string& name, const Value& at) const {
+    for (const auto& [other, where] : seen)
+      if (other == name)
+        reader_.fail(at, "the name '" + name + "' is already used by " + where.key.substr(0, where.key.rfind('.')) +
+                             " (line " + std::to_string(where.line) + ")");
+    seen.emplace_back(name, at);
+  }
+
+  // ---- analysis and runtime
+
+  void analysis(const std::optional<Value>& v, SweepConfig& c) {
+    auto& a = c.analysis;
+    if (!v) return;
+    const Map m(reader_, *v, kAnalysisKeys, "analysis settings");
+    if (auto x = m.get("budgets")) {
+      const auto budgets = reader_.list(*x);
+      if (budgets.empty()) reader_.fail(*x, "is empty; leave budgets out for powers of two up to samples");
+      for (const auto& b : budgets) {
+        const auto n = static_cast<std::uint32_t>(reader_.whole(b, 1, UINT32_MAX));
+        if (n > c.samples)
+          reader_.fail(b, "budget " + std::to_string(n) + " is above samples (" + std::to_string(c.samples) +
+                              "): a budget draws from the samples of each problem");
+        if (std::count(a.budgets.begin(), a.budgets.end(), n)) reader_.fail(b, "budget " + std::to_string(n) + " is listed twice");
+        a.budgets.push_back(n);
+      }
+    }
+    if (auto x = m.get("strategies")) a.strategies = names(*x, aggregation::parse_strategy, "strategies");
+    if (auto x = m.get("reductions")) a.reductions = names(*x, aggregation::parse_reduction, "reductions");
+    if (auto x = m.get("draws")) a.draws = static_cast<int>(reader_.whole(*x, 1, kAnyInt));
+    if (auto x = m.get("calibration_draws")) a.calibration_draws = static_cast<int>(reader_.whole(*x, 1, kAnyInt));
+    if (auto x = m.get("bootstrap")) a.bootstrap_resamples = static_cast<int>(reader_.whole(*x, 2, kAnyInt));
+    if (auto x = m.get("folds")) a.folds = static_cast<int>(reader_.whole(*x, 2, kAnyInt));
+    if (auto x = m.get("reference")) {
+      a.reference = parse(*x, aggregation::parse_strategy);
+      if (!a.strategies.empty() && !std::count(a.strategies.begin(), a.strategies.end(), a.reference))
+        reader_.fail(*x, "the savings reference '" + reader_.text(*x) + "' must be among analysis.strategies");
+    } else if (!a.strategies.empty() && !std::count(a.strategies.begin(), a.strategies.end(), a.reference)) {
+      reader_.fail(*m.get("strategies"), "does not include the savings reference '" +
+                                             std::string(aggregation::name(a.reference)) +
+                                             "': add it, or name another with analysis.reference");
+    }
+  }
+
+  template <typename T>
+  T parse(const Value& v, T (*parse_name)(std::string_view)) const {
+    const auto text = reader_.text(v);
+    try {
+      return parse_name(text);
+    } catch (const std::invalid_argument& e) {
+      reader_.fail(v, e.what());
+    }
+  }
+
+  template <typename T>
+  std::vector<T> names(const Value& v, T (*parse_name)(std::string_view), const std::string& what) const {
+    std::vector<T> out;
+    const auto items = reader_.list(v);
+    if (items.empty()) reader_.fail(v, "is empty; leave " + what + " out to use all of them");
+    for (const auto& item : items) {
+      const auto value = parse(item, parse_name);
+      if (std::count(out.begin(), out.end(), value)) reader_.fail(item, "'" + reader_.text(item) + "' is listed twice");
+      out.push_back(value);
+    }
+    return out;
+  }
+
+  // Cross-fitting needs at least `folds` evaluation problems; say so now, not after sampling.
+  void check_folds(const SweepConfig& c, const Map& problems) const {
+    const auto& a = c.analysis;
+    const auto strategies = a.strategies.empty() ? aggregation::all_strategies() : a.strategies;
+    if (c.has_calibration_split || !std::any_of(strategies.begin(), strategies.end(), aggregation::is_calibrated)) return;
+    std::uint64_t most = 0;  // the evaluation problems, or an upper bound; 0: unknown
+    if (c.evaluation.kind == ProblemSource::Kind::arithmetic) most = c.evaluation.count * c.evaluation.levels.size();
+    else most = c.evaluation.limit;
+    if (most == 0 || most >= static_cast<std::uint64_t>(a.folds)) return;
+    const Map evaluation(reader_, problems.require("evaluation"), concat(kArithmeticKeys, kJsonlKeys));
+    const Value blame = evaluation.has("count") ? evaluation.require("count") : evaluation.require("limit");
+    reader_.fail(blame, "at most " + std::to_string(most) + " evaluation problems cannot be split into " +
+                            std::to_string(a.folds) + " cross-fitting folds (analysis.folds); add problems, "
+                            "lower folds, or give a calibration split");
+  }
+
+  RuntimeSpec runtime(const Value& v) const {
+    const Map m(reader_, v, kRuntimeKeys, "runtime settings");
+    RuntimeSpec r;
+    if (auto x = m.get("problems_per_unit")) r.problems_per_unit = reader_.whole(*x, 1, kMaxCount);
+    if (auto x = m.get("batch_size")) r.batch_size = reader_.whole(*x, 1, kMaxCount);
+    if (auto x = m.get("samplers_per_policy")) r.samplers_per_policy = reader_.whole(*x, 1, 1024);
+    if (auto x = m.get("verifiers_per_prm")) r.verifiers_per_prm = reader_.whole(*x, 1, 1024);
+    if (auto x = m.get("memory_limit_mb")) r.memory_limit_mb = reader_.whole(*x, 0, kAnyU64 >> 20);
+    if (auto x = m.get("threads")) r.threads = static_cast<int>(reader_.whole(*x, 0, 4096));
+    return r;
+  }
+
+  Reader reader_;
+  fs::path base_;
+  std::vector<std::pair<std::string, Value>> policy_names_, prm_names_;
+};
+
+}  // namespace
+
+SweepConfig load_sweep(const std::string& path) {
+  const std::string text = read_file(path);
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw InputError(path, e.mark.line >= 0 ? static_cast<std::size_t>(e.mark.line) + 1 : 0, "",
+                     "not valid YAML: " + e.msg);
+  }
+  return Parser(path).parse(root);
+}
+
+}  // namespace quorum::config

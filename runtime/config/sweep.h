@@ -1,0 +1,89 @@
+// A sweep: which problems, which policies and PRMs, how many samples, how results are analysed
+// and how the work is run. Read from YAML (docs/config.md) and validated completely before any
+// work starts: every error names the file, the line and the key.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "runtime/analysis/analyze.h"
+
+namespace quorum::config {
+
+// Where a split's problems come from.
+struct ProblemSource {
+  enum class Kind { arithmetic, jsonl } kind = Kind::arithmetic;
+  // arithmetic: the built-in task (docs/task.md), `count` problems per level
+  std::vector<int> levels;
+  std::size_t count = 0;
+  std::uint64_t seed = 0;
+  // jsonl: a file of rows; "math" rows carry `problem` and `answer`, "gsm8k" rows `question`
+  // and `answer` ending in "#### N"; an optional `id` or `problem_id` names a row
+  std::string path;    // resolved against the config file's directory
+  std::string format;  // "math" or "gsm8k"
+  std::size_t limit = 0;  // first `limit` rows; 0: all
+};
+
+// A problem as the sweep sees it, whatever its source.
+struct Problem {
+  std::string id;      // the row's id, or "arith-l<L>-s<S>-<k>", or a hash of the text
+  std::string text;
+  std::string answer;  // the gold answer as text
+};
+
+struct PolicySpec {
+  std::string name;
+  std::string path;          // model directory, resolved; must exist with config.json
+  std::string device = "auto";
+  double temperature = 1.0;
+  double top_p = 1.0;
+  std::int64_t top_k = 0;
+  std::int64_t max_new_tokens = 256;
+  std::vector<std::string> stop;  // stop strings besides the model's end-of-text token
+  std::string prompt;        // "{problem}" is replaced; empty: the model's quorum.json prompt
+  std::string step_separator = "\n";  // how the response text is cut into steps
+};
+
+struct PrmSpec {
+  std::string name;
+  std::string path;          // resolved; must exist with config.json
+  std::string device = "auto";
+  // Empty fields are taken from the model's quorum.json (the demo models carry them).
+  std::string kind;          // "reward_head" or "good_token"
+  std::string step_token;    // appended after every step
+  std::string good_token;    // good_token PRMs: the token whose probability is the score
+  std::string prompt;        // "{problem}" is replaced; steps follow it
+};
+
+struct RuntimeSpec {
+  std::size_t problems_per_unit = 4;   // one work unit: these problems, all their samples
+  std::size_t batch_size = 32;         // sequences per forward pass
+  std::size_t samplers_per_policy = 1;
+  std::size_t verifiers_per_prm = 1;
+  std::size_t memory_limit_mb = 0;     // resident model weights at most; 0: no limit
+  int threads = 0;                     // analysis threads; 0: one per core
+};
+
+struct SweepConfig {
+  std::string file;          // the YAML file, as given
+  std::string name;
+  std::string store;         // SQLite file, resolved
+  std::string report;        // report directory, resolved; default: "<store dir>/report"
+  std::uint64_t seed = 0;    // base seed of sampling and of the analysis draws
+  ProblemSource evaluation, calibration;  // calibration.count == 0 and no path: cross-fitting
+  bool has_calibration_split = false;
+  std::vector<PolicySpec> policies;
+  std::vector<PrmSpec> prms;
+  std::size_t samples = 0;   // responses per problem per policy (N_max)
+  analysis::AnalysisSettings analysis;  // budgets, strategies, reductions, draws, bootstrap, reference
+  RuntimeSpec runtime;
+};
+
+// Parses and validates; throws InputError(file, line, key, message).
+SweepConfig load_sweep(const std::string& path);
+
+// The problems of a source, in order. Throws InputError naming the JSONL file and line.
+std::vector<Problem> load_problems(const ProblemSource& source);
+
+}  // namespace quorum::config
