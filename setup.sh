@@ -13,6 +13,7 @@ packages=(
   python3 python3-numpy
   libtorch-dev python3-torch
   libopenblas0-openmp  # libtorch on Debian otherwise multiplies matrices with the reference BLAS (20x slower)
+  libcaf-dev libsqlite3-dev  # the actors and the store
 )
 
 missing=()

@@ -13,5 +13,6 @@ void register_synth(CLI::App& app, int& exit_code);
 void register_task(CLI::App& app, int& exit_code);
 void register_train(CLI::App& app, int& exit_code);
 void register_eval(CLI::App& app, int& exit_code);
+void register_sweep(CLI::App& app, int& exit_code);
 
 }  // namespace quorum::cli

@@ -1,0 +1,15 @@
+// Sampler and verifier actors: each holds one model (loaded on its first lease, freed on
+// release) and answers every lease with the encoded result, or a failure naming the cause.
+// They run detached (a thread each), since a forward pass blocks for its whole duration.
+#pragma once
+
+#include <caf/all.hpp>
+
+#include "runtime/config/sweep.h"
+
+namespace quorum::actors {
+
+caf::behavior sampler(caf::event_based_actor* self, config::PolicySpec spec, std::size_t batch_size);
+caf::behavior verifier(caf::event_based_actor* self, config::PrmSpec spec, std::size_t batch_size);
+
+}  // namespace quorum::actors

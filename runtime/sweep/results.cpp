@@ -1,0 +1,136 @@
+#include "runtime/sweep/results.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "runtime/analysis/analyze.h"
+#include "runtime/analysis/outputs.h"
+#include "runtime/common/error.h"
+#include "runtime/interchange/pools.h"
+#include "runtime/sweep/plan.h"
+
+namespace quorum::sweep {
+
+using nlohmann::json;
+
+json stored_description(store::Store& store) {
+  const auto description = store.meta("sweep");
+  if (!description) throw InputError(store.path(), 0, "", "the store holds no planned sweep");
+  return json::parse(*description);
+}
+
+interchange::Dataset stored_dataset(store::Store& store, const json& description, const std::string& split) {
+  const auto samples = description.at("samples").get<std::size_t>();
+  const auto prms = description.at("prms").get<std::vector<std::string>>();
+  const auto problems = store.problems(split);
+  interchange::Dataset dataset;
+  for (const auto& policy : description.at("policies").get<std::vector<std::string>>()) {
+    std::map<std::string, std::map<std::string, store::ScoreRow>> scores;  // prm -> response id -> row
+    for (const auto& prm : prms) scores[prm] = store.scores(prm, policy, split);
+    std::map<std::string, std::vector<store::ResponseRow>> by_problem;
+    for (auto& row : store.responses(policy, split)) by_problem[row.problem_id].push_back(std::move(row));
+    for (const auto& problem : problems) {
+      auto found = by_problem.find(problem.id);
+      if (found == by_problem.end() || found->second.size() != samples) continue;
+      interchange::ProblemRecord record;
+      record.problem_id = problem.id, record.problem = problem.text, record.gold = problem.answer;
+      record.policy = policy, record.file = store.path();
+      bool complete = true;
+      for (const auto& row : found->second) {
+        interchange::ResponseRecord response;
+        response.text = row.text, response.steps = row.steps, response.answer = row.answer;
+        response.prompt_tokens = static_cast<double>(row.prompt_tokens);
+        response.completion_tokens = static_cast<double>(row.completion_tokens);
+        for (const auto& prm : prms) {
+          const auto score = scores[prm].find(row.id);
+          if (score == scores[prm].end()) {
+            complete = false;
+            break;
+          }
+          response.scores[prm] = score->second.scores;
+        }
+        if (!complete) break;
+        record.responses.push_back(std::move(response));
+      }
+      if (!complete) continue;
+      dataset.index[{policy, problem.id}] = dataset.problems.size();
+      dataset.problems.push_back(std::move(record));
+    }
+  }
+  return dataset;
+}
+
+namespace {
+
+// A policy enters the report once it has complete problems in every split the analysis needs.
+std::vector<aggregation::PolicyPool> pools_of(const interchange::Dataset& dataset, int threads) {
+  if (dataset.problems.empty()) return {};
+  return interchange::build_pools(dataset, answers::ExtractOptions{}, threads);
+}
+
+void keep_policies(std::vector<aggregation::PolicyPool>& pools, const std::vector<aggregation::PolicyPool>& others) {
+  pools.erase(std::remove_if(pools.begin(), pools.end(),
+                             [&](const aggregation::PolicyPool& pool) {
+                               return std::none_of(others.begin(), others.end(),
+                                                   [&](const auto& o) { return o.policy == pool.policy; });
+                             }),
+              pools.end());
+}
+
+}  // namespace
+
+ReportSummary write_report(store::Store& store, std::string directory) {
+  const auto description = stored_description(store);
+  if (directory.empty()) directory = description.at("report").get<std::string>();
+  const auto settings = analysis_settings(description);
+  const bool separate = description.at("calibration_split").get<bool>();
+  const auto evaluation = stored_dataset(store, description, kEvaluation);
+  auto pools = pools_of(evaluation, settings.threads);
+  std::vector<aggregation::PolicyPool> calibration_pools;
+  ReportSummary summary{evaluation.problems.size(), 0, directory};
+  if (separate) {
+    const auto calibration = stored_dataset(store, description, kCalibration);
+    summary.calibration_problems = calibration.problems.size();
+    calibration_pools = pools_of(calibration, settings.threads);
+    keep_policies(pools, calibration_pools);
+    keep_policies(calibration_pools, pools);
+  }
+  if (pools.empty())
+    throw InputError(store.path(), 0, "", "no policy has complete problems to report yet (every sample stored and scored)");
+  const auto result = analysis::analyze(pools, calibration_pools, settings);
+  analysis::RunDescription run{{store.path()}, separate ? std::vector<std::string>{store.path() + " (calibration split)"}
+                                                        : std::vector<std::string>{}};
+  analysis::write_outputs(directory, result, run);
+  store.put_output("results.csv", analysis::results_csv(result));
+  store.put_output("savings.csv", analysis::savings_csv(result));
+  store.put_output("calibration.json", analysis::calibration_json(result));
+  store.put_output("summary.md", analysis::summary_markdown(result, run));
+  return summary;
+}
+
+std::size_t export_jsonl(store::Store& store, const std::string& split, const std::string& path) {
+  const auto dataset = stored_dataset(store, stored_description(store), split);
+  const auto temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary);
+    if (!out) throw InputError(path, 0, "--out", "cannot write");
+    for (const auto& record : dataset.problems) {
+      json responses = json::array();
+      for (const auto& r : record.responses) {
+        json row = {{"text", r.text}, {"steps", r.steps}, {"prompt_tokens", r.prompt_tokens},
+                    {"completion_tokens", r.completion_tokens}, {"scores", r.scores}};
+        if (r.answer) row["answer"] = *r.answer;
+        responses.push_back(std::move(row));
+      }
+      out << json{{"problem_id", record.problem_id}, {"problem", record.problem}, {"answer", record.gold},
+                  {"policy", record.policy}, {"responses", responses}}.dump()
+          << "\n";
+    }
+    if (!out.flush()) throw InputError(path, 0, "--out", "write failed");
+  }
+  std::filesystem::rename(temporary, path);
+  return dataset.problems.size();
+}
+
+}  // namespace quorum::sweep

@@ -1,0 +1,34 @@
+// What a store holds, read back as the interchange records `quorum analyze` reads: for the
+// report (at the end of a run, or of a running store) and for `quorum export`.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/interchange/records.h"
+#include "runtime/store/store.h"
+
+namespace quorum::sweep {
+
+// The problems of a split that are complete for a policy (all samples stored, every response
+// scored by every PRM of the sweep), one record per (policy, problem). Incomplete problems are
+// left out, so a running store gives a consistent partial view.
+interchange::Dataset stored_dataset(store::Store& store, const nlohmann::json& description, const std::string& split);
+
+// The sweep's description written by prepare_store; InputError when the store has none.
+nlohmann::json stored_description(store::Store& store);
+
+struct ReportSummary {
+  std::size_t evaluation_problems = 0, calibration_problems = 0;  // complete, over all policies
+  std::string directory;                                          // where the files are
+};
+
+// Analyses what the store holds and writes results.csv, calibration.json, savings.csv and
+// summary.md to directory (default: the sweep's report directory); keeps copies in the store.
+ReportSummary write_report(store::Store& store, std::string directory = "");
+
+// Writes a split as quorum JSONL rows (docs/interchange.md); returns the rows written.
+std::size_t export_jsonl(store::Store& store, const std::string& split, const std::string& path);
+
+}  // namespace quorum::sweep

@@ -1,0 +1,159 @@
+// A whole sweep through the real actors, models and store: `quorum run` on tiny models trained
+// here, then status, report, export and analyze on its store; and the same sweep killed with
+// SIGKILL at random points and restarted, which must end with exactly the rows of a run that
+// was never interrupted.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <random>
+#include <thread>
+
+#include "cli_runner.h"
+#include "runtime/store/store.h"
+
+using quorum::testing::read_text;
+using quorum::testing::run_quorum;
+using quorum::testing::TempDir;
+
+namespace {
+
+// Two tiny models in dir: "policy" (a few optimizer steps) and "prm" trained on its samples.
+void train_tiny_models(const TempDir& dir) {
+  const auto policy = (dir.path() / "policy").string();
+  const auto trained = run_quorum("train policy --out " + policy +
+                                  " --size small --levels 1 --problems 200 --steps 30 --batch 8 --warmup 4 --seed 3");
+  INFO(trained.output);
+  REQUIRE(trained.exit_code == 0);
+  const auto prm = run_quorum("train prm --policy " + policy + " --out " + (dir.path() / "prm").string() +
+                              " --levels 1 --problems 4 --samples 2 --steps 10 --batch 4 --warmup 2");
+  INFO(prm.output);
+  REQUIRE(prm.exit_code == 0);
+}
+
+std::string sweep_yaml(const std::string& store, int count, int samples, int max_new_tokens) {
+  const auto n = std::to_string(count), s = std::to_string(samples), t = std::to_string(max_new_tokens);
+  return "sweep: e2e\n"
+         "store: " + store + "\n"
+         "seed: 5\n"
+         "problems:\n"
+         "  evaluation: {task: arithmetic, levels: [1], count: " + n + ", seed: 3}\n"
+         "  calibration: {task: arithmetic, levels: [1], count: 4, seed: 4}\n"
+         "policies:\n"
+         "  - {name: pa, path: policy, max_new_tokens: " + t + "}\n"
+         "  - {name: pb, path: policy, max_new_tokens: " + t + ", temperature: 0.7}\n"
+         "prms:\n"
+         "  - {name: prm, path: prm}\n"
+         "samples: " + s + "\n"
+         "analysis: {budgets: [1, 2, 4], draws: 8, bootstrap: 20, calibration_draws: 2}\n"
+         "runtime: {problems_per_unit: 2, batch_size: 8}\n";
+}
+
+std::int64_t rows(const std::string& store_path, const char* what) {
+  quorum::store::Store store(store_path, true);
+  return std::string(what) == "responses" ? store.response_count() : store.score_count();
+}
+
+}  // namespace
+
+TEST_CASE("quorum run: a small sweep streams through the actors into the store and a report", "[run][cli]") {
+  TempDir dir("run");
+  train_tiny_models(dir);
+  const auto config = dir.file("sweep.yaml", sweep_yaml("out/sweep.db", 6, 4, 24));
+  const auto store = (dir.path() / "out" / "sweep.db").string();
+
+  const auto run = run_quorum("run " + config);
+  INFO(run.output);
+  REQUIRE(run.exit_code == 0);
+  CHECK(run.output.find("report: " + (dir.path() / "out" / "report").string() + "/summary.md") != std::string::npos);
+  CHECK(run.output.find("sample ") != std::string::npos);  // the progress view
+  const auto summary = read_text(dir.path() / "out" / "report" / "summary.md");
+  CHECK(summary.find("| pa | prm |") != std::string::npos);
+  CHECK(summary.find("| pb | prm |") != std::string::npos);
+  CHECK(std::filesystem::exists(dir.path() / "out" / "report" / "results.csv"));
+  // (6 evaluation + 4 calibration problems) x 2 policies x 4 samples, each scored once.
+  CHECK(rows(store, "responses") == 80);
+  CHECK(rows(store, "scores") == 80);
+
+  const auto status = run_quorum("status " + store);
+  INFO(status.output);
+  CHECK(status.exit_code == 0);
+  CHECK(status.output.find("sample units: 10/10 done") != std::string::npos);
+  CHECK(status.output.find("score units: 10/10 done") != std::string::npos);
+  CHECK(status.output.find("state: finished") != std::string::npos);
+
+  const auto again = run_quorum("run " + config + " --quiet");
+  INFO(again.output);
+  CHECK(again.exit_code == 0);
+  CHECK(again.output.find("run: 0 units run, 20 already stored") != std::string::npos);
+
+  const auto evaluation = (dir.path() / "eval.jsonl").string(), calibration = (dir.path() / "cal.jsonl").string();
+  const auto exported = run_quorum("export " + store + " --out " + evaluation);
+  INFO(exported.output);
+  CHECK(exported.output.find("12 (policy, problem) rows") != std::string::npos);
+  CHECK(run_quorum("export " + store + " --split calibration --out " + calibration).exit_code == 0);
+  const auto analyzed = run_quorum("analyze --input " + evaluation + " --calibration " + calibration + " --out " +
+                                   (dir.path() / "analysis").string() + " --budgets 1,2,4 --draws 8 --bootstrap 20 --quiet");
+  INFO(analyzed.output);
+  CHECK(analyzed.exit_code == 0);
+  // The analysis of the exported rows is the run's own report.
+  CHECK(read_text(dir.path() / "analysis" / "results.csv") == read_text(dir.path() / "out" / "report" / "results.csv"));
+
+  const auto report = run_quorum("report " + store + " --out " + (dir.path() / "again").string());
+  CHECK(report.exit_code == 0);
+  CHECK(read_text(dir.path() / "again" / "results.csv") == read_text(dir.path() / "out" / "report" / "results.csv"));
+}
+
+TEST_CASE("quorum run: killed with SIGKILL at random points and restarted, it ends as an uninterrupted run",
+          "[run][kill]") {
+  TempDir dir("run-kill");
+  train_tiny_models(dir);
+  const auto reference_config = dir.file("reference.yaml", sweep_yaml("reference.db", 12, 6, 40));
+  const auto killed_config = dir.file("killed.yaml", sweep_yaml("killed.db", 12, 6, 40));
+
+  const auto begin = std::chrono::steady_clock::now();
+  const auto reference = run_quorum("run " + reference_config + " --quiet");
+  const double full = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+  INFO(reference.output);
+  REQUIRE(reference.exit_code == 0);
+
+  std::mt19937 random(20261123);
+  int kills = 0;
+  for (int attempt = 0; kills < 4 && attempt < 12; ++attempt) {
+    const double delay = std::uniform_real_distribution<double>(0.1, 0.6)(random) * full;
+    std::fflush(nullptr);  // else the child flushes the parent's buffered output too
+    const pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      std::freopen("/dev/null", "w", stdout);
+      std::freopen("/dev/null", "w", stderr);
+      execl(QUORUM_BINARY, "quorum", "run", killed_config.c_str(), "--quiet", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    std::this_thread::sleep_for(std::chrono::duration<double>(delay));
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (WIFSIGNALED(status)) ++kills;  // else it had finished already: try again
+  }
+  CHECK(kills >= 3);
+  const auto resumed = run_quorum("run " + killed_config + " --quiet");
+  INFO(resumed.output);
+  REQUIRE(resumed.exit_code == 0);
+
+  const auto reference_store = (dir.path() / "reference.db").string(), killed_store = (dir.path() / "killed.db").string();
+  // (12 + 4 problems) x 2 policies x 6 samples: none missing, none twice.
+  CHECK(rows(killed_store, "responses") == 192);
+  CHECK(rows(killed_store, "scores") == 192);
+  for (const char* split : {"evaluation", "calibration"}) {
+    const auto a = (dir.path() / (std::string("a-") + split + ".jsonl")).string();
+    const auto b = (dir.path() / (std::string("b-") + split + ".jsonl")).string();
+    REQUIRE(run_quorum("export " + reference_store + " --split " + split + " --out " + a).exit_code == 0);
+    REQUIRE(run_quorum("export " + killed_store + " --split " + split + " --out " + b).exit_code == 0);
+    CHECK(read_text(a) == read_text(b));
+  }
+  CHECK(read_text(dir.path() / "report" / "results.csv").size() > 0);
+}
