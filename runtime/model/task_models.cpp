@@ -69,6 +69,8 @@ nlohmann::json train_settings_json(const TrainSettings& t) {
 // the step token.
 struct SampledSteps {
   std::vector<StepExample> examples;
+  std::vector<std::string> prompts;                 // per example: the prompt text
+  std::vector<std::vector<std::string>> steps;      // per example: its step texts
   std::size_t good = 0, bad = 0;
   std::size_t responses = 0, correct_answers = 0;
 };
@@ -104,10 +106,13 @@ SampledSteps sample_labelled_steps(Decoder& policy, const tokenizer::Tokenizer& 
       sampled.correct_answers += checked.answer_correct;
       if (checked.steps.empty()) continue;
       StepExample example;
-      example.tokens = encode(tokens, task::prompt_for(problem));
+      sampled.prompts.push_back(task::prompt_for(problem));
+      example.tokens = encode(tokens, sampled.prompts.back());
+      auto& step_texts = sampled.steps.emplace_back();
       for (std::size_t i = 0; i < checked.steps.size(); ++i) {
         const auto& span = checked.steps[i].span;
-        const auto step_tokens = encode(tokens, text.substr(span.begin, span.size));
+        step_texts.push_back(text.substr(span.begin, span.size));
+        const auto step_tokens = encode(tokens, step_texts.back());
         example.tokens.insert(example.tokens.end(), step_tokens.begin(), step_tokens.end());
         example.tokens.push_back(step);
         const bool is_good = checked.first_error < 0 || static_cast<std::ptrdiff_t>(i) < checked.first_error;
@@ -181,7 +186,7 @@ double train_task_policy(const PolicyTraining& options, const std::string& direc
   tokens.save((std::filesystem::path(directory) / "tokenizer.json").string());
   nlohmann::json levels = options.levels;
   write_manifest(directory, {{"role", "policy"}, {"eos_token", kEndOfText}, {"step_token", kStepToken},
-                             {"prompt", "Problem: <problem>\\nSolution:\\n"},
+                             {"prompt", kPromptTemplate},
                              {"training", {{"size", options.size}, {"levels", levels}, {"problems_per_level", options.problems},
                                            {"vocab_size", options.vocab_size}, {"optimizer", train_settings_json(options.train)},
                                            {"final_loss", loss}}}});
@@ -216,6 +221,7 @@ double train_task_prm(const PrmTraining& options, const std::string& directory, 
   tokens.save((std::filesystem::path(directory) / "tokenizer.json").string());
   nlohmann::json levels = options.levels;
   write_manifest(directory, {{"role", "prm"}, {"kind", "reward_head"}, {"step_token", kStepToken}, {"eos_token", kEndOfText},
+                             {"prompt", kPromptTemplate},
                              {"training", {{"policy", options.policy}, {"size", options.size}, {"levels", levels},
                                            {"problems_per_level", options.problems}, {"samples", options.samples},
                                            {"temperature", options.temperature}, {"good_steps", good}, {"bad_steps", bad},
@@ -263,18 +269,24 @@ PrmScore evaluate_task_prm(const std::string& prm_dir, const std::string& policy
                            std::size_t problems, std::size_t samples, std::uint64_t seed) {
   auto policy = load_decoder(policy_dir);
   const auto tokens = model_tokenizer(policy_dir);
+  // The PRM reads the policy's text through its own tokenizer, as a sweep's verifier does.
   const auto prm_tokens = model_tokenizer(prm_dir);
-  if (prm_tokens.to_json() != tokens.to_json())
-    throw InputError(prm_dir, 0, "tokenizer.json", "the PRM's tokenizer differs from the policy's");
   PrmSettings settings;
-  settings.step_token_id = token_id(tokens, kStepToken);
-  settings.pad_token_id = token_id(tokens, kEndOfText);
+  settings.step_token_id = token_id(prm_tokens, kStepToken);
+  settings.pad_token_id = token_id(prm_tokens, kEndOfText);
   ProcessRewardModel prm(prm_dir, settings);
   const auto sampled =
       sample_labelled_steps(policy, tokens, problems_of(levels, seed ^ kEvaluationStream, problems), samples, 1.0, 96, seed, {});
   std::vector<float> all_scores, all_labels;
-  for (const auto& example : sampled.examples) {
-    const auto scores = prm.score({example.tokens}).front();
+  for (std::size_t e = 0; e < sampled.examples.size(); ++e) {
+    const auto& example = sampled.examples[e];
+    auto sequence = encode(prm_tokens, sampled.prompts[e]);
+    for (const auto& step : sampled.steps[e]) {
+      const auto ids = encode(prm_tokens, step);
+      sequence.insert(sequence.end(), ids.begin(), ids.end());
+      sequence.push_back(settings.step_token_id);
+    }
+    const auto scores = prm.score({sequence}).front();
     all_scores.insert(all_scores.end(), scores.begin(), scores.end());
     all_labels.insert(all_labels.end(), example.labels.begin(), example.labels.end());
   }

@@ -15,6 +15,8 @@ namespace quorum::model {
 
 inline constexpr const char* kEndOfText = "<|endoftext|>";
 inline constexpr const char* kStepToken = "<|step|>";
+// task::prompt_for as a template for the sweep's samplers and verifiers ("{problem}" replaced).
+inline constexpr const char* kPromptTemplate = "Problem: {problem}\nSolution:\n";
 
 // The shapes of the demo models by name: "small", "medium", "large".
 ModelConfig demo_shape(const std::string& size, std::int64_t vocab_size);
