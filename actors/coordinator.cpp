@@ -48,6 +48,7 @@ struct CoordinatorState {
   std::map<std::string, std::size_t> remaining;                 // "policy/NAME" or "prm/NAME" -> units not done
   std::map<std::string, std::vector<store::ResponseRow>> scoring;  // score unit in flight -> its responses
   std::map<std::pair<std::string, std::string>, store::ProblemRow> problems;  // (split, id)
+  std::map<std::string, std::size_t> weight_bytes;  // model path -> bytes once loaded
   std::size_t resident_bytes = 0;
   Stage sample, score;
   Clock::time_point start = Clock::now();
@@ -283,8 +284,9 @@ void finish(Self self, int exit_code, const std::string& message) {
 }
 
 caf::behavior coordinator(Self self, config::SweepConfig config, RunOptions options, std::shared_ptr<store::Store> store,
-                          caf::actor aggregator) {
+                          caf::actor aggregator, std::map<std::string, std::size_t> weight_bytes) {
   auto& st = self->state;
+  st.weight_bytes = std::move(weight_bytes);
   st.config = std::move(config);
   st.options = options;
   st.store = std::move(store);
@@ -340,11 +342,11 @@ caf::behavior coordinator(Self self, config::SweepConfig config, RunOptions opti
         for (const auto& p : st.config.policies)
           for (std::size_t r = 0; r < runtime.samplers_per_policy; ++r)
             st.workers.push_back({self->spawn<caf::detached>(sampler, p, runtime.batch_size), true, p.name,
-                                  model::model_weight_bytes(p.path)});
+                                  st.weight_bytes.at(p.path)});
         for (const auto& p : st.config.prms)
           for (std::size_t r = 0; r < runtime.verifiers_per_prm; ++r)
             st.workers.push_back({self->spawn<caf::detached>(verifier, p, runtime.batch_size), false, p.name,
-                                  model::model_weight_bytes(p.path)});
+                                  st.weight_bytes.at(p.path)});
         self->send(self, tick_atom::value);
         dispatch(self);
         return st.finished;
@@ -360,13 +362,18 @@ caf::behavior coordinator(Self self, config::SweepConfig config, RunOptions opti
 }  // namespace
 
 RunOutcome run_sweep(const config::SweepConfig& config, const RunOptions& options) {
+  // Every checkpoint's header is read before any work: a broken model directory is the
+  // sweep's input error, reported before a unit runs.
+  std::map<std::string, std::size_t> weight_bytes;
+  for (const auto& p : config.policies) weight_bytes[p.path] = model::model_weight_bytes(p.path);
+  for (const auto& p : config.prms) weight_bytes[p.path] = model::model_weight_bytes(p.path);
   auto store = std::make_shared<store::Store>(config.store);
   RunOutcome outcome;
   outcome.leases_taken_back = sweep::prepare_store(*store, config);
   caf::actor_system_config system_config;
   caf::actor_system system{system_config};
   auto aggregator_actor = system.spawn<caf::detached>(aggregator, config.store);
-  auto coordinator_actor = system.spawn(coordinator, config, options, store, aggregator_actor);
+  auto coordinator_actor = system.spawn(coordinator, config, options, store, aggregator_actor, weight_bytes);
   caf::scoped_actor self{system};
   self->request(coordinator_actor, caf::infinite, run_atom::value)
       .receive(

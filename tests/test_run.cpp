@@ -105,6 +105,40 @@ TEST_CASE("quorum run: a small sweep streams through the actors into the store a
   const auto report = run_quorum("report " + store + " --out " + (dir.path() / "again").string());
   CHECK(report.exit_code == 0);
   CHECK(read_text(dir.path() / "again" / "results.csv") == read_text(dir.path() / "out" / "report" / "results.csv"));
+
+  // A memory bound below one model: models take turns, and the rows are the same.
+  auto bounded_yaml = sweep_yaml("bounded/sweep.db", 6, 4, 24);
+  bounded_yaml.replace(bounded_yaml.find("batch_size: 8}"), 14, "batch_size: 8, memory_limit_mb: 1}");
+  const auto bounded = run_quorum("run " + dir.file("bounded.yaml", bounded_yaml) + " --quiet");
+  INFO(bounded.output);
+  REQUIRE(bounded.exit_code == 0);
+  const auto bounded_rows = (dir.path() / "bounded.jsonl").string();
+  REQUIRE(run_quorum("export " + (dir.path() / "bounded" / "sweep.db").string() + " --out " + bounded_rows).exit_code == 0);
+  CHECK(read_text(bounded_rows) == read_text(evaluation));
+}
+
+TEST_CASE("quorum run: broken inputs stop it before any work, naming the cause", "[run][cli]") {
+  TempDir dir("run-errors");
+  std::filesystem::create_directories(dir.path() / "policy");
+  dir.file("policy/config.json", R"({"architectures": ["Qwen2ForCausalLM"]})");
+  dir.file("policy/model.safetensors", "not a checkpoint");
+  const auto config = dir.file("sweep.yaml",
+                               "sweep: broken\nstore: s.db\nproblems:\n  evaluation: {task: arithmetic, levels: [1], count: 2}\n"
+                               "policies:\n  - {name: p, path: policy}\nsamples: 2\nanalysis: {strategies: [majority], reference: majority}\n");
+  const auto run = run_quorum("run " + config);
+  INFO(run.output);
+  CHECK(run.exit_code == 2);
+  CHECK(run.output.find("model.safetensors") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir.path() / "s.db"));
+
+  const auto typo = run_quorum("run " + dir.file("typo.yaml", "sweep: t\nstore: s.db\nsamplse: 3\n"));
+  INFO(typo.output);
+  CHECK(typo.exit_code == 2);
+  CHECK(typo.output.find("typo.yaml:3") != std::string::npos);
+
+  const auto foreign = run_quorum("status " + dir.file("foreign.db", "SQLite? no."));
+  CHECK(foreign.exit_code == 2);
+  CHECK(foreign.output.find("foreign.db") != std::string::npos);
 }
 
 TEST_CASE("quorum run: killed with SIGKILL at random points and restarted, it ends as an uninterrupted run",

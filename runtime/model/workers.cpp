@@ -11,6 +11,7 @@
 #include "runtime/model/device.h"
 #include "runtime/model/generate.h"
 #include "runtime/model/prm.h"
+#include "runtime/model/safetensors.h"
 #include "runtime/tokenizer/tokenizer.h"
 
 namespace quorum::model {
@@ -65,9 +66,13 @@ std::string trimmed(std::string_view text) {
 }  // namespace
 
 std::size_t model_weight_bytes(const std::string& directory) {
+  // Tensors are memory-mapped to read only their headers; weights load as float32.
+  const CheckpointTensors tensors(directory);
   std::size_t bytes = 0;
-  for (const auto& entry : fs::directory_iterator(directory))
-    if (entry.path().extension() == ".safetensors") bytes += entry.file_size();
+  for (const auto& name : tensors.names()) {
+    const auto& view = tensors.at(name);
+    bytes += view.bytes / dtype_size(view.dtype) * sizeof(float);
+  }
   return bytes;
 }
 

@@ -12,8 +12,8 @@
 
 namespace quorum::model {
 
-// Bytes of a model directory's weights (the safetensors files): what loading it costs, the
-// figure the coordinator's memory bound counts. float32 weights count double when stored in 16 bits.
+// Bytes a model directory's weights take once loaded (as float32, whatever the stored dtype):
+// the figure the coordinator's memory bound counts.
 std::size_t model_weight_bytes(const std::string& directory);
 
 class PolicyWorker {
