@@ -1,5 +1,7 @@
 #include "actors/coordinator.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -329,11 +331,15 @@ caf::behavior coordinator(Self self, config::SweepConfig config, RunOptions opti
             else st.waiting[needed].push_back(id);
           }
         }
-        // Evaluation chunks first, in plan order, across every policy at once.
+        // Both splits advance in proportion (chunk k of n at k/n), so a report of a running
+        // store has calibration data as early as evaluation data.
+        std::map<std::string, std::size_t> chunks;  // split -> chunk count
+        for (const auto& [id, spec] : st.specs) chunks[spec.split] = std::max(chunks[spec.split], spec.chunk + 1);
         auto by_plan_order = [&](std::deque<std::string>& queue) {
           std::stable_sort(queue.begin(), queue.end(), [&](const std::string& a, const std::string& b) {
             const auto &x = st.specs.at(a), &y = st.specs.at(b);
-            return std::make_pair(x.split != sweep::kEvaluation, x.chunk) < std::make_pair(y.split != sweep::kEvaluation, y.chunk);
+            return std::make_pair(double(x.chunk) / chunks[x.split], x.split != sweep::kEvaluation) <
+                   std::make_pair(double(y.chunk) / chunks[y.split], y.split != sweep::kEvaluation);
           });
         };
         for (auto& [name, queue] : st.sample_queue) by_plan_order(queue);
@@ -359,6 +365,27 @@ caf::behavior coordinator(Self self, config::SweepConfig config, RunOptions opti
   };
 }
 
+// One run per store at a time: an advisory lock on "<store>.lock", which the kernel drops
+// when the process ends however it ends, so a killed run never leaves a stale lock.
+class StoreLock {
+ public:
+  explicit StoreLock(const std::string& store_path) : path_(store_path + ".lock") {
+    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw InputError(path_, 0, "", "cannot create the store's lock file");
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd_);
+      throw InputError(store_path, 0, "", "another quorum run is using this store");
+    }
+  }
+  ~StoreLock() { ::close(fd_); }
+  StoreLock(const StoreLock&) = delete;
+  StoreLock& operator=(const StoreLock&) = delete;
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
 }  // namespace
 
 RunOutcome run_sweep(const config::SweepConfig& config, const RunOptions& options) {
@@ -368,6 +395,7 @@ RunOutcome run_sweep(const config::SweepConfig& config, const RunOptions& option
   for (const auto& p : config.policies) weight_bytes[p.path] = model::model_weight_bytes(p.path);
   for (const auto& p : config.prms) weight_bytes[p.path] = model::model_weight_bytes(p.path);
   auto store = std::make_shared<store::Store>(config.store);
+  const StoreLock lock(config.store);
   RunOutcome outcome;
   outcome.leases_taken_back = sweep::prepare_store(*store, config);
   caf::actor_system_config system_config;

@@ -57,6 +57,19 @@ std::int64_t rows(const std::string& store_path, const char* what) {
   return std::string(what) == "responses" ? store.response_count() : store.score_count();
 }
 
+// `quorum run CONFIG --quiet` as a child process, its output discarded; -1 when fork fails.
+pid_t start_run(const std::string& config) {
+  std::fflush(nullptr);  // else the child flushes the parent's buffered output too
+  const pid_t pid = fork();
+  if (pid == 0) {
+    std::freopen("/dev/null", "w", stdout);
+    std::freopen("/dev/null", "w", stderr);
+    execl(QUORUM_BINARY, "quorum", "run", config.c_str(), "--quiet", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return pid;
+}
+
 }  // namespace
 
 TEST_CASE("quorum run: a small sweep streams through the actors into the store and a report", "[run][cli]") {
@@ -158,15 +171,8 @@ TEST_CASE("quorum run: killed with SIGKILL at random points and restarted, it en
   int kills = 0;
   for (int attempt = 0; kills < 4 && attempt < 12; ++attempt) {
     const double delay = std::uniform_real_distribution<double>(0.1, 0.6)(random) * full;
-    std::fflush(nullptr);  // else the child flushes the parent's buffered output too
-    const pid_t pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      std::freopen("/dev/null", "w", stdout);
-      std::freopen("/dev/null", "w", stderr);
-      execl(QUORUM_BINARY, "quorum", "run", killed_config.c_str(), "--quiet", static_cast<char*>(nullptr));
-      _exit(127);
-    }
+    const pid_t pid = start_run(killed_config);
+    REQUIRE(pid > 0);
     std::this_thread::sleep_for(std::chrono::duration<double>(delay));
     kill(pid, SIGKILL);
     int status = 0;
@@ -174,9 +180,18 @@ TEST_CASE("quorum run: killed with SIGKILL at random points and restarted, it en
     if (WIFSIGNALED(status)) ++kills;  // else it had finished already: try again
   }
   CHECK(kills >= 3);
-  const auto resumed = run_quorum("run " + killed_config + " --quiet");
-  INFO(resumed.output);
-  REQUIRE(resumed.exit_code == 0);
+  // The last restart runs to the end; a second run on the same store meanwhile is refused.
+  const pid_t resumed = start_run(killed_config);
+  REQUIRE(resumed > 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const auto concurrent = run_quorum("run " + killed_config + " --quiet");
+  INFO(concurrent.output);
+  CHECK(concurrent.exit_code == 2);
+  CHECK(concurrent.output.find("another quorum run is using this store") != std::string::npos);
+  int status = 0;
+  waitpid(resumed, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
 
   const auto reference_store = (dir.path() / "reference.db").string(), killed_store = (dir.path() / "killed.db").string();
   // (12 + 4 problems) x 2 policies x 6 samples: none missing, none twice.
