@@ -130,6 +130,8 @@ SampledSteps sample_labelled_steps(Decoder& policy, const tokenizer::Tokenizer& 
 
 // Evaluation problems come from a seed stream that training never uses.
 constexpr std::uint64_t kEvaluationStream = 0x4556414cULL;
+// Room for the longest level-4 solution (seven lines of up to four-digit numbers).
+constexpr std::int64_t kEvaluationMaxTokens = 160;
 
 tokenizer::Tokenizer model_tokenizer(const std::string& directory) {
   return tokenizer::Tokenizer::load((std::filesystem::path(directory) / "tokenizer.json").string());
@@ -256,9 +258,9 @@ std::vector<PolicyScore> evaluate_task_policy(const std::string& policy_dir, con
   for (int level : levels) {
     const auto set = problems_of({level}, seed ^ kEvaluationStream, problems);
     PolicyScore score{level, set.size(), 0, 0};
-    const auto greedy = sample_labelled_steps(policy, tokens, set, 1, 0.0, 96, seed, {});
+    const auto greedy = sample_labelled_steps(policy, tokens, set, 1, 0.0, kEvaluationMaxTokens, seed, {});
     score.greedy_accuracy = static_cast<double>(greedy.correct_answers) / greedy.responses;
-    const auto sampled = sample_labelled_steps(policy, tokens, set, samples, 1.0, 96, seed, {});
+    const auto sampled = sample_labelled_steps(policy, tokens, set, samples, 1.0, kEvaluationMaxTokens, seed, {});
     score.sampled_accuracy = static_cast<double>(sampled.correct_answers) / sampled.responses;
     scores.push_back(score);
   }
@@ -276,19 +278,27 @@ PrmScore evaluate_task_prm(const std::string& prm_dir, const std::string& policy
   settings.pad_token_id = token_id(prm_tokens, kEndOfText);
   ProcessRewardModel prm(prm_dir, settings);
   const auto sampled =
-      sample_labelled_steps(policy, tokens, problems_of(levels, seed ^ kEvaluationStream, problems), samples, 1.0, 96, seed, {});
-  std::vector<float> all_scores, all_labels;
+      sample_labelled_steps(policy, tokens, problems_of(levels, seed ^ kEvaluationStream, problems), samples, 1.0, kEvaluationMaxTokens, seed, {});
+  std::vector<std::vector<std::int64_t>> sequences;
   for (std::size_t e = 0; e < sampled.examples.size(); ++e) {
-    const auto& example = sampled.examples[e];
-    auto sequence = encode(prm_tokens, sampled.prompts[e]);
+    auto& sequence = sequences.emplace_back(encode(prm_tokens, sampled.prompts[e]));
     for (const auto& step : sampled.steps[e]) {
       const auto ids = encode(prm_tokens, step);
       sequence.insert(sequence.end(), ids.begin(), ids.end());
       sequence.push_back(settings.step_token_id);
     }
-    const auto scores = prm.score({sequence}).front();
-    all_scores.insert(all_scores.end(), scores.begin(), scores.end());
-    all_labels.insert(all_labels.end(), example.labels.begin(), example.labels.end());
+  }
+  std::vector<float> all_scores, all_labels;
+  const std::size_t batch = 32;
+  for (std::size_t first = 0; first < sequences.size(); first += batch) {
+    const std::vector<std::vector<std::int64_t>> chunk(sequences.begin() + first,
+                                                       sequences.begin() + std::min(sequences.size(), first + batch));
+    const auto scores = prm.score(chunk);
+    for (std::size_t i = 0; i < scores.size(); ++i) {
+      const auto& labels = sampled.examples[first + i].labels;
+      all_scores.insert(all_scores.end(), scores[i].begin(), scores[i].end());
+      all_labels.insert(all_labels.end(), labels.begin(), labels.end());
+    }
   }
   return {step_auc(all_scores, all_labels), sampled.good, sampled.bad};
 }
