@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets quorum up on a fresh Debian 12 machine and builds it.
 #   ./setup.sh          install packages (when missing) and build
-#   ./setup.sh demo     ... then run the demo
+#   ./setup.sh demo     ... then run the demo sweep (configs/demo.yaml)
 #   ./setup.sh test     ... then run the whole test suite
 #   ./setup.sh bench    ... then run the benchmarks
 set -euo pipefail
@@ -33,12 +33,9 @@ cmake --build build -j"$(nproc)"
 case "${1:-}" in
   "") ;;
   demo)
-    # Until the model-backed sweep lands, the demo analyzes a synthetic pool (3 policies x
-    # 4 PRMs with known, different behaviour) through the full aggregation engine.
-    mkdir -p out/demo
-    ./build/quorum synth --out out/demo/pool.jsonl --problems 300 --responses 64 --policies 3 --prms 4 --seed 1
-    ./build/quorum analyze --input out/demo/pool.jsonl --out out/demo/analysis --seed 1
-    echo "demo: report in out/demo/analysis/summary.md (results.csv, calibration.json, savings.csv beside it)"
+    # The main job: every shipped policy sampled, every shipped PRM scoring, all strategies
+    # evaluated (configs/demo.yaml). A second run continues the stored sweep.
+    exec ./build/quorum run configs/demo.yaml
     ;;
   test)  cd build && exec ctest --output-on-failure -j"$(nproc)" ;;
   bench) exec ./build/bench_analyze ;;

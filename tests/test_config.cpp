@@ -488,3 +488,33 @@ TEST_CASE("the complete example of docs/config.md loads", "[config]") {
   CHECK(c.analysis.budgets.size() == 6);
   CHECK(c.report == w.path("out/demo/report"));
 }
+
+TEST_CASE("config: the shipped sweeps load; the Hugging Face example lacks only its downloads", "[config]") {
+  // The example's first missing download is its dataset; with a stand-in dataset, its models.
+  const fs::path configs = fs::path(QUORUM_TEST_DATA) / ".." / ".." / "configs";
+  for (const char* name : {"demo.yaml", "examples/jsonl-math.yaml", "examples/jsonl-gsm8k.yaml"}) {
+    INFO(name);
+    const auto config = load_sweep((configs / name).string());
+    CHECK_FALSE(config.policies.empty());
+    CHECK_FALSE(config.prms.empty());
+    CHECK_FALSE(load_problems(config.evaluation).empty());
+  }
+  TempDir dir("config-hf-example");
+  std::string text;
+  {
+    std::ifstream in(configs / "examples" / "hf-qwen2.5-math.yaml");
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  const std::string hf = "../../hf/";
+  for (auto at = text.find(hf); at != std::string::npos; at = text.find(hf, at)) text.replace(at, hf.size(), "hf/");
+  fs::create_directories(dir.path() / "hf");
+  dir.file("hf/math500-eval.jsonl", "{\"problem\": \"1+1?\", \"answer\": \"2\"}\n");
+  dir.file("hf/math500-calibration.jsonl", "{\"problem\": \"2+2?\", \"answer\": \"4\"}\n");
+  try {
+    load_sweep(dir.file("hf.yaml", text));
+    FAIL("the example's model directories exist here");
+  } catch (const InputError& e) {
+    CHECK(e.field() == "policies[0].path");
+    CHECK(std::string(e.what()).find("Qwen2.5-Math-1.5B-Instruct") != std::string::npos);
+  }
+}
