@@ -38,6 +38,13 @@ CREATE TABLE IF NOT EXISTS step_scores (
 CREATE TABLE IF NOT EXISTS outputs (name TEXT PRIMARY KEY, content TEXT NOT NULL);
 )sql";
 
+// A step_scores row selected as (response_id, prm, scores, scored_tokens, seconds).
+template <typename Row>
+ScoreRow score_row(const Row& s) {
+  const nlohmann::json scores = nlohmann::json::parse(s.text(2));
+  return {s.text(0), s.text(1), scores.get<std::vector<float>>(), s.integer(3), s.real(4)};
+}
+
 UnitState parse_state(const std::string& text) {
   if (text == "pending") return UnitState::pending;
   if (text == "leased") return UnitState::leased;
@@ -178,9 +185,26 @@ void Store::execute(const char* sql) {
   }
 }
 
-void Store::transaction_begin() { execute("BEGIN IMMEDIATE"); }
-void Store::transaction_commit() { execute("COMMIT"); }
-void Store::transaction_rollback() { sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr); }
+template <typename Write>
+void Store::in_transaction(Write write) {
+  execute("BEGIN IMMEDIATE");
+  try {
+    write();
+    execute("COMMIT");
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+}
+
+template <typename Write>
+void Store::commit_unit(const std::string& unit_id, Write write_rows) {
+  in_transaction([&] {
+    write_rows();
+    Statement done(db_, "UPDATE units SET state = 'done' WHERE id = ?");
+    done.bind(unit_id).run();
+  });
+}
 
 std::optional<std::string> Store::meta(const std::string& key) {
   Statement s(db_, "SELECT value FROM meta WHERE key = ?");
@@ -195,8 +219,7 @@ void Store::set_meta(const std::string& key, const std::string& value) {
 }
 
 void Store::upsert_problems(const std::vector<ProblemRow>& rows) {
-  transaction_begin();
-  try {
+  in_transaction([&] {
     Statement s(db_,
                 "INSERT INTO problems (split, id, position, text, answer) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (split, id) DO UPDATE SET position = excluded.position, text = excluded.text, "
@@ -205,11 +228,7 @@ void Store::upsert_problems(const std::vector<ProblemRow>& rows) {
       s.reset();
       s.bind(row.split).bind(row.id).bind(row.position).bind(row.text).bind(row.answer).run();
     }
-    transaction_commit();
-  } catch (...) {
-    transaction_rollback();
-    throw;
-  }
+  });
 }
 
 std::vector<ProblemRow> Store::problems(const std::string& split) {
@@ -221,19 +240,14 @@ std::vector<ProblemRow> Store::problems(const std::string& split) {
 }
 
 void Store::add_units(const std::vector<UnitRow>& rows) {
-  transaction_begin();
-  try {
+  in_transaction([&] {
     Statement s(db_, "INSERT INTO units (id, kind, spec, state, attempts) VALUES (?, ?, ?, 'pending', 0) "
                      "ON CONFLICT (id) DO NOTHING");
     for (const auto& row : rows) {
       s.reset();
       s.bind(row.id).bind(row.kind).bind(row.spec).run();
     }
-    transaction_commit();
-  } catch (...) {
-    transaction_rollback();
-    throw;
-  }
+  });
 }
 
 std::vector<UnitRow> Store::units() {
@@ -266,8 +280,7 @@ std::int64_t Store::release_leases() {
 }
 
 void Store::commit_responses(const std::string& unit_id, const std::vector<ResponseRow>& rows) {
-  transaction_begin();
-  try {
+  commit_unit(unit_id, [&] {
     Statement s(db_,
                 "INSERT INTO responses (id, policy, split, problem_id, sample_index, text, steps, answer, "
                 "prompt_tokens, completion_tokens, seconds, unit_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -280,18 +293,11 @@ void Store::commit_responses(const std::string& unit_id, const std::vector<Respo
       s.bind(nlohmann::json(row.steps).dump()).bind(row.answer).bind(row.prompt_tokens).bind(row.completion_tokens);
       s.bind(row.seconds).bind(unit_id).run();
     }
-    Statement done(db_, "UPDATE units SET state = 'done' WHERE id = ?");
-    done.bind(unit_id).run();
-    transaction_commit();
-  } catch (...) {
-    transaction_rollback();
-    throw;
-  }
+  });
 }
 
 void Store::commit_scores(const std::string& unit_id, const std::vector<ScoreRow>& rows) {
-  transaction_begin();
-  try {
+  commit_unit(unit_id, [&] {
     Statement s(db_,
                 "INSERT INTO step_scores (response_id, prm, scores, scored_tokens, seconds, unit_id) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (response_id, prm) DO UPDATE SET scores = excluded.scores, "
@@ -301,13 +307,7 @@ void Store::commit_scores(const std::string& unit_id, const std::vector<ScoreRow
       s.bind(row.response_id).bind(row.prm).bind(nlohmann::json(row.scores).dump()).bind(row.scored_tokens);
       s.bind(row.seconds).bind(unit_id).run();
     }
-    Statement done(db_, "UPDATE units SET state = 'done' WHERE id = ?");
-    done.bind(unit_id).run();
-    transaction_commit();
-  } catch (...) {
-    transaction_rollback();
-    throw;
-  }
+  });
 }
 
 std::vector<ResponseRow> Store::responses(const std::string& policy, const std::string& split,
@@ -355,8 +355,7 @@ std::map<std::string, ScoreRow> Store::scores(const std::string& prm, const std:
   s.bind(prm).bind(policy).bind(split);
   std::map<std::string, ScoreRow> rows;
   while (s.step()) {
-    ScoreRow row{s.text(0), s.text(1), nlohmann::json::parse(s.text(2)).get<std::vector<float>>(), s.integer(3),
-                 s.real(4)};
+    auto row = score_row(s);
     rows.emplace(row.response_id, std::move(row));
   }
   return rows;
@@ -369,8 +368,7 @@ std::map<std::string, ScoreRow> Store::scores_for(const std::string& prm, const 
     s.reset();
     s.bind(prm).bind(id);
     if (s.step())
-      rows.emplace(id, ScoreRow{s.text(0), s.text(1), nlohmann::json::parse(s.text(2)).get<std::vector<float>>(),
-                                s.integer(3), s.real(4)});
+      rows.emplace(id, score_row(s));
   }
   return rows;
 }

@@ -107,9 +107,13 @@ class Store {
  private:
   class Statement;
   void execute(const char* sql);
-  void transaction_begin();
-  void transaction_commit();
-  void transaction_rollback();
+  // Runs write inside one IMMEDIATE transaction: committed when it returns, rolled back when it
+  // throws.
+  template <typename Write>
+  void in_transaction(Write write);
+  // The rows of a unit and its state "done", together.
+  template <typename Write>
+  void commit_unit(const std::string& unit_id, Write write_rows);
 
   std::string path_;
   sqlite3* db_ = nullptr;
