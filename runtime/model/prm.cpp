@@ -41,6 +41,18 @@ ProcessRewardModel::ProcessRewardModel(const std::string& directory, const PrmSe
   decoder_->eval();
 }
 
+std::vector<std::int64_t> step_sequence(const tokenizer::Tokenizer& tokens, const std::string& prompt,
+                                        const std::vector<std::string>& steps, std::int64_t step_token) {
+  const auto prompt_ids = tokens.encode(prompt);
+  std::vector<std::int64_t> sequence(prompt_ids.begin(), prompt_ids.end());
+  for (const auto& step : steps) {
+    const auto ids = tokens.encode(step);
+    sequence.insert(sequence.end(), ids.begin(), ids.end());
+    sequence.push_back(step_token);
+  }
+  return sequence;
+}
+
 std::vector<std::vector<float>> ProcessRewardModel::score(const std::vector<std::vector<std::int64_t>>& sequences) {
   c10::InferenceMode inference;
   std::vector<std::vector<float>> scores(sequences.size());

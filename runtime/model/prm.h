@@ -12,8 +12,14 @@
 #include <vector>
 
 #include "runtime/model/decoder.h"
+#include "runtime/tokenizer/tokenizer.h"
 
 namespace quorum::model {
+
+// A PRM's input: the prompt, then each step followed by the step token (whose positions the
+// scores are read at). Training, evaluation and the sweep's verifiers all build it here.
+std::vector<std::int64_t> step_sequence(const tokenizer::Tokenizer& tokens, const std::string& prompt,
+                                        const std::vector<std::string>& steps, std::int64_t step_token);
 
 struct PrmSettings {
   enum class Kind { reward_head, good_token };

@@ -107,18 +107,15 @@ SampledSteps sample_labelled_steps(Decoder& policy, const tokenizer::Tokenizer& 
       if (checked.steps.empty()) continue;
       StepExample example;
       sampled.prompts.push_back(task::prompt_for(problem));
-      example.tokens = encode(tokens, sampled.prompts.back());
       auto& step_texts = sampled.steps.emplace_back();
       for (std::size_t i = 0; i < checked.steps.size(); ++i) {
         const auto& span = checked.steps[i].span;
         step_texts.push_back(text.substr(span.begin, span.size));
-        const auto step_tokens = encode(tokens, step_texts.back());
-        example.tokens.insert(example.tokens.end(), step_tokens.begin(), step_tokens.end());
-        example.tokens.push_back(step);
         const bool is_good = checked.first_error < 0 || static_cast<std::ptrdiff_t>(i) < checked.first_error;
         example.labels.push_back(is_good ? 1.0f : 0.0f);
         (is_good ? sampled.good : sampled.bad) += 1;
       }
+      example.tokens = step_sequence(tokens, sampled.prompts.back(), step_texts, step);
       sampled.examples.push_back(std::move(example));
     }
     if (log) log("sample responses: problems " + std::to_string(std::min(problems.size(), first + chunk)) + "/" +
@@ -280,14 +277,8 @@ PrmScore evaluate_task_prm(const std::string& prm_dir, const std::string& policy
   const auto sampled =
       sample_labelled_steps(policy, tokens, problems_of(levels, seed ^ kEvaluationStream, problems), samples, 1.0, kEvaluationMaxTokens, seed, {});
   std::vector<std::vector<std::int64_t>> sequences;
-  for (std::size_t e = 0; e < sampled.examples.size(); ++e) {
-    auto& sequence = sequences.emplace_back(encode(prm_tokens, sampled.prompts[e]));
-    for (const auto& step : sampled.steps[e]) {
-      const auto ids = encode(prm_tokens, step);
-      sequence.insert(sequence.end(), ids.begin(), ids.end());
-      sequence.push_back(settings.step_token_id);
-    }
-  }
+  for (std::size_t e = 0; e < sampled.examples.size(); ++e)
+    sequences.push_back(step_sequence(prm_tokens, sampled.prompts[e], sampled.steps[e], settings.step_token_id));
   std::vector<float> all_scores, all_labels;
   const std::size_t batch = 32;
   for (std::size_t first = 0; first < sequences.size(); first += batch) {

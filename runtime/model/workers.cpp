@@ -156,11 +156,7 @@ bus::Result PolicyWorker::run(const bus::SampleWork& work, const std::string& un
   for (std::size_t first = 0; first < requests.size(); first += batch_size_) {
     const auto last = std::min(requests.size(), first + batch_size_);
     const std::vector<GenerationRequest> batch(requests.begin() + first, requests.begin() + last);
-    const auto generated = generate(m.decoder, batch, m.sampling,
-                                    stop ? StopCheck([&](std::size_t i, const std::vector<std::int64_t>& t) {
-                                      return stop(first + i, t);
-                                    })
-                                         : StopCheck());
+    const auto generated = generate(m.decoder, batch, m.sampling, stop);
     for (std::size_t i = 0; i < generated.size(); ++i) {
       const auto& slot = slots[first + i];
       const auto& problem = work.problems[slot.problem];
@@ -245,13 +241,7 @@ bus::Result PrmWorker::run(const bus::ScoreWork& work, const std::string& unit_i
     const auto problem = problems.find(response.problem_id);
     if (problem == problems.end())
       throw std::runtime_error("score unit " + unit_id + " lacks problem " + response.problem_id);
-    auto sequence = encode(m.tokens, fill_prompt(m.prompt, problem->second->text));
-    for (const auto& step : response.steps) {
-      const auto ids = encode(m.tokens, step);
-      sequence.insert(sequence.end(), ids.begin(), ids.end());
-      sequence.push_back(m.step_token);
-    }
-    sequences.push_back(std::move(sequence));
+    sequences.push_back(step_sequence(m.tokens, fill_prompt(m.prompt, problem->second->text), response.steps, m.step_token));
     inputs.push_back(&response);
     if (sequences.size() == batch_size_) flush();
   }
