@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/messages.h"
+#include "runtime/aggregation/strategy.h"
 #include "runtime/answers/answer.h"
 #include "runtime/common/error.h"
 #include "runtime/store/store.h"
@@ -42,8 +43,8 @@ void tally(AggregatorState::Tally& t, const nlohmann::json& problem) {
     const auto answer = r.at("answer").is_null() ? std::string() : r.at("answer").get<std::string>();
     parsed.push_back(answers::Answer::parse(answer));
     correct.push_back(!answer.empty() && answers::equivalent(gold, answer));
-    const auto steps = r.at("scores").get<std::vector<double>>();
-    scores.push_back(steps.empty() ? 0.0 : *std::min_element(steps.begin(), steps.end()));
+    const auto steps = r.at("scores").get<std::vector<float>>();
+    scores.push_back(steps.empty() ? 0.0 : aggregation::reduce(aggregation::Reduction::min, steps.data(), steps.size()));
     ones.push_back(1.0);
   }
   const auto classes = answers::group_classes(parsed);
