@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 
 packages=(
   build-essential cmake
-  catch2 nlohmann-json3-dev libcli11-dev libpcre2-dev libyaml-cpp-dev pkg-config
+  catch2 nlohmann-json3-dev libcli11-dev libpcre2-dev libyaml-cpp-dev libzmq3-dev cppzmq-dev iproute2 pkg-config
   python3 python3-numpy
   libtorch-dev python3-torch
   libopenblas0-openmp  # libtorch on Debian otherwise multiplies matrices with the reference BLAS (20x slower)

@@ -7,14 +7,20 @@
 #include <chrono>
 #include <cstdio>
 #include <deque>
+#include <filesystem>
+#include <fstream>
 #include <memory>
+#include <random>
+#include <set>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "actors/aggregator.h"
 #include "actors/messages.h"
-#include "actors/workers.h"
+#include "actors/worker_node.h"
 #include "runtime/bus/protocol.h"
+#include "runtime/bus/router.h"
 #include "runtime/common/error.h"
 #include "runtime/model/workers.h"
 #include "runtime/store/store.h"
@@ -25,12 +31,19 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-struct WorkerSlot {
-  caf::actor handle;
-  bool samples = true;  // a sampler (policy) or a verifier (PRM)
-  std::string model;    // the policy's or PRM's name
-  std::size_t bytes = 0;
-  bool busy = false, loaded = false;
+// A worker as the coordinator sees it: what it announced, the models it holds, its leases.
+struct Worker {
+  std::string peer, name;
+  bool cuda = false;
+  std::uint64_t memory_bytes = 0, slots = 0;
+  std::set<std::string> loaded;  // model keys
+  std::set<std::string> leases;  // lease ids
+  Clock::time_point last_seen;
+};
+
+struct ActiveLease {
+  std::string unit, peer, model;
+  Clock::time_point renewed_until, hard_deadline;
 };
 
 struct Stage {
@@ -41,28 +54,35 @@ struct CoordinatorState {
   config::SweepConfig config;
   RunOptions options;
   std::shared_ptr<store::Store> store;
+  std::shared_ptr<bus::Router> router;
   caf::actor aggregator;
-  std::vector<WorkerSlot> workers;
+  std::string epoch;                          // makes lease ids unique across coordinator restarts
+  std::map<std::string, Worker> workers;      // by routing id
+  std::map<std::string, ActiveLease> leases;  // by lease id
+  std::uint64_t lease_counter = 0;
   std::map<std::string, sweep::UnitSpec> specs;
-  std::map<std::string, std::deque<std::string>> sample_queue;  // policy -> pending sample units
-  std::map<std::string, std::deque<std::string>> score_queue;   // PRM -> score units whose samples are stored
-  std::map<std::string, std::vector<std::string>> waiting;      // sample unit -> score units that need it
-  std::map<std::string, std::size_t> remaining;                 // "policy/NAME" or "prm/NAME" -> units not done
-  std::map<std::string, std::vector<store::ResponseRow>> scoring;  // score unit in flight -> its responses
+  std::set<std::string> done_units;
+  std::map<std::string, std::deque<std::string>> queue;      // model key -> units ready to lease
+  std::map<std::string, std::vector<std::string>> waiting;  // sample unit -> score units that need it
+  std::map<std::string, std::size_t> remaining;             // model key -> units not done
+  std::map<std::string, std::size_t> failures;              // unit -> worker failures so far
+  std::map<std::string, std::vector<store::ResponseRow>> scoring;  // score unit leased -> its responses
   std::map<std::pair<std::string, std::string>, store::ProblemRow> problems;  // (split, id)
-  std::map<std::string, std::size_t> weight_bytes;  // model path -> bytes once loaded
-  std::size_t resident_bytes = 0;
+  std::map<std::string, std::size_t> weight_bytes;  // model key -> float32 weight bytes
+  std::set<std::string> unrunnable_logged;
   Stage sample, score;
-  Clock::time_point start = Clock::now();
+  Clock::time_point start = Clock::now(), last_progress;
   bool finishing = false;
   std::size_t progress_lines = 0;
   RunOutcome outcome;
   caf::typed_response_promise<std::string> finished;
+
+  Clock::duration liveness_window() const {
+    return std::chrono::milliseconds(config.runtime.heartbeat_ms * config.runtime.heartbeat_liveness);
+  }
 };
 
 using Self = caf::stateful_actor<CoordinatorState>*;
-
-std::string model_key(bool samples, const std::string& name) { return (samples ? "policy/" : "prm/") + name; }
 
 std::string duration_text(double seconds) {
   if (!(seconds >= 0) || seconds > 1e7) return "?";
@@ -74,12 +94,30 @@ std::string duration_text(double seconds) {
   return text;
 }
 
+std::string unit_model(const sweep::UnitSpec& spec) {
+  return spec.kind == "sample" ? bus::model_key(true, spec.policy) : bus::model_key(false, spec.prm);
+}
+
 void finish(Self self, int exit_code, const std::string& message);
+void dispatch(Self self);
+
+// Lines from the bus go above the progress view, which redraws under them.
+void log_line(Self self, const std::string& line) {
+  auto& st = self->state;
+  if (st.options.progress && isatty(STDERR_FILENO) && st.progress_lines > 0)
+    std::fprintf(stderr, "\x1b[%zuF\x1b[J", st.progress_lines), st.progress_lines = 0;
+  std::fprintf(stderr, "quorum coordinator: %s\n", line.c_str());
+  std::fflush(stderr);
+}
 
 std::string outcome_json(const RunOutcome& o) {
   return nlohmann::json{{"exit_code", o.exit_code}, {"message", o.message}, {"report", o.report},
-                        {"units_run", o.units_run}, {"units_already_done", o.units_already_done}}.dump();
+                        {"units_run", o.units_run}, {"units_already_done", o.units_already_done},
+                        {"leases", o.bus.leases}, {"expired", o.bus.expired}, {"late", o.bus.late},
+                        {"workers_lost", o.bus.workers_lost}, {"malformed", o.bus.malformed}}.dump();
 }
+
+void send(Self self, const std::string& peer, const std::string& message) { self->state.router->send(peer, message); }
 
 // The scored problems of a unit, as the aggregator's running tally reads them.
 void send_scored(Self self, const sweep::UnitSpec& spec, const std::vector<store::ResponseRow>& responses,
@@ -105,6 +143,7 @@ bus::Lease make_lease(Self self, const std::string& unit_id) {
   auto& st = self->state;
   const auto& spec = st.specs.at(unit_id);
   bus::Lease lease;
+  lease.lease_id = unit_id + "@" + st.epoch + "." + std::to_string(++st.lease_counter);
   lease.unit_id = unit_id;
   lease.kind = spec.kind;
   std::vector<bus::ProblemInput> problems;
@@ -122,25 +161,49 @@ bus::Lease make_lease(Self self, const std::string& unit_id) {
   return lease;
 }
 
-void dispatch(Self self);
-
-void on_reply(Self self, std::size_t worker, const std::string& unit_id, const std::string& reply) {
+// A lease that ended without a result: its unit goes to the front of its model's queue.
+void take_back(Self self, const std::string& lease_id) {
   auto& st = self->state;
-  auto& w = st.workers[worker];
-  w.busy = false;
+  const auto found = st.leases.find(lease_id);
+  if (found == st.leases.end()) return;
+  const auto lease = found->second;
+  st.leases.erase(found);
+  if (auto w = st.workers.find(lease.peer); w != st.workers.end()) w->second.leases.erase(lease_id);
+  if (st.done_units.count(lease.unit)) return;
+  st.store->mark_pending(lease.unit);
+  st.queue[lease.model].push_front(lease.unit);
+}
+
+void acknowledge(Self self, const std::string& peer, const std::string& lease_id, bool stored) {
+  send(self, peer, bus::encode(bus::Ack{lease_id, stored}));
+}
+
+// The lease's result: committed, then acknowledged. A result for a lease no longer held (it
+// expired, or its worker was given up) or for a unit stored already is acknowledged unstored.
+void on_result(Self self, const std::string& peer, const bus::Result& result) {
+  auto& st = self->state;
+  const auto found = st.leases.find(result.lease_id);
+  if (found == st.leases.end() || found->second.unit != result.unit_id || st.done_units.count(result.unit_id)) {
+    st.outcome.bus.late += 1;
+    acknowledge(self, peer, result.lease_id, false);
+    return;
+  }
+  const auto unit_id = found->second.unit;
+  const auto& spec = st.specs.at(unit_id);
+  const std::size_t expected = spec.kind == "sample" ? spec.problem_ids.size() * st.config.samples : st.scoring[unit_id].size();
+  const std::size_t rows = spec.kind == "sample" ? result.responses.size() : result.scores.size();
+  if (rows != expected) {
+    log_line(self, "unit " + unit_id + ": a result of " + std::to_string(rows) + " rows, " + std::to_string(expected) +
+                       " expected; leased again");
+    acknowledge(self, peer, result.lease_id, false);
+    take_back(self, result.lease_id);
+    return;
+  }
   try {
-    if (bus::message_type(reply) == "failure") {
-      const auto failure = bus::decode_failure(reply);
-      finish(self, failure.input_error ? 2 : 3, failure.message);
-      return;
-    }
-    const auto result = bus::decode_result(reply);
-    if (result.unit_id != unit_id) throw bus::ProtocolError("result for " + result.unit_id + ", leased " + unit_id);
-    const auto& spec = st.specs.at(unit_id);
     if (spec.kind == "sample") {
       st.store->commit_responses(unit_id, result.responses);
       st.sample.done += 1;
-      for (const auto& waiting : st.waiting[unit_id]) st.score_queue[st.specs.at(waiting).prm].push_back(waiting);
+      for (const auto& waiting : st.waiting[unit_id]) st.queue[unit_model(st.specs.at(waiting))].push_back(waiting);
       st.waiting.erase(unit_id);
     } else {
       st.store->commit_scores(unit_id, result.scores);
@@ -150,76 +213,252 @@ void on_reply(Self self, std::size_t worker, const std::string& unit_id, const s
       send_scored(self, spec, st.scoring[unit_id], scores);
       st.scoring.erase(unit_id);
     }
-    // Acknowledged only now that the rows are committed.
-    self->send(w.handle, ack_atom::value, bus::encode(bus::Ack{unit_id}));
-    st.remaining[model_key(w.samples, w.model)] -= 1;
-    st.outcome.units_run += 1;
   } catch (const InputError& e) {
-    finish(self, 2, e.what());
-    return;
+    return finish(self, 2, e.what());
   } catch (const std::exception& e) {
-    finish(self, 3, std::string("unit ") + unit_id + ": " + e.what());
+    return finish(self, 3, std::string("unit ") + unit_id + ": " + e.what());
+  }
+  // Acknowledged only now that the rows are committed.
+  acknowledge(self, peer, result.lease_id, true);
+  st.done_units.insert(unit_id);
+  st.remaining[found->second.model] -= 1;
+  if (auto w = st.workers.find(found->second.peer); w != st.workers.end()) w->second.leases.erase(result.lease_id);
+  st.leases.erase(found);
+  st.outcome.units_run += 1;
+}
+
+void on_failure(Self self, const std::string& peer, const bus::Failure& failure) {
+  auto& st = self->state;
+  acknowledge(self, peer, failure.lease_id, false);
+  if (!st.leases.count(failure.lease_id)) return;
+  if (failure.input_error) return finish(self, 2, failure.message);
+  const auto count = ++st.failures[failure.unit_id];
+  if (count >= 3) return finish(self, 3, "unit " + failure.unit_id + " failed " + std::to_string(count) + " times: " + failure.message);
+  log_line(self, "unit " + failure.unit_id + " failed on a worker (" + failure.message + "); leased again");
+  take_back(self, failure.lease_id);
+}
+
+void on_hello(Self self, const std::string& peer, const bus::Hello& hello) {
+  auto& st = self->state;
+  const std::set<std::string> running(hello.running.begin(), hello.running.end());
+  Worker worker{peer, hello.worker, hello.cuda, hello.memory_bytes, hello.slots, {}, {}, Clock::now()};
+  for (const auto& model : hello.loaded)
+    if (st.weight_bytes.count(model)) worker.loaded.insert(model);
+  // The same worker again (it reconnected, or said hello again): the leases it still works on
+  // stay its own, the others go back to the queue.
+  bool known = false;
+  for (auto it = st.workers.begin(); it != st.workers.end();) {
+    if (it->second.name != hello.worker && it->first != peer) {
+      ++it;
+      continue;
+    }
+    known = true;
+    for (const auto& lease_id : std::set<std::string>(it->second.leases)) {
+      if (running.count(lease_id)) {
+        st.leases.at(lease_id).peer = peer;
+        worker.leases.insert(lease_id);
+      } else {
+        take_back(self, lease_id);
+      }
+    }
+    it = st.workers.erase(it);
+  }
+  st.workers[peer] = std::move(worker);
+  log_line(self, "worker " + hello.worker + (known ? " is back" : " joined") + " (" + (hello.cuda ? "cuda" : "cpu") +
+                     (hello.memory_bytes ? ", " + std::to_string(hello.memory_bytes >> 20) + " MB for weights" : "") + ")");
+  bus::Welcome welcome;
+  welcome.sweep = st.config.name;
+  welcome.policies = st.config.policies, welcome.prms = st.config.prms;
+  welcome.batch_size = st.config.runtime.batch_size;
+  welcome.replicas_per_policy = st.config.runtime.samplers_per_policy;
+  welcome.replicas_per_prm = st.config.runtime.verifiers_per_prm;
+  welcome.heartbeat_ms = st.config.runtime.heartbeat_ms, welcome.liveness = st.config.runtime.heartbeat_liveness;
+  send(self, peer, bus::encode(welcome));
+}
+
+void on_frame(Self self, const std::string& peer, const std::string& message) {
+  auto& st = self->state;
+  std::string type;
+  try {
+    type = bus::message_type(message);
+  } catch (const bus::VersionError& e) {
+    st.outcome.bus.malformed += 1;
+    log_line(self, "refused peer " + bus::peer_text(peer) + ": " + e.what());
+    send(self, peer, bus::encode(bus::Refused{e.what()}));
+    return;
+  } catch (const bus::ProtocolError& e) {
+    st.outcome.bus.malformed += 1;
+    log_line(self, "dropped a message from peer " + bus::peer_text(peer) + ": " + e.what());
+    return;
+  }
+  if (st.finishing) return send(self, peer, bus::encode_done());
+  try {
+    if (type == "hello") {
+      on_hello(self, peer, bus::decode_hello(message));
+    } else {
+      const auto worker = st.workers.find(peer);
+      if (worker == st.workers.end()) send(self, peer, bus::encode_reannounce());
+      else worker->second.last_seen = Clock::now();
+      if (type == "heartbeat") {
+        if (worker != st.workers.end())
+          for (const auto& lease_id : bus::decode_heartbeat(message).running)
+            if (auto lease = st.leases.find(lease_id); lease != st.leases.end() && lease->second.peer == peer)
+              lease->second.renewed_until = Clock::now() + st.liveness_window();
+      } else if (type == "result") {
+        on_result(self, peer, bus::decode_result(message));
+      } else if (type == "failure") {
+        on_failure(self, peer, bus::decode_failure(message));
+      } else {
+        throw bus::ProtocolError("a worker does not send " + type + " messages");
+      }
+    }
+  } catch (const bus::ProtocolError& e) {
+    st.outcome.bus.malformed += 1;
+    log_line(self, "dropped a message from peer " + bus::peer_text(peer) + ": " + e.what());
     return;
   }
   dispatch(self);
 }
 
-void release(Self self, WorkerSlot& w) {
-  self->send(w.handle, release_atom::value);
-  w.loaded = false;
-  self->state.resident_bytes -= w.bytes;
+// Heartbeats out, and whatever has run out of time: silent workers and expired leases.
+void check_deadlines(Self self) {
+  auto& st = self->state;
+  const auto now = Clock::now();
+  for (auto it = st.workers.begin(); it != st.workers.end();) {
+    if (now - it->second.last_seen <= st.liveness_window()) {
+      send(self, it->first, bus::encode(bus::Heartbeat{}));
+      ++it;
+      continue;
+    }
+    st.outcome.bus.workers_lost += 1;
+    log_line(self, "worker " + it->second.name + " lost (silent for " +
+                       std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now - it->second.last_seen).count()) +
+                       " ms); its " + std::to_string(it->second.leases.size()) + " leases go to others");
+    const auto leases = it->second.leases;
+    it = st.workers.erase(it);
+    for (const auto& lease_id : leases) st.outcome.bus.expired += 1, take_back(self, lease_id);
+  }
+  std::vector<std::string> expired;
+  for (const auto& [id, lease] : st.leases)
+    if (now > std::min(lease.renewed_until, lease.hard_deadline)) expired.push_back(id);
+  for (const auto& id : expired) {
+    log_line(self, "lease " + id + " expired; its unit is leased again");
+    st.outcome.bus.expired += 1;
+    take_back(self, id);
+  }
+  if (!expired.empty()) dispatch(self);
 }
 
-// Hands a unit to every idle worker that has one ready, within the memory bound.
+bool can_run(const CoordinatorState& st, const Worker& w, const std::string& model) {
+  const auto& device = [&]() -> const std::string& {
+    for (const auto& p : st.config.policies)
+      if (bus::model_key(true, p.name) == model) return p.device;
+    for (const auto& p : st.config.prms)
+      if (bus::model_key(false, p.name) == model) return p.device;
+    throw std::logic_error("no model " + model);
+  }();
+  if (device.rfind("cuda", 0) == 0 && !w.cuda) return false;
+  return w.memory_bytes == 0 || st.weight_bytes.at(model) <= w.memory_bytes;
+}
+
+std::size_t replicas(const CoordinatorState& st, const std::string& model) {
+  return model.rfind("policy/", 0) == 0 ? st.config.runtime.samplers_per_policy : st.config.runtime.verifiers_per_prm;
+}
+
+std::size_t leases_of(const CoordinatorState& st, const Worker& w, const std::string& model) {
+  std::size_t n = 0;
+  for (const auto& id : w.leases) n += st.leases.at(id).model == model;
+  return n;
+}
+
+void release(Self self, Worker& w, const std::string& model) {
+  send(self, w.peer, bus::encode(bus::Release{model}));
+  w.loaded.erase(model);
+}
+
+// Makes room for `model` on w within its memory, releasing idle models (those without a unit
+// ready first). False when it cannot fit.
+bool make_room(Self self, Worker& w, const std::string& model) {
+  auto& st = self->state;
+  if (w.memory_bytes == 0 || w.loaded.count(model)) return true;
+  auto resident = [&] {
+    std::size_t bytes = 0;
+    for (const auto& m : w.loaded) bytes += st.weight_bytes.at(m);
+    return bytes;
+  };
+  const auto need = st.weight_bytes.at(model);
+  for (const bool with_work : {false, true}) {
+    for (const auto& m : std::set<std::string>(w.loaded)) {
+      if (resident() + need <= w.memory_bytes) return true;
+      if (leases_of(st, w, m) == 0 && st.queue[m].empty() != with_work) release(self, w, m);
+    }
+  }
+  return resident() + need <= w.memory_bytes;
+}
+
+// The model whose unit w should run next: one it holds first, else the one with the most units
+// ready per worker already holding it. Empty when none.
+std::string next_model(Self self, Worker& w) {
+  auto& st = self->state;
+  std::vector<std::pair<double, std::string>> candidates;
+  for (const auto& [model, queue] : st.queue) {
+    if (queue.empty() || !can_run(st, w, model) || leases_of(st, w, model) >= replicas(st, model)) continue;
+    std::size_t holders = 0;
+    for (const auto& [peer, other] : st.workers) holders += other.loaded.count(model);
+    const double preference = w.loaded.count(model) ? 1e18 + queue.size() : double(queue.size()) / (holders + 1);
+    candidates.push_back({preference, model});
+  }
+  std::sort(candidates.rbegin(), candidates.rend());
+  for (const auto& [preference, model] : candidates)
+    if (make_room(self, w, model)) return model;
+  return "";
+}
+
+void issue(Self self, Worker& w, const std::string& model) {
+  auto& st = self->state;
+  const auto unit_id = st.queue[model].front();
+  st.queue[model].pop_front();
+  st.store->mark_leased(unit_id);
+  const auto lease = make_lease(self, unit_id);
+  const auto now = Clock::now();
+  st.leases[lease.lease_id] = {unit_id, w.peer, model, now + st.liveness_window(),
+                               now + std::chrono::seconds(st.config.runtime.lease_timeout_s)};
+  w.leases.insert(lease.lease_id);
+  w.loaded.insert(model);
+  st.outcome.bus.leases += 1;
+  send(self, w.peer, bus::encode(lease));
+}
+
 void dispatch(Self self) {
   auto& st = self->state;
   if (st.finishing) return;
-  const std::size_t limit = st.config.runtime.memory_limit_mb * 1024 * 1024;
-  bool blocked_by_memory = false;
-  for (std::size_t i = 0; i < st.workers.size(); ++i) {
-    auto& w = st.workers[i];
-    if (w.busy) continue;
-    auto& queue = w.samples ? st.sample_queue[w.model] : st.score_queue[w.model];
-    if (queue.empty()) {
-      if (w.loaded && st.remaining[model_key(w.samples, w.model)] == 0) release(self, w);
-      continue;
-    }
-    if (!w.loaded) {
-      if (limit > 0 && st.resident_bytes > 0 && st.resident_bytes + w.bytes > limit) {
-        blocked_by_memory = true;
-        continue;
-      }
-      w.loaded = true;
-      st.resident_bytes += w.bytes;
-    }
-    const auto unit_id = queue.front();
-    queue.pop_front();
-    try {
-      st.store->mark_leased(unit_id);
-      const auto lease = bus::encode(make_lease(self, unit_id));
-      w.busy = true;
-      self->request(w.handle, caf::infinite, lease_atom::value, lease)
-          .then([self, i, unit_id](const std::string& reply) { on_reply(self, i, unit_id, reply); },
-                [self, unit_id](caf::error& error) {
-                  finish(self, 3, "unit " + unit_id + ": worker failed: " + self->system().render(error));
-                });
-    } catch (const std::exception& e) {
-      finish(self, 3, std::string("unit ") + unit_id + ": " + e.what());
-      return;
-    }
-  }
-  // Idle models that hold memory while another waits for it give it up; they reload when
-  // their next unit is ready.
-  if (blocked_by_memory) {
-    bool freed = false;
-    for (auto& w : st.workers) {
-      auto& queue = w.samples ? st.sample_queue[w.model] : st.score_queue[w.model];
-      if (!w.busy && w.loaded && queue.empty()) release(self, w), freed = true;
-    }
-    if (freed) return dispatch(self);
-  }
   if (st.sample.done + st.sample.done_before == st.sample.total && st.score.done + st.score.done_before == st.score.total)
-    finish(self, 0, "");
+    return finish(self, 0, "");
+  try {
+    for (auto& [peer, w] : st.workers) {
+      while (w.slots == 0 || w.leases.size() < w.slots) {
+        const auto model = next_model(self, w);
+        if (model.empty()) break;
+        issue(self, w, model);
+      }
+      for (const auto& m : std::set<std::string>(w.loaded))
+        if (st.remaining[m] == 0) release(self, w, m);
+    }
+  } catch (const std::exception& e) {
+    return finish(self, 3, e.what());
+  }
+  // Work that no connected worker can take (a CUDA model among CPU workers, weights bigger than
+  // every worker's memory) is said once, not waited on in silence.
+  for (const auto& [model, queue] : st.queue) {
+    if (queue.empty() || st.workers.empty() || st.unrunnable_logged.count(model)) continue;
+    bool runnable = false;
+    for (const auto& [peer, w] : st.workers) runnable = runnable || can_run(st, w, model);
+    if (!runnable) {
+      st.unrunnable_logged.insert(model);
+      log_line(self, "no connected worker can run " + model + " (" + std::to_string(st.weight_bytes.at(model) >> 20) +
+                         " MB of weights); its units wait for one that can");
+    }
+  }
 }
 
 void draw_progress(Self self, const std::string& standing) {
@@ -238,6 +477,11 @@ void draw_progress(Self self, const std::string& standing) {
   };
   stage_line("sample", st.sample);
   stage_line("score", st.score);
+  char line[200];
+  std::snprintf(line, sizeof line, "workers %zu, leases out %zu, re-issued %llu, late results ignored %llu\n",
+                st.workers.size(), st.leases.size(), static_cast<unsigned long long>(st.outcome.bus.expired),
+                static_cast<unsigned long long>(st.outcome.bus.late));
+  text += line;
   text += standing;
   const bool terminal = isatty(STDERR_FILENO);
   // On a terminal the view redraws in place; in a log it is appended.
@@ -245,7 +489,7 @@ void draw_progress(Self self, const std::string& standing) {
   std::fputs(text.c_str(), stderr);
   if (!terminal) std::fputs("\n", stderr);
   std::fflush(stderr);
-  st.progress_lines = static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+  st.progress_lines = terminal ? static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) : 0;
 }
 
 void show_progress(Self self) {
@@ -257,19 +501,16 @@ void finish(Self self, int exit_code, const std::string& message) {
   auto& st = self->state;
   if (st.finishing) return;
   st.finishing = true;
-  auto stop_all = [self] {
-    for (auto& w : self->state.workers) self->send_exit(w.handle, caf::exit_reason::user_shutdown);
-  };
+  // Every worker leaves: the sweep is done, or cannot go on.
+  for (const auto& [peer, w] : st.workers) send(self, peer, bus::encode_done());
   if (exit_code != 0) {
     st.outcome.exit_code = exit_code;
     st.outcome.message = message;
-    stop_all();
     st.finished.deliver(outcome_json(st.outcome));
     self->quit();
     return;
   }
   show_progress(self);
-  stop_all();
   self->request(st.aggregator, caf::infinite, report_atom::value)
       .then(
           [self](const std::string& directory) {
@@ -285,82 +526,82 @@ void finish(Self self, int exit_code, const std::string& message) {
           });
 }
 
+// The plan as the store holds it: what is done, what is ready, what waits for its samples.
+void load_plan(Self self) {
+  auto& st = self->state;
+  for (const char* split : {sweep::kEvaluation, sweep::kCalibration})
+    for (auto& p : st.store->problems(split)) st.problems[{split, p.id}] = p;
+  for (const auto& unit : st.store->units()) {
+    auto spec = sweep::parse_unit_spec(unit.spec);
+    auto& stage = spec.kind == "sample" ? st.sample : st.score;
+    stage.total += 1;
+    if (unit.state == store::UnitState::done) {
+      st.done_units.insert(unit.id);
+      stage.done_before += 1;
+    } else {
+      st.remaining[unit_model(spec)] += 1;
+    }
+    st.specs.emplace(unit.id, std::move(spec));
+  }
+  st.outcome.units_already_done = st.done_units.size();
+  for (const auto& [id, spec] : st.specs) {
+    if (st.done_units.count(id)) {
+      // Scored before a restart: the running tally starts from what is stored.
+      if (spec.kind == "score" && spec.split == sweep::kEvaluation) {
+        const auto responses = st.store->responses(spec.policy, spec.split, spec.problem_ids);
+        std::vector<std::string> ids;
+        for (const auto& r : responses) ids.push_back(r.id);
+        send_scored(self, spec, responses, st.store->scores_for(spec.prm, ids));
+      }
+      continue;
+    }
+    const auto needed = sweep::sample_unit_id(spec.policy, spec.split, spec.chunk);
+    if (spec.kind == "sample" || st.done_units.count(needed)) st.queue[unit_model(spec)].push_back(id);
+    else st.waiting[needed].push_back(id);
+  }
+  // Both splits advance in proportion (chunk k of n at k/n), so a report of a running store
+  // has calibration data as early as evaluation data.
+  std::map<std::string, std::size_t> chunks;  // split -> chunk count
+  for (const auto& [id, spec] : st.specs) chunks[spec.split] = std::max(chunks[spec.split], spec.chunk + 1);
+  for (auto& [model, queue] : st.queue)
+    std::stable_sort(queue.begin(), queue.end(), [&](const std::string& a, const std::string& b) {
+      const auto &x = st.specs.at(a), &y = st.specs.at(b);
+      return std::make_pair(double(x.chunk) / chunks[x.split], x.split != sweep::kEvaluation) <
+             std::make_pair(double(y.chunk) / chunks[y.split], y.split != sweep::kEvaluation);
+    });
+}
+
 caf::behavior coordinator(Self self, config::SweepConfig config, RunOptions options, std::shared_ptr<store::Store> store,
-                          caf::actor aggregator, std::map<std::string, std::size_t> weight_bytes) {
+                          std::shared_ptr<bus::Router> router, caf::actor aggregator,
+                          std::map<std::string, std::size_t> weight_bytes) {
   auto& st = self->state;
   st.weight_bytes = std::move(weight_bytes);
   st.config = std::move(config);
-  st.options = options;
+  st.options = std::move(options);
   st.store = std::move(store);
+  st.router = std::move(router);
   st.aggregator = aggregator;
+  st.epoch = std::to_string(std::random_device{}() % 1000000);
   return {
       [self](run_atom) -> caf::result<std::string> {
         auto& st = self->state;
         st.finished = self->make_response_promise<std::string>();
-        for (const char* split : {sweep::kEvaluation, sweep::kCalibration})
-          for (auto& p : st.store->problems(split)) st.problems[{split, p.id}] = p;
-        std::set<std::string> done;
-        for (const auto& unit : st.store->units()) {
-          auto spec = sweep::parse_unit_spec(unit.spec);
-          (spec.kind == "sample" ? st.sample : st.score).total += 1;
-          if (unit.state == store::UnitState::done) {
-            done.insert(unit.id);
-            (spec.kind == "sample" ? st.sample : st.score).done_before += 1;
-          } else {
-            st.remaining[model_key(spec.kind == "sample", spec.kind == "sample" ? spec.policy : spec.prm)] += 1;
-          }
-          st.specs.emplace(unit.id, std::move(spec));
-        }
-        st.outcome.units_already_done = done.size();
-        for (const auto& [id, spec] : st.specs) {
-          if (done.count(id)) {
-            // Scored before a restart: the running tally starts from what is stored.
-            if (spec.kind == "score" && spec.split == sweep::kEvaluation) {
-              const auto responses = st.store->responses(spec.policy, spec.split, spec.problem_ids);
-              std::vector<std::string> ids;
-              for (const auto& r : responses) ids.push_back(r.id);
-              send_scored(self, spec, responses, st.store->scores_for(spec.prm, ids));
-            }
-            continue;
-          }
-          if (spec.kind == "sample") {
-            st.sample_queue[spec.policy].push_back(id);
-          } else {
-            const auto needed = sweep::sample_unit_id(spec.policy, spec.split, spec.chunk);
-            if (done.count(needed)) st.score_queue[spec.prm].push_back(id);
-            else st.waiting[needed].push_back(id);
-          }
-        }
-        // Both splits advance in proportion (chunk k of n at k/n), so a report of a running
-        // store has calibration data as early as evaluation data.
-        std::map<std::string, std::size_t> chunks;  // split -> chunk count
-        for (const auto& [id, spec] : st.specs) chunks[spec.split] = std::max(chunks[spec.split], spec.chunk + 1);
-        auto by_plan_order = [&](std::deque<std::string>& queue) {
-          std::stable_sort(queue.begin(), queue.end(), [&](const std::string& a, const std::string& b) {
-            const auto &x = st.specs.at(a), &y = st.specs.at(b);
-            return std::make_pair(double(x.chunk) / chunks[x.split], x.split != sweep::kEvaluation) <
-                   std::make_pair(double(y.chunk) / chunks[y.split], y.split != sweep::kEvaluation);
-          });
-        };
-        for (auto& [name, queue] : st.sample_queue) by_plan_order(queue);
-        for (auto& [name, queue] : st.score_queue) by_plan_order(queue);
-        const auto& runtime = st.config.runtime;
-        for (const auto& p : st.config.policies)
-          for (std::size_t r = 0; r < runtime.samplers_per_policy; ++r)
-            st.workers.push_back({self->spawn<caf::detached>(sampler, p, runtime.batch_size), true, p.name,
-                                  st.weight_bytes.at(p.path)});
-        for (const auto& p : st.config.prms)
-          for (std::size_t r = 0; r < runtime.verifiers_per_prm; ++r)
-            st.workers.push_back({self->spawn<caf::detached>(verifier, p, runtime.batch_size), false, p.name,
-                                  st.weight_bytes.at(p.path)});
+        load_plan(self);
+        st.last_progress = Clock::now();
+        show_progress(self);
         self->send(self, tick_atom::value);
         dispatch(self);
         return st.finished;
       },
+      [self](frame_atom, const std::string& peer, const std::string& message) { on_frame(self, peer, message); },
+      [self](log_atom, const std::string& line) { log_line(self, line); },
       [self](tick_atom) {
-        if (self->state.finishing) return;
-        show_progress(self);
-        self->delayed_send(self, std::chrono::seconds(isatty(STDERR_FILENO) ? 1 : 10), tick_atom::value);
+        auto& st = self->state;
+        if (st.finishing) return;
+        check_deadlines(self);
+        const auto period = std::chrono::seconds(isatty(STDERR_FILENO) ? 1 : 10);
+        if (Clock::now() - st.last_progress >= period) st.last_progress = Clock::now(), show_progress(self);
+        self->delayed_send(self, std::chrono::milliseconds(st.config.runtime.heartbeat_ms), tick_atom::value);
       },
   };
 }
@@ -386,22 +627,79 @@ class StoreLock {
   int fd_ = -1;
 };
 
+// A bound endpoint as another host reaches it: a wildcard address becomes this host's name.
+std::string reachable(const std::string& endpoint) {
+  const std::string any = "tcp://0.0.0.0:";
+  if (endpoint.rfind(any, 0) != 0) return endpoint;
+  char host[256] = "localhost";
+  ::gethostname(host, sizeof host - 1);
+  return "tcp://" + std::string(host) + ":" + endpoint.substr(any.size());
+}
+
 }  // namespace
 
 RunOutcome run_sweep(const config::SweepConfig& config, const RunOptions& options) {
+  const auto begin = Clock::now();
   // Every checkpoint's header is read before any work: a broken model directory is the
   // sweep's input error, reported before a unit runs.
   std::map<std::string, std::size_t> weight_bytes;
-  for (const auto& p : config.policies) weight_bytes[p.path] = model::model_weight_bytes(p.path);
-  for (const auto& p : config.prms) weight_bytes[p.path] = model::model_weight_bytes(p.path);
+  for (const auto& p : config.policies) weight_bytes[bus::model_key(true, p.name)] = model::model_weight_bytes(p.path);
+  for (const auto& p : config.prms) weight_bytes[bus::model_key(false, p.name)] = model::model_weight_bytes(p.path);
+  const bool in_process = options.bind.empty();
+  const std::uint64_t memory_bytes = std::uint64_t(config.runtime.memory_limit_mb) << 20;
+  if (in_process && memory_bytes > 0)
+    for (const auto& [model, bytes] : weight_bytes)
+      if (bytes > memory_bytes)
+        throw InputError(config.file, 0, "runtime.memory_limit_mb",
+                         std::to_string(config.runtime.memory_limit_mb) + " MB cannot hold " + model + " alone (" +
+                             std::to_string((bytes + (1 << 20) - 1) >> 20) + " MB of weights)");
   auto store = std::make_shared<store::Store>(config.store);
   const StoreLock lock(config.store);
   RunOutcome outcome;
   outcome.leases_taken_back = sweep::prepare_store(*store, config);
+
+  zmq::context_t context;
+  bus::RouterOptions router_options;
+  router_options.endpoints = in_process ? std::vector<std::string>{"inproc://quorum-coordinator"} : options.bind;
+  router_options.key = options.key;
+  router_options.max_message_bytes = std::int64_t(config.runtime.max_message_mb) << 20;
+  auto router = std::make_shared<bus::Router>(context, router_options);
+
   caf::actor_system_config system_config;
   caf::actor_system system{system_config};
   auto aggregator_actor = system.spawn<caf::detached>(aggregator, config.store);
-  auto coordinator_actor = system.spawn(coordinator, config, options, store, aggregator_actor, weight_bytes);
+  // Detached: a commit waits for the disk (synchronous FULL), which must not stall CAF's scheduler.
+  auto coordinator_actor =
+      system.spawn<caf::detached>(coordinator, config, options, store, router, aggregator_actor, weight_bytes);
+  router->start([coordinator_actor](const std::string& peer,
+                                    std::string message) { caf::anon_send(coordinator_actor, frame_atom::value, peer, message); },
+                [coordinator_actor](const std::string& line) { caf::anon_send(coordinator_actor, log_atom::value, line); });
+  std::string advertised = options.launch.advertise.empty() ? reachable(router->endpoints().front()) : options.launch.advertise;
+  if (!in_process) {
+    std::string endpoints;
+    for (const auto& e : router->endpoints()) endpoints += (endpoints.empty() ? "" : ", ") + e;
+    std::fprintf(stderr, "quorum coordinator: serving %s on %s%s; workers connect to %s\n", config.name.c_str(),
+                 endpoints.c_str(), options.key ? " (CURVE)" : " (no authentication)", advertised.c_str());
+    // Beside the store, for workers that find their coordinator through a shared filesystem.
+    std::ofstream(config.store + ".endpoint") << advertised << "\n";
+  }
+
+  std::thread worker_thread;
+  WorkerOutcome worker_outcome;
+  std::atomic<bool> worker_stop{false};
+  if (in_process) {
+    WorkerOptions worker;
+    worker.connect = router->endpoints().front();
+    worker.name = "in-process";
+    worker.memory_bytes = memory_bytes;
+    worker.heartbeat_ms = config.runtime.heartbeat_ms, worker.liveness = config.runtime.heartbeat_liveness;
+    worker.log = options.progress;
+    worker.stop = &worker_stop;
+    worker_thread = std::thread([&, worker] { worker_outcome = run_worker(worker, system, context); });
+  }
+  std::unique_ptr<Launcher> launcher;
+  if (options.launch.any()) launcher = std::make_unique<Launcher>(options.launch, advertised);
+
   caf::scoped_actor self{system};
   self->request(coordinator_actor, caf::infinite, run_atom::value)
       .receive(
@@ -409,12 +707,25 @@ RunOutcome run_sweep(const config::SweepConfig& config, const RunOptions& option
             const auto j = nlohmann::json::parse(reply);
             outcome.exit_code = j.at("exit_code"), outcome.message = j.at("message"), outcome.report = j.at("report");
             outcome.units_run = j.at("units_run"), outcome.units_already_done = j.at("units_already_done");
+            outcome.bus.leases = j.at("leases"), outcome.bus.expired = j.at("expired"), outcome.bus.late = j.at("late");
+            outcome.bus.workers_lost = j.at("workers_lost"), outcome.bus.malformed = j.at("malformed");
           },
-               [&](caf::error& error) {
-                 outcome.exit_code = 3;
-                 outcome.message = "coordinator: " + system.render(error);
-               });
+          [&](caf::error& error) {
+            outcome.exit_code = 3;
+            outcome.message = "coordinator: " + system.render(error);
+          });
+  // A worker that never said hello never heard "done" either.
+  worker_stop = true;
+  if (worker_thread.joinable()) worker_thread.join();
+  if (launcher) {
+    launcher->stop();
+    outcome.bus.worker_restarts = launcher->restarts();
+  }
+  router->stop();  // its callbacks hold the coordinator, whose state holds it
+  outcome.bus.refused_peers = router->counters().refused_peers + router->counters().failed_handshakes;
+  outcome.bus.malformed += router->counters().malformed_frames;
   self->send_exit(aggregator_actor, caf::exit_reason::user_shutdown);
+  outcome.seconds = std::chrono::duration<double>(Clock::now() - begin).count();
   return outcome;
 }
 

@@ -6,13 +6,14 @@
 
 namespace quorum::actors {
 
-using lease_atom = caf::atom_constant<caf::atom("lease")>;      // (lease, message) -> result or failure message
-using ack_atom = caf::atom_constant<caf::atom("ack")>;          // (ack, message): the result is stored
+using lease_atom = caf::atom_constant<caf::atom("lease")>;      // (lease, message): compute it, reply through the bus
 using release_atom = caf::atom_constant<caf::atom("release")>;  // free the worker's model
+using frame_atom = caf::atom_constant<caf::atom("frame")>;      // (frame, peer, message): from the bus
+using log_atom = caf::atom_constant<caf::atom("log")>;          // (log, line): the bus has something to say
 using scored_atom = caf::atom_constant<caf::atom("scored")>;    // (scored, json): scored responses of problems
 using standing_atom = caf::atom_constant<caf::atom("standing")>;  // -> running accuracy per pair, as text
 using report_atom = caf::atom_constant<caf::atom("report")>;    // -> writes the report, replies its directory
 using run_atom = caf::atom_constant<caf::atom("run")>;          // -> runs the sweep, replies when it ends
-using tick_atom = caf::atom_constant<caf::atom("tick")>;        // the coordinator's progress clock
+using tick_atom = caf::atom_constant<caf::atom("tick")>;        // the coordinator's clock: heartbeats, deadlines, progress
 
 }  // namespace quorum::actors

@@ -11,36 +11,36 @@ namespace quorum::actors {
 namespace {
 
 template <typename Worker>
-caf::behavior model_worker(std::shared_ptr<Worker> worker) {
+caf::behavior model_worker(std::shared_ptr<Worker> worker, Reply reply) {
   return {
-      [worker](lease_atom, const std::string& message) -> std::string {
-        std::string unit_id;
+      [worker, reply](lease_atom, const std::string& message) {
+        bus::Lease lease;
         try {
-          const auto lease = bus::decode_lease(message);
-          unit_id = lease.unit_id;
-          if constexpr (std::is_same_v<Worker, model::PolicyWorker>)
-            return bus::encode(worker->run(lease.sample, lease.unit_id));
-          else
-            return bus::encode(worker->run(lease.score, lease.unit_id));
+          lease = bus::decode_lease(message);
+          auto result = [&] {
+            if constexpr (std::is_same_v<Worker, model::PolicyWorker>) return worker->run(lease.sample, lease.unit_id);
+            else return worker->run(lease.score, lease.unit_id);
+          }();
+          result.lease_id = lease.lease_id;
+          reply(bus::encode(result));
         } catch (const InputError& e) {
-          return bus::encode(bus::Failure{unit_id, e.what(), true});
+          reply(bus::encode(bus::Failure{lease.lease_id, lease.unit_id, e.what(), true}));
         } catch (const std::exception& e) {
-          return bus::encode(bus::Failure{unit_id, e.what(), false});
+          reply(bus::encode(bus::Failure{lease.lease_id, lease.unit_id, e.what(), false}));
         }
       },
-      [](ack_atom, const std::string&) {},
       [worker](release_atom) { worker->release(); },
   };
 }
 
 }  // namespace
 
-caf::behavior sampler(caf::event_based_actor*, config::PolicySpec spec, std::size_t batch_size) {
-  return model_worker(std::make_shared<model::PolicyWorker>(std::move(spec), batch_size));
+caf::behavior sampler(caf::event_based_actor*, config::PolicySpec spec, std::size_t batch_size, Reply reply) {
+  return model_worker(std::make_shared<model::PolicyWorker>(std::move(spec), batch_size), std::move(reply));
 }
 
-caf::behavior verifier(caf::event_based_actor*, config::PrmSpec spec, std::size_t batch_size) {
-  return model_worker(std::make_shared<model::PrmWorker>(std::move(spec), batch_size));
+caf::behavior verifier(caf::event_based_actor*, config::PrmSpec spec, std::size_t batch_size, Reply reply) {
+  return model_worker(std::make_shared<model::PrmWorker>(std::move(spec), batch_size), std::move(reply));
 }
 
 }  // namespace quorum::actors

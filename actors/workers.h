@@ -1,7 +1,10 @@
 // Sampler and verifier actors: each holds one model (loaded on its first lease, freed on
-// release) and answers every lease with the encoded result, or a failure naming the cause.
-// They run detached (a thread each), since a forward pass blocks for its whole duration.
+// release) and answers every lease with the encoded result, or a failure naming the cause,
+// handed to `reply` (the worker's bus link sends it on). They run detached (a thread each),
+// since a forward pass blocks for its whole duration.
 #pragma once
+
+#include <functional>
 
 #include <caf/all.hpp>
 
@@ -9,7 +12,9 @@
 
 namespace quorum::actors {
 
-caf::behavior sampler(caf::event_based_actor* self, config::PolicySpec spec, std::size_t batch_size);
-caf::behavior verifier(caf::event_based_actor* self, config::PrmSpec spec, std::size_t batch_size);
+using Reply = std::function<void(std::string message)>;
+
+caf::behavior sampler(caf::event_based_actor* self, config::PolicySpec spec, std::size_t batch_size, Reply reply);
+caf::behavior verifier(caf::event_based_actor* self, config::PrmSpec spec, std::size_t batch_size, Reply reply);
 
 }  // namespace quorum::actors

@@ -121,7 +121,8 @@ TEST_CASE("quorum run: a small sweep streams through the actors into the store a
   CHECK(report.exit_code == 0);
   CHECK(read_text(dir.path() / "again" / "results.csv") == read_text(dir.path() / "out" / "report" / "results.csv"));
 
-  // A memory bound below one model: models take turns, and the rows are the same.
+  // A memory bound that holds two of the three models (about 0.5 MB each): they take turns,
+  // and the rows are the same.
   auto bounded_yaml = sweep_yaml("bounded/sweep.db", 6, 4, 24);
   bounded_yaml.replace(bounded_yaml.find("batch_size: 8}"), 14, "batch_size: 8, memory_limit_mb: 1}");
   const auto bounded = run_quorum("run " + dir.file("bounded.yaml", bounded_yaml) + " --quiet");

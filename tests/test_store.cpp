@@ -98,23 +98,50 @@ TEST_CASE("store: files that are not quorum stores are refused by name", "[store
 
 TEST_CASE("protocol: messages round-trip; other versions and garbage are refused", "[store][protocol]") {
   bus::Lease lease;
+  lease.lease_id = "score/prm/pol/evaluation/3@7.1";
   lease.unit_id = "score/prm/pol/evaluation/3";
   lease.kind = "score";
   lease.score = {"prm", "pol", "evaluation", {{"p1", "text"}}, {{"r1", "p1", {"a", "b"}}}};
   const auto back = bus::decode_lease(bus::encode(lease));
+  CHECK(back.lease_id == lease.lease_id);
   CHECK(back.unit_id == lease.unit_id);
+  CHECK(back.model() == "prm/prm");
   CHECK(back.score.responses.at(0).steps == std::vector<std::string>{"a", "b"});
 
-  bus::Result result{"sample/pol/evaluation/0", {response("p0", 0)}, {}};
+  bus::Result result{"l", "sample/pol/evaluation/0", {response("p0", 0)}, {}};
   result.responses[0].answer.reset();
   const auto decoded = bus::decode_result(bus::encode(result));
   CHECK(decoded.responses.at(0).text == result.responses[0].text);
   CHECK_FALSE(decoded.responses.at(0).answer.has_value());
-  CHECK(bus::message_type(bus::encode(bus::Ack{"u"})) == "ack");
-  CHECK(bus::decode_failure(bus::encode(bus::Failure{"u", "why", true})).input_error);
+  CHECK(bus::message_type(bus::encode(bus::Ack{"u", false})) == "ack");
+  CHECK_FALSE(bus::decode_ack(bus::encode(bus::Ack{"u", false})).stored);
+  CHECK(bus::decode_failure(bus::encode(bus::Failure{"l", "u", "why", true})).input_error);
 
-  CHECK_THROWS_AS(bus::message_type(R"({"v":99,"type":"lease"})"), bus::ProtocolError);
+  const auto hello = bus::decode_hello(bus::encode(bus::Hello{"w1", true, 1 << 20, 2, {"policy/p"}, {"l1", "l2"}}));
+  CHECK(hello.worker == "w1");
+  CHECK(hello.cuda);
+  CHECK(hello.running == std::vector<std::string>{"l1", "l2"});
+  bus::Welcome welcome;
+  welcome.sweep = "s";
+  welcome.policies.push_back({});
+  welcome.policies[0].name = "p", welcome.policies[0].stop = {"\n\n"}, welcome.policies[0].temperature = 0.7;
+  welcome.prms.push_back({});
+  welcome.prms[0].name = "r", welcome.prms[0].kind = "reward_head";
+  welcome.batch_size = 8, welcome.heartbeat_ms = 250;
+  const auto welcomed = bus::decode_welcome(bus::encode(welcome));
+  CHECK(welcomed.policies.at(0).stop == welcome.policies[0].stop);
+  CHECK(welcomed.policies.at(0).temperature == 0.7);
+  CHECK(welcomed.prms.at(0).kind == "reward_head");
+  CHECK(welcomed.heartbeat_ms == 250);
+  CHECK(bus::decode_release(bus::encode(bus::Release{"prm/r"})).model == "prm/r");
+  CHECK(bus::message_type(bus::encode_done()) == "done");
+
+  CHECK_THROWS_AS(bus::message_type(R"({"v":99,"type":"lease"})"), bus::VersionError);
+  // A refusal is understood whatever version sent it.
+  CHECK(bus::message_type(R"({"v":99,"type":"refused","reason":"r"})") == "refused");
+  CHECK(bus::decode_refused(R"({"v":99,"type":"refused","reason":"r"})").reason == "r");
   CHECK_THROWS_AS(bus::message_type("\x01\x02garbage"), bus::ProtocolError);
   CHECK_THROWS_AS(bus::decode_lease(R"({"v":1,"type":"lease","unit":3})"), bus::ProtocolError);
   CHECK_THROWS_AS(bus::decode_lease(bus::encode(bus::Ack{"u"})), bus::ProtocolError);
+  CHECK_THROWS_AS(bus::decode_welcome(R"({"v":1,"type":"welcome"})"), bus::ProtocolError);
 }

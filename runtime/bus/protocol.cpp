@@ -16,12 +16,24 @@ json parse_checked(const std::string& message, const char* expected_type) {
   } catch (const json::exception& e) {
     throw ProtocolError(std::string("malformed message: ") + e.what());
   }
-  if (!j.is_object() || !j.contains("v") || !j.contains("type")) throw ProtocolError("malformed message: no version or type");
+  if (!j.is_object() || !j.contains("v") || !j.contains("type") || !j["type"].is_string())
+    throw ProtocolError("malformed message: no version or type");
   if (j["v"] != kProtocolVersion)
-    throw ProtocolError("protocol version " + j["v"].dump() + ", this quorum speaks " + std::to_string(kProtocolVersion));
+    throw VersionError("protocol version " + j["v"].dump() + ", this quorum speaks " + std::to_string(kProtocolVersion));
   if (expected_type && j["type"] != expected_type)
     throw ProtocolError("expected a " + std::string(expected_type) + " message, got " + j["type"].dump());
   return j;
+}
+
+// Every decode turns nlohmann's exceptions into ProtocolError: a peer's bad frame is never a crash.
+template <typename Decode>
+auto decode_checked(const std::string& message, const char* type, Decode decode) {
+  const auto j = parse_checked(message, type);
+  try {
+    return decode(j);
+  } catch (const json::exception& e) {
+    throw ProtocolError(std::string("malformed ") + type + ": " + e.what());
+  }
 }
 
 json problems_json(const std::vector<ProblemInput>& problems) {
@@ -36,20 +48,93 @@ std::vector<ProblemInput> problems_from(const json& j) {
   return problems;
 }
 
-// Every decode turns nlohmann's exceptions into ProtocolError: a peer's bad frame is never a crash.
-template <typename Decode>
-auto guarded(const char* what, Decode decode) {
-  try {
-    return decode();
-  } catch (const json::exception& e) {
-    throw ProtocolError(std::string("malformed ") + what + ": " + e.what());
-  }
+json policy_json(const config::PolicySpec& p) {
+  return {{"name", p.name}, {"path", p.path}, {"device", p.device}, {"temperature", p.temperature},
+          {"top_p", p.top_p}, {"top_k", p.top_k}, {"max_new_tokens", p.max_new_tokens}, {"stop", p.stop},
+          {"prompt", p.prompt}, {"step_separator", p.step_separator}};
+}
+
+config::PolicySpec policy_from(const json& j) {
+  config::PolicySpec p;
+  p.name = j.at("name"), p.path = j.at("path"), p.device = j.at("device");
+  p.temperature = j.at("temperature"), p.top_p = j.at("top_p"), p.top_k = j.at("top_k");
+  p.max_new_tokens = j.at("max_new_tokens"), p.stop = j.at("stop").get<std::vector<std::string>>();
+  p.prompt = j.at("prompt"), p.step_separator = j.at("step_separator");
+  return p;
+}
+
+json prm_json(const config::PrmSpec& p) {
+  return {{"name", p.name}, {"path", p.path}, {"device", p.device}, {"kind", p.kind},
+          {"step_token", p.step_token}, {"good_token", p.good_token}, {"prompt", p.prompt}};
+}
+
+config::PrmSpec prm_from(const json& j) {
+  config::PrmSpec p;
+  p.name = j.at("name"), p.path = j.at("path"), p.device = j.at("device"), p.kind = j.at("kind");
+  p.step_token = j.at("step_token"), p.good_token = j.at("good_token"), p.prompt = j.at("prompt");
+  return p;
 }
 
 }  // namespace
 
+std::string model_key(bool policy, const std::string& name) { return (policy ? "policy/" : "prm/") + name; }
+
+std::string Lease::model() const { return kind == "sample" ? model_key(true, sample.policy) : model_key(false, score.prm); }
+
+std::string encode(const Hello& hello) {
+  auto j = envelope("hello");
+  j["worker"] = hello.worker, j["cuda"] = hello.cuda, j["memory_bytes"] = hello.memory_bytes;
+  j["slots"] = hello.slots, j["loaded"] = hello.loaded, j["running"] = hello.running;
+  return j.dump();
+}
+
+Hello decode_hello(const std::string& message) {
+  return decode_checked(message, "hello", [](const json& j) {
+    return Hello{j.at("worker"), j.at("cuda"), j.at("memory_bytes"), j.at("slots"),
+                 j.at("loaded").get<std::vector<std::string>>(), j.at("running").get<std::vector<std::string>>()};
+  });
+}
+
+std::string encode(const Welcome& welcome) {
+  auto j = envelope("welcome");
+  j["sweep"] = welcome.sweep;
+  j["policies"] = json::array(), j["prms"] = json::array();
+  for (const auto& p : welcome.policies) j["policies"].push_back(policy_json(p));
+  for (const auto& p : welcome.prms) j["prms"].push_back(prm_json(p));
+  j["batch_size"] = welcome.batch_size;
+  j["replicas_per_policy"] = welcome.replicas_per_policy, j["replicas_per_prm"] = welcome.replicas_per_prm;
+  j["heartbeat_ms"] = welcome.heartbeat_ms, j["liveness"] = welcome.liveness;
+  return j.dump();
+}
+
+Welcome decode_welcome(const std::string& message) {
+  return decode_checked(message, "welcome", [](const json& j) {
+    Welcome w;
+    w.sweep = j.at("sweep");
+    for (const auto& p : j.at("policies")) w.policies.push_back(policy_from(p));
+    for (const auto& p : j.at("prms")) w.prms.push_back(prm_from(p));
+    w.batch_size = j.at("batch_size");
+    w.replicas_per_policy = j.at("replicas_per_policy"), w.replicas_per_prm = j.at("replicas_per_prm");
+    w.heartbeat_ms = j.at("heartbeat_ms"), w.liveness = j.at("liveness");
+    if (w.heartbeat_ms == 0 || w.liveness == 0) throw ProtocolError("malformed welcome: zero heartbeat");
+    return w;
+  });
+}
+
+std::string encode(const Heartbeat& heartbeat) {
+  auto j = envelope("heartbeat");
+  j["running"] = heartbeat.running;
+  return j.dump();
+}
+
+Heartbeat decode_heartbeat(const std::string& message) {
+  return decode_checked(message, "heartbeat",
+                        [](const json& j) { return Heartbeat{j.at("running").get<std::vector<std::string>>()}; });
+}
+
 std::string encode(const Lease& lease) {
   auto j = envelope("lease");
+  j["lease"] = lease.lease_id;
   j["unit"] = lease.unit_id;
   j["kind"] = lease.kind;
   if (lease.kind == "sample") {
@@ -68,9 +153,9 @@ std::string encode(const Lease& lease) {
 }
 
 Lease decode_lease(const std::string& message) {
-  const auto j = parse_checked(message, "lease");
-  return guarded("lease", [&] {
+  return decode_checked(message, "lease", [](const json& j) {
     Lease lease;
+    lease.lease_id = j.at("lease").get<std::string>();
     lease.unit_id = j.at("unit").get<std::string>();
     lease.kind = j.at("kind").get<std::string>();
     const auto& w = j.at("work");
@@ -93,6 +178,7 @@ Lease decode_lease(const std::string& message) {
 
 std::string encode(const Result& result) {
   auto j = envelope("result");
+  j["lease"] = result.lease_id;
   j["unit"] = result.unit_id;
   json responses = json::array(), scores = json::array();
   for (const auto& r : result.responses) {
@@ -111,9 +197,9 @@ std::string encode(const Result& result) {
 }
 
 Result decode_result(const std::string& message) {
-  const auto j = parse_checked(message, "result");
-  return guarded("result", [&] {
+  return decode_checked(message, "result", [](const json& j) {
     Result result;
+    result.lease_id = j.at("lease").get<std::string>();
     result.unit_id = j.at("unit").get<std::string>();
     for (const auto& r : j.at("responses")) {
       store::ResponseRow row;
@@ -137,6 +223,7 @@ Result decode_result(const std::string& message) {
 
 std::string encode(const Failure& failure) {
   auto j = envelope("failure");
+  j["lease"] = failure.lease_id;
   j["unit"] = failure.unit_id;
   j["message"] = failure.message;
   j["input_error"] = failure.input_error;
@@ -144,25 +231,61 @@ std::string encode(const Failure& failure) {
 }
 
 Failure decode_failure(const std::string& message) {
-  const auto j = parse_checked(message, "failure");
-  return guarded("failure", [&] { 
-    return Failure{j.at("unit").get<std::string>(), j.at("message").get<std::string>(), j.at("input_error").get<bool>()};
+  return decode_checked(message, "failure", [](const json& j) {
+    return Failure{j.at("lease").get<std::string>(), j.at("unit").get<std::string>(), j.at("message").get<std::string>(),
+                   j.at("input_error").get<bool>()};
   });
 }
 
 std::string encode(const Ack& ack) {
   auto j = envelope("ack");
-  j["unit"] = ack.unit_id;
+  j["lease"] = ack.lease_id;
+  j["stored"] = ack.stored;
   return j.dump();
 }
 
 Ack decode_ack(const std::string& message) {
-  const auto j = parse_checked(message, "ack");
-  return guarded("ack", [&] { return Ack{j.at("unit").get<std::string>()}; });
+  return decode_checked(message, "ack", [](const json& j) { return Ack{j.at("lease"), j.at("stored")}; });
 }
 
+std::string encode(const Release& release) {
+  auto j = envelope("release");
+  j["model"] = release.model;
+  return j.dump();
+}
+
+Release decode_release(const std::string& message) {
+  return decode_checked(message, "release", [](const json& j) { return Release{j.at("model")}; });
+}
+
+std::string encode(const Refused& refused) {
+  auto j = envelope("refused");
+  j["reason"] = refused.reason;
+  return j.dump();
+}
+
+// A refusal must be readable by a peer of any version, so its decoding ignores "v".
+Refused decode_refused(const std::string& message) {
+  try {
+    const auto j = json::parse(message);
+    return Refused{j.at("reason").get<std::string>()};
+  } catch (const json::exception& e) {
+    throw ProtocolError(std::string("malformed refused: ") + e.what());
+  }
+}
+
+std::string encode_reannounce() { return envelope("reannounce").dump(); }
+std::string encode_done() { return envelope("done").dump(); }
+
 std::string message_type(const std::string& message) {
-  return parse_checked(message, nullptr).at("type").get<std::string>();
+  try {
+    return parse_checked(message, nullptr).at("type").get<std::string>();
+  } catch (const VersionError&) {
+    // A refusal travels to peers of every version.
+    const auto j = json::parse(message);
+    if (j.at("type") == "refused") return "refused";
+    throw;
+  }
 }
 
 }  // namespace quorum::bus

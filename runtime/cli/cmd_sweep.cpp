@@ -1,7 +1,7 @@
-// quorum run | status | report | export: a sweep from its YAML to its report, and its store.
+// quorum status | report | export: a sweep's store, running or finished (`quorum run` is in
+// cmd_bus.cpp, beside the coordinator and worker it shares its options with).
 #include <iostream>
 
-#include "actors/coordinator.h"
 #include "runtime/cli/command.h"
 #include "runtime/common/error.h"
 #include "runtime/config/sweep.h"
@@ -41,30 +41,6 @@ void print_status(const std::string& path) {
 }  // namespace
 
 void register_sweep(CLI::App& app, int& exit_code) {
-  auto config_path = std::make_shared<std::string>();
-  auto store_override = std::make_shared<std::string>();
-  auto quiet = std::make_shared<bool>(false);
-  auto* run = app.add_subcommand("run", "Run a sweep (sample, score, analyse, report); continues a stored one");
-  run->add_option("config", *config_path, "The sweep's YAML file (e.g. configs/demo.yaml)")->required();
-  run->add_option("--store", *store_override, "Use this store instead of the config's");
-  run->add_flag("--quiet,-q", *quiet, "No progress view");
-  run->callback([=, &exit_code] {
-    auto config = config::load_sweep(*config_path);
-    if (!store_override->empty()) config.store = *store_override;
-    const auto outcome = actors::run_sweep(config, {!*quiet});
-    if (outcome.exit_code != 0) {
-      std::cerr << "quorum: error: " << outcome.message << "\n";
-      exit_code = outcome.exit_code;
-      return;
-    }
-    std::cerr << "run: " << outcome.units_run << " units run, " << outcome.units_already_done
-              << " already stored" << (outcome.leases_taken_back ? ", " + std::to_string(outcome.leases_taken_back) +
-                                                                       " interrupted leases taken back" : "")
-              << "\n";
-    std::cout << "report: " << outcome.report << "/summary.md\n";
-    exit_code = 0;
-  });
-
   auto status_store = std::make_shared<std::string>();
   auto* status = app.add_subcommand("status", "Progress of a running or finished sweep's store");
   status->add_option("store", *status_store, "The sweep's SQLite store")->required();

@@ -14,5 +14,6 @@ void register_task(CLI::App& app, int& exit_code);
 void register_train(CLI::App& app, int& exit_code);
 void register_eval(CLI::App& app, int& exit_code);
 void register_sweep(CLI::App& app, int& exit_code);
+void register_bus(CLI::App& app, int& exit_code);
 
 }  // namespace quorum::cli

@@ -42,7 +42,9 @@ const std::vector<std::string> kPrmKeys = {"name", "path", "device", "kind", "st
 const std::vector<std::string> kAnalysisKeys = {"budgets", "strategies", "reductions", "draws",
                                                 "calibration_draws", "bootstrap", "folds", "reference"};
 const std::vector<std::string> kRuntimeKeys = {"problems_per_unit", "batch_size", "samplers_per_policy",
-                                               "verifiers_per_prm", "memory_limit_mb", "threads"};
+                                               "verifiers_per_prm", "memory_limit_mb", "threads",
+                                               "heartbeat_ms", "heartbeat_liveness", "lease_timeout_s",
+                                               "max_message_mb"};
 
 std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
   a.insert(a.end(), b.begin(), b.end());
@@ -343,6 +345,10 @@ class Parser {
     if (auto x = m.get("verifiers_per_prm")) r.verifiers_per_prm = reader_.whole(*x, 1, 1024);
     if (auto x = m.get("memory_limit_mb")) r.memory_limit_mb = reader_.whole(*x, 0, kAnyU64 >> 20);
     if (auto x = m.get("threads")) r.threads = static_cast<int>(reader_.whole(*x, 0, 4096));
+    if (auto x = m.get("heartbeat_ms")) r.heartbeat_ms = reader_.whole(*x, 10, 3600000);
+    if (auto x = m.get("heartbeat_liveness")) r.heartbeat_liveness = reader_.whole(*x, 1, 1000);
+    if (auto x = m.get("lease_timeout_s")) r.lease_timeout_s = reader_.whole(*x, 1, 31536000);
+    if (auto x = m.get("max_message_mb")) r.max_message_mb = reader_.whole(*x, 1, 1 << 20);
     return r;
   }
 

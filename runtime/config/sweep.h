@@ -63,6 +63,12 @@ struct RuntimeSpec {
   std::size_t verifiers_per_prm = 1;
   std::size_t memory_limit_mb = 0;     // resident model weights at most; 0: no limit
   int threads = 0;                     // analysis threads; 0: one per core
+  // The bus (docs/bus.md): a worker or coordinator silent for heartbeat_ms x heartbeat_liveness
+  // is lost, and so are the leases it held; a lease also ends lease_timeout_s after it was issued.
+  std::size_t heartbeat_ms = 1000;
+  std::size_t heartbeat_liveness = 5;
+  std::size_t lease_timeout_s = 3600;
+  std::size_t max_message_mb = 256;    // a bigger message drops its sender's connection
 };
 
 struct SweepConfig {

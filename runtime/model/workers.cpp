@@ -76,6 +76,8 @@ std::size_t model_weight_bytes(const std::string& directory) {
   return bytes;
 }
 
+bool cuda_available() { return torch::cuda::is_available(); }
+
 std::uint64_t sequence_seed(std::uint64_t seed, const std::string& policy, const std::string& split,
                             const std::string& problem_id, std::int64_t sample_index) {
   return fnv1a64(std::to_string(seed) + '\x1f' + policy + '\x1f' + split + '\x1f' + problem_id + '\x1f' +

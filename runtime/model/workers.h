@@ -16,6 +16,9 @@ namespace quorum::model {
 // the figure the coordinator's memory bound counts.
 std::size_t model_weight_bytes(const std::string& directory);
 
+// Whether a CUDA device is usable here: what a worker announces to its coordinator.
+bool cuda_available();
+
 class PolicyWorker {
  public:
   PolicyWorker(config::PolicySpec spec, std::size_t batch_size);

@@ -273,6 +273,11 @@ void Store::mark_leased(const std::string& unit_id) {
   s.bind(unit_id).run();
 }
 
+void Store::mark_pending(const std::string& unit_id) {
+  Statement s(db_, "UPDATE units SET state = 'pending' WHERE id = ? AND state = 'leased'");
+  s.bind(unit_id).run();
+}
+
 std::int64_t Store::release_leases() {
   Statement s(db_, "UPDATE units SET state = 'pending' WHERE state = 'leased'");
   s.run();

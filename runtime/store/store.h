@@ -82,6 +82,8 @@ class Store {
   std::vector<UnitRow> units();
   std::map<std::string, UnitCounts> unit_counts();  // by kind
   void mark_leased(const std::string& unit_id);
+  // A lease that expired or whose worker was lost: the unit waits for its next lease.
+  void mark_pending(const std::string& unit_id);
   // A restarted coordinator takes back every lease of the previous run.
   std::int64_t release_leases();
 

@@ -1,0 +1,141 @@
+#include "actors/launcher.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "runtime/common/error.h"
+
+namespace quorum::actors {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Single quotes for sh: every argument reaches the worker as it is.
+std::string shell_quoted(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string replace_all(std::string text, const std::string& from, const std::string& to) {
+  for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) text.replace(at, from.size(), to);
+  return text;
+}
+
+}  // namespace
+
+std::vector<std::string> read_host_list(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(path, 0, "", "cannot read the host list");
+  std::vector<std::string> hosts;
+  std::string line;
+  for (std::size_t number = 1; std::getline(in, line); ++number) {
+    line = line.substr(0, line.find('#'));
+    const auto begin = line.find_first_not_of(" \t\r"), end = line.find_last_not_of(" \t\r");
+    if (begin == std::string::npos) continue;
+    const auto host = line.substr(begin, end - begin + 1);
+    if (host.find_first_of(" \t'\"") != std::string::npos) throw InputError(path, number, "", "one host name per line");
+    hosts.push_back(host);
+  }
+  if (hosts.empty()) throw InputError(path, 0, "", "the host list names no host");
+  return hosts;
+}
+
+Launcher::Launcher(LaunchOptions options, std::string endpoint) : options_(std::move(options)), endpoint_(std::move(endpoint)) {
+  if (options_.quorum.empty()) options_.quorum = std::filesystem::canonical("/proc/self/exe").string();
+  std::filesystem::create_directories(options_.log_directory);
+  auto worker_command = [&](const std::string& name) {
+    std::string command = shell_quoted(options_.quorum) + " worker --connect " + shell_quoted(endpoint_) + " --name " + shell_quoted(name);
+    if (!options_.key_file.empty()) command += " --key " + shell_quoted(options_.key_file);
+    for (const auto& argument : options_.worker_arguments) command += " " + shell_quoted(argument);
+    return command;
+  };
+  for (std::size_t i = 0; i < options_.local_workers; ++i) {
+    const auto name = "local-" + std::to_string(i + 1);
+    children_.push_back({name, worker_command(name)});
+  }
+  for (const auto& host : options_.hosts)
+    children_.push_back({host, replace_all(options_.remote_command, "{host}", host) + " " + worker_command(host)});
+  for (auto& child : children_) start(child);
+  thread_ = std::thread([this] { supervise(); });
+}
+
+Launcher::~Launcher() { stop(); }
+
+void Launcher::start(Child& child) {
+  const auto log = (std::filesystem::path(options_.log_directory) / (child.name + ".log")).string();
+  // exec: the shell becomes the command, so the pid is the worker's (or the remote command's).
+  const auto line = "exec " + child.command + " >>" + shell_quoted(log) + " 2>&1 </dev/null";
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setpgid(0, 0);  // its own group: stopping it stops what it started (ssh and the like)
+    ::execl("/bin/sh", "sh", "-c", line.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  child.pid = pid;
+  child.starts += 1;
+}
+
+void Launcher::supervise() {
+  const auto begin = Clock::now();
+  while (!stopping_) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const double now = std::chrono::duration<double>(Clock::now() - begin).count();
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& child : children_) {
+      if (child.pid > 0) {
+        int status = 0;
+        if (::waitpid(child.pid, &status, WNOHANG) != child.pid) continue;
+        child.pid = -1;
+        const bool done = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        const bool refused = WIFEXITED(status) && WEXITSTATUS(status) == 2;
+        if (done || refused || stopping_) {
+          if (refused) std::cerr << "quorum: worker " << child.name << " was refused; see its log\n";
+          child.starts = -1;  // not to be started again
+          continue;
+        }
+        // Died (a signal, a lost node, gave up): back after a pause that grows with each death.
+        child.next_start = now + std::min(30.0, 0.5 * (1 << std::min(child.starts - 1, 6)));
+      } else if (child.starts > 0 && child.starts < 100 && now >= child.next_start) {
+        start(child);
+        ++restarts_;
+      }
+    }
+  }
+}
+
+std::vector<pid_t> Launcher::pids() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<pid_t> pids;
+  for (const auto& child : children_)
+    if (child.pid > 0) pids.push_back(child.pid);
+  return pids;
+}
+
+void Launcher::stop(double grace_s) {
+  if (stopping_.exchange(true)) return;
+  thread_.join();
+  const auto deadline = Clock::now() + std::chrono::duration<double>(grace_s);
+  for (auto& child : children_) {
+    while (child.pid > 0) {
+      int status = 0;
+      if (::waitpid(child.pid, &status, WNOHANG) == child.pid) {
+        child.pid = -1;
+      } else if (Clock::now() >= deadline) {
+        ::kill(-child.pid, SIGTERM);
+        ::waitpid(child.pid, &status, 0);
+        child.pid = -1;
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    }
+  }
+}
+
+}  // namespace quorum::actors

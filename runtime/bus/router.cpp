@@ -1,0 +1,145 @@
+#include "runtime/bus/router.h"
+
+#include <cstring>
+#include <zmq_addon.hpp>
+
+#include "runtime/common/error.h"
+
+namespace quorum::bus {
+
+std::string peer_text(const std::string& peer) {
+  static const char* digits = "0123456789abcdef";
+  std::string text;
+  for (unsigned char c : peer) text += digits[c >> 4], text += digits[c & 15];
+  return text;
+}
+
+Router::Router(zmq::context_t& context, RouterOptions options)
+    : options_(std::move(options)),
+      socket_(context, zmq::socket_type::router),
+      zap_(context, zmq::socket_type::rep),
+      monitor_(context, zmq::socket_type::pair) {
+  socket_.set(zmq::sockopt::linger, 500);  // time for the last "done" to reach the workers
+  socket_.set(zmq::sockopt::router_mandatory, 1);  // a send to a vanished peer fails instead of vanishing
+  socket_.set(zmq::sockopt::maxmsgsize, options_.max_message_bytes);
+  if (options_.key) {
+    // libzmq asks the handler bound here about every CURVE handshake of this context.
+    zap_.bind("inproc://zeromq.zap.01");
+    socket_.set(zmq::sockopt::curve_server, 1);
+    socket_.set(zmq::sockopt::curve_secretkey, options_.key->secret_key);
+    socket_.set(zmq::sockopt::zap_domain, "quorum");
+  }
+  const auto monitor_endpoint = "inproc://quorum-router-monitor-" + std::to_string(reinterpret_cast<std::uintptr_t>(this));
+  if (zmq_socket_monitor(socket_.handle(), monitor_endpoint.c_str(),
+                         ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                             ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0)
+    throw std::runtime_error(std::string("zmq_socket_monitor: ") + zmq_strerror(zmq_errno()));
+  monitor_.connect(monitor_endpoint);
+  for (const auto& endpoint : options_.endpoints) {
+    try {
+      socket_.bind(endpoint);
+    } catch (const zmq::error_t& e) {
+      throw InputError("", 0, "--bind", "cannot bind " + endpoint + ": " + e.what());
+    }
+    bound_.push_back(socket_.get(zmq::sockopt::last_endpoint));
+  }
+}
+
+void Router::start(Deliver deliver, Log log) {
+  deliver_ = std::move(deliver), log_ = std::move(log);
+  // The sockets were made on another thread; starting the thread is the memory barrier that
+  // lets the serving thread own them from here on.
+  thread_ = std::thread([this] { serve(); });
+}
+
+Router::~Router() { stop(); }
+
+void Router::stop() {
+  stopping_ = true;
+  outbox_.wake();
+  if (thread_.joinable()) thread_.join();
+  deliver_ = nullptr, log_ = nullptr;
+}
+
+void Router::send(const std::string& peer, std::string payload) { outbox_.push({peer, std::move(payload)}); }
+
+void Router::serve() {
+  std::vector<zmq_pollitem_t> items = {{socket_.handle(), 0, ZMQ_POLLIN, 0},
+                                       {monitor_.handle(), 0, ZMQ_POLLIN, 0},
+                                       {nullptr, outbox_.fd(), ZMQ_POLLIN, 0},
+                                       {zap_.handle(), 0, ZMQ_POLLIN, 0}};
+  if (!options_.key) items.pop_back();
+  while (!stopping_) {
+    zmq::poll(items);
+    if (items[0].revents & ZMQ_POLLIN) read_frames();
+    if (items[1].revents & ZMQ_POLLIN) read_monitor();
+    if (items.size() > 3 && (items[3].revents & ZMQ_POLLIN)) answer_zap();
+    if (items[2].revents & ZMQ_POLLIN) {
+      for (auto& out : outbox_.take()) {
+        try {
+          socket_.send(zmq::buffer(out.peer), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+          socket_.send(zmq::buffer(out.payload), zmq::send_flags::dontwait);
+        } catch (const zmq::error_t&) {
+          // The peer is gone (or its queue is full); the protocol recovers from a lost message
+          // by heartbeats and lease deadlines.
+        }
+      }
+    }
+  }
+}
+
+void Router::read_frames() {
+  for (;;) {
+    std::vector<zmq::message_t> frames;
+    const auto received = zmq::recv_multipart(socket_, std::back_inserter(frames), zmq::recv_flags::dontwait);
+    if (!received) return;
+    const auto peer = frames[0].to_string();
+    // A worker's DEALER sends exactly one frame per message: the routing id is the first.
+    if (frames.size() != 2) {
+      ++counters_.malformed_frames;
+      log_("dropped a message of " + std::to_string(frames.size() - 1) + " frames from peer " + peer_text(peer) +
+           " (the protocol sends one)");
+      continue;
+    }
+    deliver_(peer, frames[1].to_string());
+  }
+}
+
+void Router::answer_zap() {
+  std::vector<zmq::message_t> request;
+  if (!zmq::recv_multipart(zap_, std::back_inserter(request), zmq::recv_flags::dontwait)) return;
+  // ZAP 1.0: version, request id, domain, address, routing id, mechanism, credentials...
+  const bool complete = request.size() >= 6;
+  const auto address = complete ? request[3].to_string() : "?";
+  const auto mechanism = complete ? request[5].to_string() : "?";
+  bool accepted = false;
+  if (complete && mechanism == "CURVE" && request.size() == 7 && request[6].size() == 32) {
+    char key[41];
+    zmq_z85_encode(key, static_cast<const std::uint8_t*>(request[6].data()), 32);
+    accepted = options_.key->public_key == key;
+  }
+  if (!accepted) {
+    ++counters_.refused_peers;
+    log_("refused a peer at " + address + ": it does not hold the sweep's key (" + mechanism + ")");
+  }
+  const std::string status = accepted ? "200" : "400", text = accepted ? "OK" : "not the sweep's key";
+  std::vector<zmq::const_buffer> reply = {zmq::str_buffer("1.0"), zmq::buffer(complete ? request[1].to_string() : std::string()),
+                                          zmq::buffer(status), zmq::buffer(text), zmq::str_buffer(""), zmq::str_buffer("")};
+  zmq::send_multipart(zap_, reply);
+}
+
+void Router::read_monitor() {
+  std::vector<zmq::message_t> event;
+  if (!zmq::recv_multipart(monitor_, std::back_inserter(event), zmq::recv_flags::dontwait) || event.size() < 2 ||
+      event[0].size() < 6)
+    return;
+  std::uint16_t id;
+  std::memcpy(&id, event[0].data(), sizeof id);
+  ++counters_.failed_handshakes;
+  const char* why = id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH       ? "refused by authentication"
+                    : id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ? "not speaking ZMTP with the sweep's CURVE key"
+                                                                : "closed during the handshake";
+  log_(std::string("dropped a connection on ") + event[1].to_string() + ": " + why);
+}
+
+}  // namespace quorum::bus
