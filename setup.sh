@@ -38,6 +38,6 @@ case "${1:-}" in
     exec ./build/quorum run configs/demo.yaml
     ;;
   test)  cd build && exec ctest --output-on-failure -j"$(nproc)" ;;
-  bench) exec ./build/bench_analyze ;;
+  bench) ./build/bench_analyze && exec ./build/bench_bus ;;
   *) echo "setup: unknown action '$1' (expected demo, test or bench)" >&2; exit 2 ;;
 esac

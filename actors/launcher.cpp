@@ -1,6 +1,7 @@
 #include "actors/launcher.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -75,6 +76,8 @@ void Launcher::start(Child& child) {
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::setpgid(0, 0);  // its own group: stopping it stops what it started (ssh and the like)
+    // A coordinator that dies (Ctrl-C, a kill) takes its launched workers with it.
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     ::execl("/bin/sh", "sh", "-c", line.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }

@@ -6,6 +6,7 @@
 #include <deque>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <set>
 #include <thread>
 
@@ -55,7 +56,7 @@ class WorkerNode {
         outcome_ = WorkerOutcome{0, ""};
         break;
       }
-      std::vector<zmq_pollitem_t> items = {{socket_->handle(), 0, ZMQ_POLLIN, 0}, {nullptr, replies_.fd(), ZMQ_POLLIN, 0}};
+      std::vector<zmq_pollitem_t> items = {{socket_->handle(), 0, ZMQ_POLLIN, 0}, {nullptr, replies_->fd(), ZMQ_POLLIN, 0}};
       const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_beat - Clock::now());
       zmq::poll(items, std::max(std::chrono::milliseconds(0), wait));
       if (items[0].revents & ZMQ_POLLIN) {
@@ -67,7 +68,7 @@ class WorkerNode {
         }
       }
       if (items[1].revents & ZMQ_POLLIN)
-        for (auto& reply : replies_.take()) finished(std::move(reply));
+        for (auto& reply : replies_->take()) finished(std::move(reply));
       if (outcome_) break;
       if (Clock::now() < next_beat) continue;
       send(bus::encode(bus::Heartbeat{running()}));
@@ -192,7 +193,8 @@ class WorkerNode {
   }
 
   caf::actor spawn(const std::string& model) {
-    auto reply = [mailbox = &replies_](std::string message) { mailbox->push(std::move(message)); };
+    // The actors share the mailbox: one still computing when this node goes away posts into it safely.
+    auto reply = [mailbox = replies_](std::string message) { mailbox->push(std::move(message)); };
     const auto batch = welcome_->batch_size;
     for (const auto& p : welcome_->policies)
       if (bus::model_key(true, p.name) == model) return system_.spawn<caf::detached>(sampler, p, batch, reply);
@@ -252,7 +254,7 @@ class WorkerNode {
   std::map<std::string, std::deque<std::pair<std::string, std::string>>> queued_;  // model key -> (lease, text)
   std::map<std::string, std::string> unacked_;  // lease -> reply not yet acknowledged
   std::set<std::string> loaded_;  // model keys whose weights the actors hold
-  bus::Mailbox<std::string> replies_;
+  std::shared_ptr<bus::Mailbox<std::string>> replies_ = std::make_shared<bus::Mailbox<std::string>>();
   std::optional<WorkerOutcome> outcome_;
   std::uint64_t units_run_ = 0, reconnects_ = 0;
 };

@@ -16,8 +16,9 @@ struct CommandResult {
   std::string output;  // stdout and stderr together
 };
 
-inline CommandResult run_quorum(const std::string& arguments) {
-  const std::string command = std::string(QUORUM_BINARY) + " " + arguments + " 2>&1";
+// A shell command line, its stderr with its stdout.
+inline CommandResult run_quorum_in_shell(const std::string& command_line) {
+  const std::string command = command_line + " 2>&1";
   CommandResult result{-1, ""};
   FILE* pipe = popen(command.c_str(), "r");
   if (!pipe) return result;
@@ -27,6 +28,10 @@ inline CommandResult run_quorum(const std::string& arguments) {
   const int status = pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
+}
+
+inline CommandResult run_quorum(const std::string& arguments) {
+  return run_quorum_in_shell(std::string(QUORUM_BINARY) + " " + arguments);
 }
 
 // A fresh directory under the system temp dir, removed when the object goes away.

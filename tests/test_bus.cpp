@@ -1,0 +1,82 @@
+// The bus from the command line: key files, the refusal to serve tcp:// in the clear by
+// accident, and a unit that no connected worker can run (it waits, it is never leased).
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <sys/stat.h>
+
+#include "cli_runner.h"
+#include "runtime/bus/keys.h"
+#include "runtime/common/error.h"
+#include "runtime/model/workers.h"
+#include "runtime/store/store.h"
+#include "tiny_sweep.h"
+
+using namespace quorum::testing;
+
+TEST_CASE("quorum keygen: a private key pair that reads back; broken key files are named", "[bus][cli]") {
+  TempDir dir("keygen");
+  const auto key = (dir.path() / "sweep.key").string();
+  const auto made = run_quorum("keygen " + key);
+  INFO(made.output);
+  REQUIRE(made.exit_code == 0);
+  struct stat info {};
+  REQUIRE(::stat(key.c_str(), &info) == 0);
+  CHECK((info.st_mode & 0777) == 0600);
+  const auto pair = quorum::bus::read_key_file(key);
+  CHECK(pair.public_key.size() == 40);
+  CHECK(run_quorum("keygen " + key).exit_code == 2);  // never replaces a key
+
+  const auto swapped = dir.file("swapped.key", "public = " + quorum::bus::generate_key_pair().public_key +
+                                                   "\nsecret = " + pair.secret_key + "\n");
+  CHECK_THROWS_AS(quorum::bus::read_key_file(swapped), quorum::InputError);
+  const auto garbled = dir.file("garbled.key", "# comment\npublic = short\n");
+  const auto worker = run_quorum("worker --connect tcp://127.0.0.1:1 --key " + garbled);
+  INFO(worker.output);
+  CHECK(worker.exit_code == 2);
+  CHECK(worker.output.find("garbled.key:2") != std::string::npos);
+  const auto keyless = run_quorum("worker --connect tcp://127.0.0.1:1");
+  CHECK(keyless.exit_code == 2);
+  CHECK(keyless.output.find("--key") != std::string::npos);
+}
+
+TEST_CASE("quorum coordinator: tcp:// without a key is refused unless --insecure", "[bus][cli]") {
+  TempDir dir("coordinator-key");
+  train_tiny_models(dir);
+  const auto config = dir.file("sweep.yaml", sweep_yaml("s.db", 2, 4, 8));
+  const auto refused = run_quorum("coordinator " + config + " --bind tcp://127.0.0.1:0 --quiet");
+  INFO(refused.output);
+  CHECK(refused.exit_code == 2);
+  CHECK(refused.output.find("needs the sweep's key pair") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir.path() / "s.db"));
+  // --insecure on both sides: a sweep runs in the clear (the launcher passes --insecure on).
+  const auto clear = run_quorum("run " + config + " --quiet --workers 1 --insecure");
+  INFO(clear.output);
+  CHECK(clear.exit_code == 0);
+  CHECK(clear.output.find("no authentication") != std::string::npos);
+}
+
+TEST_CASE("a unit no connected worker can run is never leased; the others finish", "[bus][run]") {
+  if (quorum::model::cuda_available()) {
+    WARN("skipped: this machine has CUDA, so a CUDA policy is runnable here");
+    return;
+  }
+  TempDir dir("unrunnable");
+  train_tiny_models(dir);
+  auto yaml = sweep_yaml("s.db", 4, 4, 8);
+  yaml.replace(yaml.find("temperature: 0.7}"), 17, "temperature: 0.7, device: cuda}");
+  const auto config = dir.file("sweep.yaml", yaml);
+  // The run waits for a CUDA worker forever: `timeout` ends it once the rest is done.
+  const auto run = run_quorum_in_shell("timeout 20 " + std::string(QUORUM_BINARY) + " run " + config + " --quiet");
+  INFO(run.output);
+  CHECK(run.exit_code == 124);
+  CHECK(run.output.find("no connected worker can run policy/pb") != std::string::npos);
+  quorum::store::Store store((dir.path() / "s.db").string(), true);
+  std::size_t pa_done = 0, pb_leased = 0;
+  for (const auto& unit : store.units()) {
+    if (unit.id.find("/pb/") != std::string::npos) pb_leased += unit.attempts;
+    if (unit.id.find("/pa/") != std::string::npos) pa_done += unit.state == quorum::store::UnitState::done;
+  }
+  CHECK(pb_leased == 0);
+  CHECK(pa_done == 8);  // (4 + 4 problems) / 2 per unit, sampled and scored
+}
