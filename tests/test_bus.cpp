@@ -40,7 +40,8 @@ TEST_CASE("quorum keygen: a private key pair that reads back; broken key files a
   CHECK(keyless.output.find("--key") != std::string::npos);
 }
 
-TEST_CASE("quorum coordinator: tcp:// without a key is refused unless --insecure", "[bus][cli]") {
+TEST_CASE("quorum coordinator: tcp:// without a key is refused unless --insecure; launched host workers",
+          "[bus][cli]") {
   TempDir dir("coordinator-key");
   train_tiny_models(dir);
   const auto config = dir.file("sweep.yaml", sweep_yaml("s.db", 2, 4, 8));
@@ -54,6 +55,21 @@ TEST_CASE("quorum coordinator: tcp:// without a key is refused unless --insecure
   INFO(clear.output);
   CHECK(clear.exit_code == 0);
   CHECK(clear.output.find("no authentication") != std::string::npos);
+
+  // The host-list launcher: one worker per host through the remote command, here `env`, which
+  // runs the worker's command line on this machine with {host} in its environment.
+  const auto hosts = dir.file("hosts.txt", "# two hosts\nalpha\n\nbeta  # the second\n");
+  const auto launched = run_quorum("run " + dir.file("hosts.yaml", sweep_yaml("h.db", 2, 4, 8)) + " --quiet --hosts " +
+                                   hosts + " --bind 'tcp://127.0.0.1:*' --remote-command 'env QUORUM_HOST={host}'");
+  INFO(launched.output);
+  CHECK(launched.exit_code == 0);
+  // Both were started (one may find the tiny sweep finished by the other before it says hello).
+  CHECK((launched.output.find("worker alpha joined") != std::string::npos ||
+         launched.output.find("worker beta joined") != std::string::npos));
+  CHECK(std::filesystem::exists(dir.path() / "h.db.workers" / "alpha.log"));
+  CHECK(std::filesystem::exists(dir.path() / "h.db.workers" / "beta.log"));
+  CHECK(launched.output.find("(CURVE)") != std::string::npos);  // with the key made beside the store
+  CHECK(std::filesystem::exists(dir.path() / "h.db.key"));
 }
 
 TEST_CASE("a unit no connected worker can run is never leased; the others finish", "[bus][run]") {
