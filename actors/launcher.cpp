@@ -11,6 +11,7 @@
 #include <iostream>
 
 #include "runtime/common/error.h"
+#include "runtime/common/text.h"
 
 namespace quorum::actors {
 namespace {
@@ -37,10 +38,8 @@ std::vector<std::string> read_host_list(const std::string& path) {
   std::vector<std::string> hosts;
   std::string line;
   for (std::size_t number = 1; std::getline(in, line); ++number) {
-    line = line.substr(0, line.find('#'));
-    const auto begin = line.find_first_not_of(" \t\r"), end = line.find_last_not_of(" \t\r");
-    if (begin == std::string::npos) continue;
-    const auto host = line.substr(begin, end - begin + 1);
+    const auto host = trim(line.substr(0, line.find('#')));
+    if (host.empty()) continue;
     if (host.find_first_of(" \t'\"") != std::string::npos) throw InputError(path, number, "", "one host name per line");
     hosts.push_back(host);
   }

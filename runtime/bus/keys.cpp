@@ -10,6 +10,7 @@
 #include <zmq.h>
 
 #include "runtime/common/error.h"
+#include "runtime/common/text.h"
 
 namespace quorum::bus {
 
@@ -41,10 +42,6 @@ KeyPair read_key_file(const std::string& path) {
   for (std::size_t number = 1; std::getline(in, line); ++number) {
     if (line.empty() || line[0] == '#') continue;
     const auto equals = line.find('=');
-    auto trim = [](std::string s) {
-      const auto begin = s.find_first_not_of(" \t\r"), end = s.find_last_not_of(" \t\r");
-      return begin == std::string::npos ? std::string() : s.substr(begin, end - begin + 1);
-    };
     const auto name = trim(line.substr(0, equals)), value = equals == std::string::npos ? "" : trim(line.substr(equals + 1));
     if (name != "public" && name != "secret") throw InputError(path, number, name, "expected `public = KEY` or `secret = KEY`");
     std::uint8_t decoded[32];

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/common/error.h"
+#include "runtime/common/text.h"
 #include "runtime/common/hash.h"
 #include "runtime/config/sweep.h"
 #include "runtime/task/arithmetic.h"
@@ -30,12 +31,6 @@ std::vector<Problem> arithmetic_problems(const ProblemSource& source) {
       problems.push_back({task::problem_id(p), task::problem_text(p), std::to_string(p.answer())});
   }
   return problems;
-}
-
-std::string trim(const std::string& s) {
-  const auto begin = s.find_first_not_of(" \t\r\n");
-  if (begin == std::string::npos) return "";
-  return s.substr(begin, s.find_last_not_of(" \t\r\n") - begin + 1);
 }
 
 // GSM8K's gold answer: the text after the last "####", trimmed, with thousands separators

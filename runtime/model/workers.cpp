@@ -7,6 +7,7 @@
 
 #include "runtime/answers/answer.h"
 #include "runtime/common/error.h"
+#include "runtime/common/text.h"
 #include "runtime/common/hash.h"
 #include "runtime/model/device.h"
 #include "runtime/model/generate.h"
@@ -56,13 +57,6 @@ std::vector<std::int64_t> encode(const tokenizer::Tokenizer& tokens, const std::
   return {ids.begin(), ids.end()};
 }
 
-std::string trimmed(std::string_view text) {
-  const auto* space = " \t\r\n\v\f";
-  const auto first = text.find_first_not_of(space);
-  if (first == std::string_view::npos) return {};
-  return std::string(text.substr(first, text.find_last_not_of(space) - first + 1));
-}
-
 }  // namespace
 
 std::size_t model_weight_bytes(const std::string& directory) {
@@ -90,7 +84,7 @@ std::vector<std::string> split_steps(const std::string& text, const std::string&
   while (begin <= text.size()) {
     auto end = separator.empty() ? std::string::npos : text.find(separator, begin);
     if (end == std::string::npos) end = text.size();
-    auto step = trimmed(std::string_view(text).substr(begin, end - begin));
+    auto step = trim(std::string_view(text).substr(begin, end - begin), " \t\r\n\v\f");
     if (!step.empty()) steps.push_back(std::move(step));
     begin = end + std::max<std::size_t>(separator.size(), 1);
   }

@@ -1,0 +1,16 @@
+// Small text helpers shared by readers of hand-written files and model output.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace quorum {
+
+// text without leading and trailing characters of `space`.
+inline std::string trim(std::string_view text, std::string_view space = " \t\r\n") {
+  const auto first = text.find_first_not_of(space);
+  if (first == std::string_view::npos) return {};
+  return std::string(text.substr(first, text.find_last_not_of(space) - first + 1));
+}
+
+}  // namespace quorum
