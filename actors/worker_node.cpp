@@ -68,7 +68,7 @@ class WorkerNode {
         }
       }
       if (items[1].revents & ZMQ_POLLIN)
-        for (auto& reply : replies_->take()) finished(std::move(reply));
+        for (auto& [lease, reply] : replies_->take()) finished(lease, std::move(reply));
       if (outcome_) break;
       if (Clock::now() < next_beat) continue;
       send(bus::encode(bus::Heartbeat{running()}));
@@ -194,7 +194,9 @@ class WorkerNode {
 
   caf::actor spawn(const std::string& model) {
     // The actors share the mailbox: one still computing when this node goes away posts into it safely.
-    auto reply = [mailbox = replies_](std::string message) { mailbox->push(std::move(message)); };
+    auto reply = [mailbox = replies_](const std::string& lease, std::string message) {
+      mailbox->push({lease, std::move(message)});
+    };
     const auto batch = welcome_->batch_size;
     for (const auto& p : welcome_->policies)
       if (bus::model_key(true, p.name) == model) return system_.spawn<caf::detached>(sampler, p, batch, reply);
@@ -209,13 +211,7 @@ class WorkerNode {
     caf::anon_send(replica.actor, lease_atom::value, text);
   }
 
-  void finished(std::string reply) {
-    std::string lease;
-    try {
-      lease = bus::message_type(reply) == "result" ? bus::decode_result(reply).lease_id : bus::decode_failure(reply).lease_id;
-    } catch (const bus::ProtocolError& e) {
-      return log(std::string("a model actor's reply is malformed: ") + e.what());
-    }
+  void finished(const std::string& lease, std::string reply) {
     ++units_run_;
     unacked_[lease] = reply;
     send(reply);
@@ -254,7 +250,8 @@ class WorkerNode {
   std::map<std::string, std::deque<std::pair<std::string, std::string>>> queued_;  // model key -> (lease, text)
   std::map<std::string, std::string> unacked_;  // lease -> reply not yet acknowledged
   std::set<std::string> loaded_;  // model keys whose weights the actors hold
-  std::shared_ptr<bus::Mailbox<std::string>> replies_ = std::make_shared<bus::Mailbox<std::string>>();
+  using Finished = std::pair<std::string, std::string>;  // (lease id, encoded result or failure)
+  std::shared_ptr<bus::Mailbox<Finished>> replies_ = std::make_shared<bus::Mailbox<Finished>>();
   std::optional<WorkerOutcome> outcome_;
   std::uint64_t units_run_ = 0, reconnects_ = 0;
 };

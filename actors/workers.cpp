@@ -22,11 +22,11 @@ caf::behavior model_worker(std::shared_ptr<Worker> worker, Reply reply) {
             else return worker->run(lease.score, lease.unit_id);
           }();
           result.lease_id = lease.lease_id;
-          reply(bus::encode(result));
+          reply(lease.lease_id, bus::encode(result));
         } catch (const InputError& e) {
-          reply(bus::encode(bus::Failure{lease.lease_id, lease.unit_id, e.what(), true}));
+          reply(lease.lease_id, bus::encode(bus::Failure{lease.lease_id, lease.unit_id, e.what(), true}));
         } catch (const std::exception& e) {
-          reply(bus::encode(bus::Failure{lease.lease_id, lease.unit_id, e.what(), false}));
+          reply(lease.lease_id, bus::encode(bus::Failure{lease.lease_id, lease.unit_id, e.what(), false}));
         }
       },
       [worker](release_atom) { worker->release(); },
