@@ -44,7 +44,6 @@ struct RunOutcome {
   std::int64_t leases_taken_back = 0;  // leases of a previous, interrupted run
   std::size_t units_run = 0, units_already_done = 0;
   BusCounters bus;
-  double seconds = 0;          // wall time of the run
 };
 
 // Prepares the store (resuming what it holds) and runs every unit that is not done.

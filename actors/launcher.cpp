@@ -89,7 +89,6 @@ void Launcher::supervise() {
   while (!stopping_) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     const double now = std::chrono::duration<double>(Clock::now() - begin).count();
-    std::lock_guard<std::mutex> lock(mutex_);
     for (auto& child : children_) {
       if (child.pid > 0) {
         int status = 0;
@@ -110,14 +109,6 @@ void Launcher::supervise() {
       }
     }
   }
-}
-
-std::vector<pid_t> Launcher::pids() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  std::vector<pid_t> pids;
-  for (const auto& child : children_)
-    if (child.pid > 0) pids.push_back(child.pid);
-  return pids;
 }
 
 void Launcher::stop(double grace_s) {

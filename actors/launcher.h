@@ -6,7 +6,6 @@
 #include <sys/types.h>
 
 #include <atomic>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -40,7 +39,6 @@ class Launcher {
   // sweep is done), then terminates those that did not.
   void stop(double grace_s = 5);
   std::size_t restarts() const { return restarts_; }
-  std::vector<pid_t> pids() const;  // the workers running now (tests kill them)
 
  private:
   struct Child {
@@ -54,8 +52,7 @@ class Launcher {
 
   LaunchOptions options_;
   std::string endpoint_;
-  std::vector<Child> children_;
-  mutable std::mutex mutex_;
+  std::vector<Child> children_;  // the supervising thread's until stop() has joined it
   std::atomic<bool> stopping_{false};
   std::atomic<std::size_t> restarts_{0};
   std::thread thread_;
