@@ -7,40 +7,25 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <random>
-#include <thread>
 
 #include "cli_runner.h"
+#include "process.h"
 #include "tiny_sweep.h"
 #include "runtime/store/store.h"
 
 using quorum::testing::read_text;
 using quorum::testing::run_quorum;
+using quorum::testing::Process;
+using quorum::testing::quorum_args;
+using quorum::testing::sleep_s;
 using quorum::testing::TempDir;
 using quorum::testing::rows;
 using quorum::testing::sweep_yaml;
 using quorum::testing::train_tiny_models;
-
-namespace {
-
-// `quorum run CONFIG --quiet` as a child process, its output discarded; -1 when fork fails.
-pid_t start_run(const std::string& config) {
-  std::fflush(nullptr);  // else the child flushes the parent's buffered output too
-  const pid_t pid = fork();
-  if (pid == 0) {
-    std::freopen("/dev/null", "w", stdout);
-    std::freopen("/dev/null", "w", stderr);
-    execl(QUORUM_BINARY, "quorum", "run", config.c_str(), "--quiet", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  return pid;
-}
-
-}  // namespace
 
 TEST_CASE("quorum run: a small sweep streams through the actors into the store and a report", "[run][cli]") {
   TempDir dir("run");
@@ -142,13 +127,11 @@ TEST_CASE("quorum run: killed with SIGKILL at random points and restarted, it en
   int kills = 0;
   for (int attempt = 0; kills < 4 && attempt < 12; ++attempt) {
     const double delay = std::uniform_real_distribution<double>(0.05, 0.35)(random) * full;
-    const pid_t pid = start_run(killed_config);
-    REQUIRE(pid > 0);
-    std::this_thread::sleep_for(std::chrono::duration<double>(delay));
-    kill(pid, SIGKILL);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    if (WIFSIGNALED(status)) ++kills;  // else it had finished already: try again
+    Process run(quorum_args({"run", killed_config, "--quiet"}), "/dev/null");
+    REQUIRE(run.pid() > 0);
+    sleep_s(delay);
+    run.signal(SIGKILL);
+    if (run.wait(60) == -SIGKILL) ++kills;  // else it had finished already: try again
   }
   CHECK(kills >= 3);
   // While another process holds the store, a run is refused; once it lets go, the run goes on.
