@@ -3,12 +3,12 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "runtime/common/error.h"
+#include "runtime/common/files.h"
 
 namespace quorum::analysis {
 
@@ -43,45 +43,6 @@ std::string cell_prefix(const CellResult& cell) {
          std::string(aggregation::name(cell.reduction)) + ",";
 }
 
-void write_atomically(const std::filesystem::path& path, const std::string& content) {
-  const auto temporary = path.parent_path() / ("." + path.filename().string() + ".partial");
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << content;
-    out.flush();
-    if (!out) throw InputError(temporary.string(), 0, "", "cannot write");
-  }
-  std::filesystem::rename(temporary, path);
-}
-
-// The weight curves are tabulated on p = 0.01 .. 0.99.
-std::vector<double> weight_grid() {
-  std::vector<double> p;
-  for (int k = 1; k <= 99; ++k) p.push_back(k / 100.0);
-  return p;
-}
-
-const std::vector<Strategy>& calibrated_strategies() {
-  static const std::vector<Strategy> list = {Strategy::linear_wv, Strategy::logit_wv, Strategy::kde_wv};
-  return list;
-}
-
-std::vector<double> weight_curve(const calibration::Calibration& fit, Strategy strategy) {
-  std::vector<double> w;
-  for (double p : weight_grid()) w.push_back(fit.weight(strategy, p));
-  return w;
-}
-
-// Fold-averaged weight curve of a cell.
-std::vector<double> mean_weight_curve(const CellResult& cell, Strategy strategy) {
-  std::vector<double> mean(weight_grid().size(), 0.0);
-  for (const auto& fit : cell.calibrations) {
-    const auto w = weight_curve(fit, strategy);
-    for (std::size_t k = 0; k < w.size(); ++k) mean[k] += w[k] / cell.calibrations.size();
-  }
-  return mean;
-}
-
 // The deployable strategies with the best accuracy at budget index b (ties within 1e-12),
 // or "all tie".
 std::string winners_at(const Analysis& analysis, const CellResult& cell, std::size_t b) {
@@ -101,6 +62,32 @@ std::string winners_at(const Analysis& analysis, const CellResult& cell, std::si
 }
 
 }  // namespace
+
+std::vector<double> weight_grid() {
+  std::vector<double> p;
+  for (int k = 1; k <= 99; ++k) p.push_back(k / 100.0);
+  return p;
+}
+
+const std::vector<Strategy>& calibrated_strategies() {
+  static const std::vector<Strategy> list = {Strategy::linear_wv, Strategy::logit_wv, Strategy::kde_wv};
+  return list;
+}
+
+std::vector<double> weight_curve(const calibration::Calibration& fit, Strategy strategy) {
+  std::vector<double> w;
+  for (double p : weight_grid()) w.push_back(fit.weight(strategy, p));
+  return w;
+}
+
+std::vector<double> mean_weight_curve(const CellResult& cell, Strategy strategy) {
+  std::vector<double> mean(weight_grid().size(), 0.0);
+  for (const auto& fit : cell.calibrations) {
+    const auto w = weight_curve(fit, strategy);
+    for (std::size_t k = 0; k < w.size(); ++k) mean[k] += w[k] / cell.calibrations.size();
+  }
+  return mean;
+}
 
 std::string results_csv(const Analysis& analysis) {
   std::ostringstream out;
@@ -284,10 +271,10 @@ void write_outputs(const std::string& directory, const Analysis& analysis,
   std::filesystem::create_directories(directory, error);
   if (error) throw InputError(directory, 0, "--out", "cannot create directory: " + error.message());
   const std::filesystem::path dir(directory);
-  write_atomically(dir / "results.csv", results);
-  write_atomically(dir / "calibration.json", calibration);
-  write_atomically(dir / "savings.csv", savings);
-  write_atomically(dir / "summary.md", summary);
+  write_file_atomically(dir / "results.csv", results);
+  write_file_atomically(dir / "calibration.json", calibration);
+  write_file_atomically(dir / "savings.csv", savings);
+  write_file_atomically(dir / "summary.md", summary);
 }
 
 }  // namespace quorum::analysis

@@ -18,6 +18,14 @@ struct RunDescription {
 void write_outputs(const std::string& directory, const Analysis& analysis,
                    const RunDescription& description);
 
+// The weight curves w(p) are tabulated on p = 0.01 .. 0.99.
+std::vector<double> weight_grid();
+// The strategies whose votes are calibrated: linear_wv, logit_wv, kde_wv.
+const std::vector<aggregation::Strategy>& calibrated_strategies();
+std::vector<double> weight_curve(const calibration::Calibration& fit, aggregation::Strategy strategy);
+// A cell's weight curve averaged over its calibration folds.
+std::vector<double> mean_weight_curve(const CellResult& cell, aggregation::Strategy strategy);
+
 std::string results_csv(const Analysis& analysis);
 std::string savings_csv(const Analysis& analysis);
 std::string calibration_json(const Analysis& analysis);

@@ -390,6 +390,28 @@ std::int64_t Store::score_count() {
   return s.integer(0);
 }
 
+namespace {
+
+template <typename Statement>
+std::vector<Cost> read_costs(Statement& s) {
+  std::vector<Cost> costs;
+  while (s.step()) costs.push_back({s.text(0), s.integer(1), s.integer(2), s.integer(3), s.real(4)});
+  return costs;
+}
+
+}  // namespace
+
+std::vector<Cost> Store::sampling_costs() {
+  Statement s(db_, "SELECT policy, count(*), sum(prompt_tokens), sum(completion_tokens), sum(seconds) "
+                   "FROM responses GROUP BY policy ORDER BY policy");
+  return read_costs(s);
+}
+
+std::vector<Cost> Store::scoring_costs() {
+  Statement s(db_, "SELECT prm, count(*), sum(scored_tokens), 0, sum(seconds) FROM step_scores GROUP BY prm ORDER BY prm");
+  return read_costs(s);
+}
+
 void Store::put_output(const std::string& name, const std::string& content) {
   Statement s(db_, "INSERT INTO outputs (name, content) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET content = excluded.content");
   s.bind(name).bind(content).run();

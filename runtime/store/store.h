@@ -55,6 +55,15 @@ struct ScoreRow {
 std::string response_id(const std::string& policy, const std::string& split, const std::string& problem_id,
                         std::int64_t sample_index);
 
+// What one policy's sampling or one PRM's scoring cost, summed over its stored rows.
+struct Cost {
+  std::string name;                  // the policy or PRM
+  std::int64_t rows = 0;             // responses sampled, or responses scored
+  std::int64_t input_tokens = 0;     // prompt tokens; for a PRM, the tokens it read
+  std::int64_t output_tokens = 0;    // completion tokens; 0 for a PRM
+  double seconds = 0;                // each row's share of its batch's time
+};
+
 struct UnitCounts {
   std::int64_t pending = 0, leased = 0, done = 0;
   std::int64_t total() const { return pending + leased + done; }
@@ -101,6 +110,8 @@ class Store {
   std::map<std::string, ScoreRow> scores_for(const std::string& prm, const std::vector<std::string>& response_ids);
   std::int64_t response_count();
   std::int64_t score_count();
+  std::vector<Cost> sampling_costs();  // per policy, by name
+  std::vector<Cost> scoring_costs();   // per PRM, by name
 
   // Analysis outputs kept in the store (results.csv, calibration.json, ...).
   void put_output(const std::string& name, const std::string& content);
