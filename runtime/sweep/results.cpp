@@ -7,7 +7,9 @@
 #include "runtime/analysis/analyze.h"
 #include "runtime/analysis/outputs.h"
 #include "runtime/common/error.h"
+#include "runtime/common/files.h"
 #include "runtime/interchange/pools.h"
+#include "runtime/report/page.h"
 #include "runtime/sweep/plan.h"
 
 namespace quorum::sweep {
@@ -78,9 +80,23 @@ void keep_policies(std::vector<aggregation::PolicyPool>& pools, const std::vecto
               pools.end());
 }
 
+report::SweepProgress sweep_progress(store::Store& store, const json& description) {
+  report::SweepProgress progress{description.at("name").get<std::string>(), store.path()};
+  for (const auto& [kind, counts] : store.unit_counts())
+    progress.units_done += counts.done, progress.units_total += counts.total();
+  return progress;
+}
+
+void write_page(const std::string& directory, const report::PageInputs& page) {
+  std::error_code error;
+  std::filesystem::create_directories(directory, error);
+  if (error) throw InputError(directory, 0, "--out", "cannot create directory: " + error.message());
+  write_file_atomically(std::filesystem::path(directory) / "report.html", report::render_page(page));
+}
+
 }  // namespace
 
-ReportSummary write_report(store::Store& store, std::string directory) {
+ReportSummary write_report(store::Store& store, std::string directory, int refresh_seconds) {
   const auto description = stored_description(store);
   if (directory.empty()) directory = description.at("report").get<std::string>();
   const auto settings = analysis_settings(description);
@@ -89,6 +105,9 @@ ReportSummary write_report(store::Store& store, std::string directory) {
   auto pools = pools_of(evaluation, settings.threads);
   std::vector<aggregation::PolicyPool> calibration_pools;
   ReportSummary summary{evaluation.problems.size(), 0, directory};
+  report::PageInputs page{nullptr, store.sampling_costs(), store.scoring_costs(), sweep_progress(store, description)};
+  summary.units_done = page.progress.units_done, summary.units_total = page.progress.units_total;
+  if (!page.progress.finished()) page.refresh_seconds = refresh_seconds;
   if (separate) {
     const auto calibration = stored_dataset(store, description, kCalibration);
     summary.calibration_problems = calibration.problems.size();
@@ -96,12 +115,19 @@ ReportSummary write_report(store::Store& store, std::string directory) {
     keep_policies(pools, calibration_pools);
     keep_policies(calibration_pools, pools);
   }
+  if (pools.empty() && page.refresh_seconds > 0) {
+    summary.analysed = false;
+    write_page(directory, page);
+    return summary;
+  }
   if (pools.empty())
     throw InputError(store.path(), 0, "", "no policy has complete problems to report yet (every sample stored and scored)");
   const auto result = analysis::analyze(pools, calibration_pools, settings);
   analysis::RunDescription run{{store.path()}, separate ? std::vector<std::string>{store.path() + " (calibration split)"}
                                                         : std::vector<std::string>{}};
   analysis::write_outputs(directory, result, run);
+  page.analysis = &result;
+  write_page(directory, page);
   store.put_output("results.csv", analysis::results_csv(result));
   store.put_output("savings.csv", analysis::savings_csv(result));
   store.put_output("calibration.json", analysis::calibration_json(result));

@@ -22,11 +22,16 @@ nlohmann::json stored_description(store::Store& store);
 struct ReportSummary {
   std::size_t evaluation_problems = 0, calibration_problems = 0;  // complete, over all policies
   std::string directory;                                          // where the files are
+  std::int64_t units_done = 0, units_total = 0;                   // the sweep's progress
+  bool analysed = true;  // false: nothing complete yet, report.html says it waits
 };
 
-// Analyses what the store holds and writes results.csv, calibration.json, savings.csv and
-// summary.md to directory (default: the sweep's report directory); keeps copies in the store.
-ReportSummary write_report(store::Store& store, std::string directory = "");
+// Analyses what the store holds and writes report.html, results.csv, calibration.json,
+// savings.csv and summary.md to directory (default: the sweep's report directory); keeps copies
+// of the text files in the store. refresh_seconds > 0 is for a sweep that is still running:
+// report.html then reloads itself that often, and a store with nothing complete yet gets a
+// report.html that says so instead of an InputError.
+ReportSummary write_report(store::Store& store, std::string directory = "", int refresh_seconds = 0);
 
 // Writes a split as quorum JSONL rows (docs/interchange.md); returns the rows written.
 std::size_t export_jsonl(store::Store& store, const std::string& split, const std::string& path);

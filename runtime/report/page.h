@@ -1,0 +1,37 @@
+// The HTML report: one self-contained file (report.html) holding the analysis as JSON, the
+// charting libraries and the script that draws the charts from it, so it opens offline in any
+// browser. docs/report.md describes what it shows.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/analysis/analyze.h"
+#include "runtime/store/store.h"
+
+namespace quorum::report {
+
+struct SweepProgress {
+  std::string name;   // the sweep's name
+  std::string store;  // the store's path
+  std::int64_t units_done = 0, units_total = 0;
+  bool finished() const { return units_done == units_total; }
+};
+
+struct PageInputs {
+  const analysis::Analysis* analysis = nullptr;  // null: no problem is complete yet
+  std::vector<store::Cost> sampling, scoring;    // per policy, per PRM
+  SweepProgress progress;
+  int refresh_seconds = 0;  // > 0: the page reloads itself that often (a sweep still running)
+};
+
+// What the page's script draws, as documented in docs/report.md.
+nlohmann::json page_data(const PageInputs& inputs);
+
+// The whole HTML page.
+std::string render_page(const PageInputs& inputs);
+
+}  // namespace quorum::report

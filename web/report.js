@@ -1,0 +1,328 @@
+// Draws quorum's HTML report from the JSON that runtime/report/page.cpp writes into
+// #quorum-data, with Vega-Lite through vega-embed (inlined above this script). Every chart's
+// view is kept in window.quorumReport.views so that a test, or a person at the console, can
+// reach it; window.quorumReport.ready settles once every chart has rendered.
+(function () {
+  'use strict';
+
+  const data = JSON.parse(document.getElementById('quorum-data').textContent);
+  const A = data.analysis;
+  const views = new Map();
+  window.quorumReport = { data, views, ready: Promise.resolve() };
+
+  const main = document.getElementById('report');
+
+  function el(tag, attributes, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attributes || {})) {
+      if (key === 'className') node.className = value;
+      else node.setAttribute(key, value);
+    }
+    for (const child of children) node.append(child);
+    return node;
+  }
+
+  const fixed = (value, digits = 3) => (value === null || value === undefined ? 'n/a' : value.toFixed(digits));
+  const pairLabel = (row) => `${row.policy} × ${row.prm}`;
+
+  function header() {
+    main.append(el('h1', {}, `quorum report: ${data.sweep}`));
+    const p = data.progress;
+    let text;
+    if (p.finished) {
+      text = `Sweep finished: ${p.units_done}/${p.units_total} units. Report written ${data.generated}.`;
+    } else {
+      text = `Sweep running: ${p.units_done}/${p.units_total} units done when this report was written (${data.generated}).`;
+      if (data.refresh_seconds > 0) text += ` This page reloads every ${data.refresh_seconds} s.`;
+    }
+    main.append(el('div', { className: p.finished ? 'status' : 'status running' }, text));
+    if (A) {
+      main.append(el('p', { className: 'lead' },
+        `${A.problems} problems, ${A.responses} responses; calibration: ${A.calibration}. Accuracy is the mean ` +
+        `fractional credit over ${A.draws} draws per budget (a k-way tie that holds the right answer scores 1/k); ` +
+        `bands are 95% bootstrap intervals over problems (${A.bootstrap_resamples} resamples).`));
+    }
+  }
+
+  function footer() {
+    main.append(el('footer', {},
+      `Store: ${data.store}. Beside this page: summary.md, results.csv, savings.csv, calibration.json. ` +
+      `Charts: ${data.libraries.join(', ')}, inlined; this file needs no network.`));
+  }
+
+  // ---- controls: the reduction of step scores, and the pair of the detailed chart -------------
+
+  function select(label, options, initial, onChange) {
+    const box = el('select', { 'aria-label': label });
+    for (const option of options) box.append(el('option', { value: option }, option));
+    box.value = initial;
+    box.addEventListener('change', onChange);
+    return { box, label: el('label', {}, label, box) };
+  }
+
+  // ---- charts ---------------------------------------------------------------------------------
+
+  const strategyNames = A ? A.strategies.map((s) => s.name) : [];
+  const deployable = new Set(A ? A.strategies.filter((s) => s.deployable).map((s) => s.name) : []);
+  // One colour per strategy on every chart, whichever strategies a chart shows.
+  const palette = ['#4c78a8', '#f58518', '#e45756', '#72b7b2', '#54a24b', '#eeca3b', '#b279a2', '#ff9da6',
+                   '#9d755d', '#bab0ac'];
+  const colorOf = new Map(strategyNames.map((name, k) => [name, palette[k % palette.length]]));
+  const strategyColor = (names = strategyNames) => ({
+    field: 'strategy', type: 'nominal', title: 'strategy',
+    scale: { domain: names, range: names.map((name) => colorOf.get(name)) },
+    legend: { title: 'strategy (click to pick)', titleLimit: 260 } });
+
+  // A band's colour stays off the legend, so that the legend is the lines' own, which a click
+  // on it selects (Vega-Lite leaves a legend merged from several layers unclickable).
+  const unlisted = (color) => Object.assign({}, color, { legend: null });
+  const ownLegends = { legend: { color: 'independent' } };
+
+  function download(view, name, type) {
+    view.toImageURL(type, type === 'png' ? 2 : 1).then((url) => {
+      const link = el('a', { href: url, download: `${name}.${type}` });
+      document.body.append(link);
+      link.click();
+      link.remove();
+    });
+  }
+
+  // A figure with a caption and SVG/PNG buttons; the chart renders into it asynchronously.
+  function chart(parent, id, caption, spec, pending) {
+    const target = el('div', { id: `chart-${id}` });
+    const svgButton = el('button', { type: 'button' }, 'Download SVG');
+    const pngButton = el('button', { type: 'button' }, 'Download PNG');
+    parent.append(el('figure', { className: 'chart', 'data-chart': id }, el('figcaption', {}, caption), target,
+                     el('div', { className: 'export' }, svgButton, pngButton)));
+    spec.$schema = 'https://vega.github.io/schema/vega-lite/v6.json';
+    spec.config = Object.assign({ font: 'system-ui, sans-serif', view: { stroke: '#ddd' } }, spec.config || {});
+    const embedded = vegaEmbed(target, spec, {
+      renderer: 'svg',
+      actions: { export: true, source: false, compiled: false, editor: false },
+      downloadFileName: id,
+    }).then((result) => {
+      views.set(id, result.view);
+      svgButton.addEventListener('click', () => download(result.view, id, 'svg'));
+      pngButton.addEventListener('click', () => download(result.view, id, 'png'));
+    });
+    pending.push(embedded);
+  }
+
+  // Accuracy against the budget: a 95% band and a line per strategy, upper bounds dashed.
+  function accuracyLayers(pick) {
+    const x = { field: 'budget', type: 'quantitative', scale: { type: 'log', base: 2 },
+                axis: { values: A.budgets, format: 'd', title: 'budget N (samples per problem)' } };
+    const picked = { param: pick, empty: true };
+    return [
+      { mark: { type: 'area' },
+        encoding: { x, y: { field: 'ci_low', type: 'quantitative', title: 'accuracy', scale: { zero: false } },
+                    y2: { field: 'ci_high' }, color: unlisted(strategyColor()),
+                    opacity: { condition: Object.assign({ value: 0.16 }, picked), value: 0.02 } } },
+      { params: [{ name: pick, select: { type: 'point', fields: ['strategy'] }, bind: 'legend' }],
+        mark: { type: 'line', point: true, strokeWidth: 2 },
+        encoding: { x, y: { field: 'accuracy', type: 'quantitative' }, color: strategyColor(),
+                    strokeDash: { field: 'kind', type: 'nominal', title: 'line',
+                                  scale: { domain: ['deployable', 'upper bound'], range: [[1, 0], [5, 3]] } },
+                    opacity: { condition: Object.assign({ value: 1 }, picked), value: 0.12 },
+                    tooltip: [{ field: 'policy' }, { field: 'prm', title: 'PRM' }, { field: 'strategy' },
+                              { field: 'budget', title: 'N' }, { field: 'accuracy', format: '.3f' },
+                              { field: 'ci_low', title: '95% low', format: '.3f' },
+                              { field: 'ci_high', title: '95% high', format: '.3f' }] } },
+    ];
+  }
+
+  function accuracyRows(reduction) {
+    return A.accuracy.filter((r) => r.reduction === reduction)
+      .map((r) => Object.assign({ kind: deployable.has(r.strategy) ? 'deployable' : 'upper bound' }, r));
+  }
+
+  function accuracyGrid(parent, reduction, pending) {
+    chart(parent, 'accuracy-grid', `Accuracy against budget, every pair (rows: policy, columns: PRM; reduction ${reduction})`, {
+      data: { values: accuracyRows(reduction) },
+      facet: { row: { field: 'policy', title: 'policy' }, column: { field: 'prm', title: 'PRM' } },
+      spec: { width: 210, height: 150, layer: accuracyLayers('grid_pick'), resolve: ownLegends },
+    }, pending);
+  }
+
+  function accuracyPair(parent, reduction, pair, pending) {
+    chart(parent, 'accuracy-pair', `Accuracy against budget: ${pair} (reduction ${reduction})`, {
+      data: { values: accuracyRows(reduction).filter((r) => pairLabel(r) === pair) },
+      width: 620, height: 340,
+      layer: accuracyLayers('pair_pick'),
+      resolve: ownLegends,
+    }, pending);
+  }
+
+  // w(p) per calibrated strategy, the zero line, and the area where weights are negative.
+  function weights(parent, reduction, pending) {
+    const rows = A.weights.filter((r) => r.reduction === reduction);
+    if (rows.length === 0) {
+      parent.append(el('p', { className: 'note' }, 'No calibrated strategy was evaluated.'));
+      return;
+    }
+    const x = { field: 'p', type: 'quantitative', title: 'PRM score p', scale: { domain: [0, 1] } };
+    const picked = { param: 'weight_pick', empty: true };
+    const color = strategyColor([...new Set(rows.map((r) => r.strategy))]);
+    chart(parent, 'weights', `Fitted weight w(p) of each calibrated strategy (mean over calibration folds; reduction ${reduction})`, {
+      data: { values: rows },
+      transform: [{ calculate: 'min(datum.w, 0)', as: 'negative' }, { calculate: '0', as: 'zero' }],
+      facet: { row: { field: 'policy', title: 'policy' }, column: { field: 'prm', title: 'PRM' } },
+      spec: {
+        width: 210, height: 150,
+        resolve: ownLegends,
+        layer: [
+          { mark: { type: 'area', opacity: 0.28 },
+            encoding: { x, y: { field: 'negative', type: 'quantitative', title: 'weight w(p)' }, y2: { field: 'zero' },
+                        color: unlisted(color), opacity: { condition: Object.assign({ value: 0.3 }, picked), value: 0 } } },
+          { mark: { type: 'rule', color: '#333', strokeDash: [3, 3] },
+            encoding: { x: { aggregate: 'min', field: 'p' }, x2: { aggregate: 'max', field: 'p' }, y: { datum: 0 } } },
+          { params: [{ name: 'weight_pick', select: { type: 'point', fields: ['strategy'] }, bind: 'legend' }],
+            mark: { type: 'line', strokeWidth: 2 },
+            encoding: { x, y: { field: 'w', type: 'quantitative' }, color,
+                        opacity: { condition: Object.assign({ value: 1 }, picked), value: 0.12 },
+                        tooltip: [{ field: 'strategy' }, { field: 'p', format: '.2f' }, { field: 'w', format: '.3f' }] } },
+        ],
+      },
+    }, pending);
+  }
+
+  function histograms(parent, reduction, pending) {
+    chart(parent, 'histograms', `PRM scores of correct and incorrect responses (reduction ${reduction})`, {
+      data: { values: A.histograms.filter((r) => r.reduction === reduction) },
+      transform: [{ calculate: '0', as: 'zero' }],
+      facet: { row: { field: 'policy', title: 'policy' }, column: { field: 'prm', title: 'PRM' } },
+      spec: {
+        width: 210, height: 120,
+        mark: { type: 'bar', opacity: 0.55, binSpacing: 0 },
+        encoding: {
+          x: { field: 'p_low', type: 'quantitative', title: 'PRM score p', scale: { domain: [0, 1] } },
+          x2: { field: 'p_high' },
+          y: { field: 'responses', type: 'quantitative', stack: null, title: 'responses' },
+          y2: { field: 'zero' },
+          color: { field: 'outcome', type: 'nominal', title: 'response',
+                   scale: { domain: ['correct', 'incorrect'], range: ['#2e9e4f', '#d1453b'] } },
+          tooltip: [{ field: 'outcome' }, { field: 'p_low', title: 'p from', format: '.1f' },
+                    { field: 'p_high', title: 'p to', format: '.1f' }, { field: 'responses' }],
+        },
+      },
+    }, pending);
+  }
+
+  function savingsTable(parent, reduction) {
+    const rows = A.savings.filter((r) => r.reduction === reduction);
+    if (rows.length === 0) {
+      parent.append(el('p', { className: 'note' }, 'No compute saving was computed.'));
+      return;
+    }
+    const largest = A.budgets[A.budgets.length - 1];
+    parent.append(el('p', { className: 'note' },
+      `Each cell: the smallest budget N at which the strategy reaches the accuracy of ${A.reference} at N = ${largest} ` +
+      `(interpolated in log2 N): samples / tokens (sampled plus scored) it needs as a fraction of what ` +
+      `${A.reference} spends at N = ${largest}. Green: a quarter of the samples or less.`));
+    const strategies = [...new Set(rows.map((r) => r.strategy))];
+    const table = el('table', {}, el('tr', {}, el('th', { className: 'name' }, 'policy'), el('th', { className: 'name' }, 'PRM'),
+      el('th', {}, `${A.reference} at N=${largest}`), ...strategies.map((name) => el('th', {}, name))));
+    for (const label of [...new Set(rows.map(pairLabel))]) {
+      const cells = rows.filter((r) => pairLabel(r) === label);
+      const line = el('tr', {}, el('td', { className: 'name' }, cells[0].policy), el('td', { className: 'name' }, cells[0].prm),
+        el('td', {}, fixed(cells[0].reference_accuracy)));
+      for (const name of strategies) {
+        const r = cells.find((c) => c.strategy === name);
+        if (!r || r.budget === null) {
+          line.append(el('td', { className: 'missing' }, 'not reached'));
+          continue;
+        }
+        line.append(el('td', { className: r.sample_fraction <= 0.25 ? 'good' : '' },
+          `N=${fixed(r.budget, 1)}: ${fixed(r.sample_fraction, 2)} / ${fixed(r.token_fraction, 2)}`));
+      }
+      table.append(line);
+    }
+    parent.append(table);
+  }
+
+  function costs(parent, pending) {
+    const rows = data.costs.sampling.concat(data.costs.scoring);
+    if (rows.length === 0) {
+      parent.append(el('p', { className: 'note' }, 'Nothing sampled or scored yet.'));
+      return;
+    }
+    const tokens = [];
+    for (const r of data.costs.sampling) {
+      tokens.push({ name: r.name, part: 'prompt (sampling)', tokens: r.input_tokens_per_row });
+      tokens.push({ name: r.name, part: 'completion (sampling)', tokens: r.output_tokens_per_row });
+    }
+    for (const r of data.costs.scoring) tokens.push({ name: r.name, part: 'read (scoring)', tokens: r.input_tokens_per_row });
+    const y = { field: 'name', type: 'nominal', title: null, sort: null };
+    chart(parent, 'costs', 'Cost per response: tokens and seconds, per policy (sampling) and per PRM (scoring)', {
+      hconcat: [
+        { data: { values: tokens }, width: 320, mark: 'bar',
+          encoding: { y, x: { field: 'tokens', type: 'quantitative', title: 'tokens per response' },
+                      color: { field: 'part', type: 'nominal', title: 'tokens' },
+                      tooltip: [{ field: 'name' }, { field: 'part' }, { field: 'tokens', format: '.1f' }] } },
+        { data: { values: rows }, width: 320, mark: 'bar',
+          encoding: { y, x: { field: 'seconds_per_row', type: 'quantitative', title: 'seconds per response' },
+                      color: { field: 'role', type: 'nominal', title: 'work', scale: { range: ['#4c78a8', '#f58518'] } },
+                      tooltip: [{ field: 'name' }, { field: 'role' }, { field: 'rows', title: 'responses' },
+                                { field: 'seconds_per_row', title: 's per response', format: '.4f' },
+                                { field: 'seconds', title: 's in all', format: '.1f' }] } },
+      ],
+      resolve: { scale: { color: 'independent' } },
+    }, pending);
+    const table = el('table', {}, el('tr', {}, el('th', { className: 'name' }, 'name'), el('th', { className: 'name' }, 'work'),
+      ...['responses', 'input tokens / response', 'output tokens / response', 's / response', 's in all'].map((h) => el('th', {}, h))));
+    for (const r of rows)
+      table.append(el('tr', {}, el('td', { className: 'name' }, r.name), el('td', { className: 'name' }, r.role),
+        el('td', {}, String(r.rows)), el('td', {}, fixed(r.input_tokens_per_row, 1)), el('td', {}, fixed(r.output_tokens_per_row, 1)),
+        el('td', {}, fixed(r.seconds_per_row, 4)), el('td', {}, fixed(r.seconds, 1))));
+    parent.append(table);
+    parent.append(el('p', { className: 'note' },
+      'Seconds are each response\'s share of its batch\'s wall time on the worker that ran it.'));
+  }
+
+  // ---- the page -------------------------------------------------------------------------------
+
+  header();
+  if (!A) {
+    main.append(el('p', { className: 'note' },
+      'No (policy, problem) is complete yet: every sample stored and scored by every PRM. Charts appear once one is.'));
+    const pending = [];
+    costs(main, pending);
+    window.quorumReport.ready = Promise.all(pending);
+    footer();
+    return;
+  }
+
+  const pairs = [...new Set(A.accuracy.map(pairLabel))];
+  const reduction = select('Step scores reduced by', A.reductions, A.reductions.includes('min') ? 'min' : A.reductions[0], render);
+  const pair = select('Pair', pairs, pairs[0], render);
+  main.append(el('div', { className: 'controls' }, reduction.label, pair.label,
+    el('span', { className: 'note' }, 'Hover for values; click a legend entry to pick strategies.')));
+  const body = el('div', {});
+  main.append(body);
+  footer();
+
+  function section(title, text) {
+    body.append(el('h2', {}, title));
+    if (text) body.append(el('p', { className: 'note' }, text));
+    const holder = el('div', {});
+    body.append(holder);
+    return holder;
+  }
+
+  function render() {
+    views.clear();
+    body.replaceChildren();
+    const pending = [];
+    const r = reduction.box.value;
+    accuracyPair(section('Accuracy against budget', 'One pair in detail: choose it above.'), r, pair.box.value, pending);
+    accuracyGrid(section('All pairs at a glance'), r, pending);
+    weights(section('Fitted weight functions',
+      'Responses whose score falls where w(p) < 0 (shaded) vote against their own answer.'), r, pending);
+    histograms(section('PRM score distributions'), r, pending);
+    savingsTable(section('Compute saving'), r);
+    costs(section('Costs'), pending);
+    window.quorumReport.ready = Promise.all(pending);
+  }
+
+  render();
+})();
