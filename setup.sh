@@ -15,6 +15,11 @@ packages=(
   libopenblas0-openmp  # libtorch on Debian otherwise multiplies matrices with the reference BLAS (20x slower)
   libcaf-dev libsqlite3-dev  # the actors and the store
 )
+# The HTML report's charting libraries come from the npm registry (web/package-lock.json); a
+# machine with its own Node.js keeps it, one without gets Debian's.
+command -v npm >/dev/null || packages+=(nodejs npm)
+# The report's test opens it in a real browser.
+[[ ${1:-} == test ]] && packages+=(chromium)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -92,10 +92,10 @@ caf::behavior aggregator(caf::stateful_actor<AggregatorState>* self, std::string
         for (const auto& problem : j.at("problems")) tally(t, problem);
       },
       [self](standing_atom) -> std::string { return standing_text(self->state); },
-      [store_path](report_atom) -> caf::result<std::string> {
+      [store_path](report_atom, int refresh_seconds) -> caf::result<std::string> {
         try {
           store::Store store(store_path);
-          const auto summary = sweep::write_report(store);
+          const auto summary = sweep::write_report(store, "", refresh_seconds);
           return summary.directory;
         } catch (const std::exception& e) {
           return caf::make_error(caf::sec::runtime_error, e.what());

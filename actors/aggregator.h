@@ -11,7 +11,8 @@
 namespace quorum::actors {
 
 // (scored, json) where json is {"policy", "prm", "problems": [{"gold", "responses": [{"answer",
-// "scores"}]}]}; (standing) -> one line per pair; (report) -> the report directory, or throws
+// "scores"}]}]}; (standing) -> one line per pair; (report, refresh_seconds) -> writes the report
+// (a running sweep's report.html reloads every refresh_seconds) and replies its directory, or
 // the analysis error as a caf::error to the requester.
 caf::behavior aggregator(caf::stateful_actor<struct AggregatorState>* self, std::string store_path);
 

@@ -74,6 +74,11 @@ struct CoordinatorState {
   Clock::time_point start = Clock::now(), last_progress;
   bool finishing = false;
   std::size_t progress_lines = 0;
+  // The report while the sweep runs (runtime.report_every_s): one at a time, and only when
+  // units finished since the last.
+  Clock::time_point last_report = Clock::now();
+  std::size_t done_at_last_report = 0;
+  bool reporting = false;
   RunOutcome outcome;
   caf::typed_response_promise<std::string> finished;
 
@@ -511,7 +516,7 @@ void finish(Self self, int exit_code, const std::string& message) {
     return;
   }
   show_progress(self);
-  self->request(st.aggregator, caf::infinite, report_atom::value)
+  self->request(st.aggregator, caf::infinite, report_atom::value, 0)
       .then(
           [self](const std::string& directory) {
             self->state.outcome.report = directory;
@@ -524,6 +529,21 @@ void finish(Self self, int exit_code, const std::string& message) {
             self->state.finished.deliver(outcome_json(self->state.outcome));
             self->quit();
           });
+}
+
+// Rewrites the report of the running sweep in the aggregator, off this actor's thread. An
+// analysis that cannot run yet (too few problems complete) is no error: the next one may.
+void refresh_report(Self self) {
+  auto& st = self->state;
+  const auto every = std::chrono::seconds(st.config.runtime.report_every_s);
+  if (every.count() == 0 || st.reporting || Clock::now() - st.last_report < every ||
+      st.done_units.size() == st.done_at_last_report)
+    return;
+  st.reporting = true;
+  st.done_at_last_report = st.done_units.size();
+  self->request(st.aggregator, caf::infinite, report_atom::value, static_cast<int>(every.count()))
+      .then([self](const std::string&) { self->state.reporting = false, self->state.last_report = Clock::now(); },
+            [self](caf::error&) { self->state.reporting = false, self->state.last_report = Clock::now(); });
 }
 
 // The plan as the store holds it: what is done, what is ready, what waits for its samples.
@@ -601,6 +621,7 @@ caf::behavior coordinator(Self self, config::SweepConfig config, RunOptions opti
         check_deadlines(self);
         const auto period = std::chrono::seconds(isatty(STDERR_FILENO) ? 1 : 10);
         if (Clock::now() - st.last_progress >= period) st.last_progress = Clock::now(), show_progress(self);
+        refresh_report(self);
         self->delayed_send(self, std::chrono::milliseconds(st.config.runtime.heartbeat_ms), tick_atom::value);
       },
   };

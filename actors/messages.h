@@ -12,7 +12,7 @@ using frame_atom = caf::atom_constant<caf::atom("frame")>;      // (frame, peer,
 using log_atom = caf::atom_constant<caf::atom("log")>;          // (log, line): the bus has something to say
 using scored_atom = caf::atom_constant<caf::atom("scored")>;    // (scored, json): scored responses of problems
 using standing_atom = caf::atom_constant<caf::atom("standing")>;  // -> running accuracy per pair, as text
-using report_atom = caf::atom_constant<caf::atom("report")>;    // -> writes the report, replies its directory
+using report_atom = caf::atom_constant<caf::atom("report")>;    // (refresh s) -> writes the report, replies its directory
 using run_atom = caf::atom_constant<caf::atom("run")>;          // -> runs the sweep, replies when it ends
 using tick_atom = caf::atom_constant<caf::atom("tick")>;        // the coordinator's clock: heartbeats, deadlines, progress
 

@@ -36,7 +36,7 @@ TEST_CASE("quorum run: a small sweep streams through the actors into the store a
   const auto run = run_quorum("run " + config);
   INFO(run.output);
   REQUIRE(run.exit_code == 0);
-  CHECK(run.output.find("report: " + (dir.path() / "out" / "report").string() + "/summary.md") != std::string::npos);
+  CHECK(run.output.find("report: " + (dir.path() / "out" / "report").string() + "/report.html") != std::string::npos);
   CHECK(run.output.find("sample ") != std::string::npos);  // the progress view
   const auto summary = read_text(dir.path() / "out" / "report" / "summary.md");
   CHECK(summary.find("| pa | prm |") != std::string::npos);

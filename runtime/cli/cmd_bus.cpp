@@ -77,7 +77,7 @@ int report_outcome(const actors::RunOutcome& outcome) {
   std::cerr << "bus: " << b.leases << " leases, " << b.expired << " re-issued, " << b.late << " late results ignored, "
             << b.workers_lost << " workers lost, " << b.worker_restarts << " worker restarts, " << b.refused_peers
             << " peers refused, " << b.malformed << " malformed messages dropped\n";
-  std::cout << "report: " << outcome.report << "/summary.md\n";
+  std::cout << "report: " << outcome.report << "/report.html\n";
   return 0;
 }
 

@@ -1,6 +1,11 @@
 // quorum status | report | export: a sweep's store, running or finished (`quorum run` is in
 // cmd_bus.cpp, beside the coordinator and worker it shares its options with).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
 #include <iostream>
+#include <thread>
 
 #include "runtime/cli/command.h"
 #include "runtime/common/error.h"
@@ -38,6 +43,52 @@ void print_status(const std::string& path) {
   std::cout << "  state: " << (done == all ? "finished" : "not finished") << "\n";
 }
 
+void print_report_summary(const sweep::ReportSummary& summary) {
+  std::cerr << "report: " << summary.evaluation_problems << " complete (policy, problem) pairs evaluated";
+  if (summary.calibration_problems) std::cerr << ", " << summary.calibration_problems << " for calibration";
+  std::cerr << "\n";
+  std::cout << "report: " << summary.directory << "/report.html\n";
+}
+
+std::int64_t units_done(store::Store& store) {
+  std::int64_t done = 0;
+  for (const auto& [kind, counts] : store.unit_counts()) done += counts.done;
+  return done;
+}
+
+// Rewrites the report whenever units have finished since the last look, every `interval`
+// seconds, until the sweep has finished. An analysis that cannot run yet (too few problems
+// complete for the folds, say) waits for more; once the sweep has finished it is an error.
+void watch_report(const std::string& path, const std::string& out, int interval) {
+  store::Store store(path);
+  std::int64_t last_done = -1;
+  for (;;) {
+    const auto done = units_done(store);
+    if (done != last_done) {
+      last_done = done;
+      const auto started = std::chrono::steady_clock::now();
+      try {
+        const auto summary = sweep::write_report(store, out, interval);
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        std::fprintf(stderr, "report: %lld/%lld units done, %zu complete (policy, problem) pairs%s; %s written in %.1f s\n",
+                     static_cast<long long>(summary.units_done), static_cast<long long>(summary.units_total),
+                     summary.evaluation_problems, summary.analysed ? "" : " (waiting for the first)",
+                     (std::filesystem::path(summary.directory) / "report.html").c_str(), seconds);
+        if (summary.units_done == summary.units_total) {
+          std::cout << "report: " << summary.directory << "/report.html\n";
+          return;
+        }
+      } catch (const InputError& e) {
+        const auto counts = store.unit_counts();
+        const bool finished = std::all_of(counts.begin(), counts.end(), [](const auto& c) { return c.second.done == c.second.total(); });
+        if (finished) throw;
+        std::fprintf(stderr, "report: not yet: %s\n", e.what());
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(interval));
+  }
+}
+
 }  // namespace
 
 void register_sweep(CLI::App& app, int& exit_code) {
@@ -51,16 +102,23 @@ void register_sweep(CLI::App& app, int& exit_code) {
 
   auto report_store = std::make_shared<std::string>();
   auto report_out = std::make_shared<std::string>();
+  auto report_watch = std::make_shared<bool>(false);
+  auto report_interval = std::make_shared<int>(10);
   auto* report = app.add_subcommand("report", "Analyse a store (running or finished) and write its report");
   report->add_option("store", *report_store, "The sweep's SQLite store")->required();
   report->add_option("--out,-o", *report_out, "Report directory (default: the sweep's)");
+  report->add_flag("--watch,-w", *report_watch,
+                   "Rewrite the report as units finish, until the sweep has finished; report.html reloads itself");
+  report->add_option("--interval", *report_interval, "Seconds between looks at the store with --watch")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
   report->callback([=, &exit_code] {
-    store::Store store(*report_store);
-    const auto summary = sweep::write_report(store, *report_out);
-    std::cerr << "report: " << summary.evaluation_problems << " complete (policy, problem) pairs evaluated";
-    if (summary.calibration_problems) std::cerr << ", " << summary.calibration_problems << " for calibration";
-    std::cerr << "\n";
-    std::cout << "report: " << summary.directory << "/summary.md\n";
+    if (*report_watch) {
+      watch_report(*report_store, *report_out, *report_interval);
+    } else {
+      store::Store store(*report_store);
+      print_report_summary(sweep::write_report(store, *report_out));
+    }
     exit_code = 0;
   });
 

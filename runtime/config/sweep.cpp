@@ -44,7 +44,7 @@ const std::vector<std::string> kAnalysisKeys = {"budgets", "strategies", "reduct
 const std::vector<std::string> kRuntimeKeys = {"problems_per_unit", "batch_size", "samplers_per_policy",
                                                "verifiers_per_prm", "memory_limit_mb", "threads",
                                                "heartbeat_ms", "heartbeat_liveness", "lease_timeout_s",
-                                               "max_message_mb"};
+                                               "max_message_mb", "report_every_s"};
 
 std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
   a.insert(a.end(), b.begin(), b.end());
@@ -349,6 +349,7 @@ class Parser {
     if (auto x = m.get("heartbeat_liveness")) r.heartbeat_liveness = reader_.whole(*x, 1, 1000);
     if (auto x = m.get("lease_timeout_s")) r.lease_timeout_s = reader_.whole(*x, 1, 31536000);
     if (auto x = m.get("max_message_mb")) r.max_message_mb = reader_.whole(*x, 1, 1 << 20);
+    if (auto x = m.get("report_every_s")) r.report_every_s = reader_.whole(*x, 0, 86400);
     return r;
   }
 

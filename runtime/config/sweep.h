@@ -69,6 +69,10 @@ struct RuntimeSpec {
   std::size_t heartbeat_liveness = 5;
   std::size_t lease_timeout_s = 3600;
   std::size_t max_message_mb = 256;    // a bigger message drops its sender's connection
+  // While the sweep runs, the report (report.html and the text files) is rewritten this often
+  // when units finished since the last one, and report.html reloads itself as often; 0: only at
+  // the end.
+  std::size_t report_every_s = 60;
 };
 
 struct SweepConfig {
