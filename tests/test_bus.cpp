@@ -14,7 +14,7 @@
 
 using namespace quorum::testing;
 
-TEST_CASE("quorum keygen: a private key pair that reads back; broken key files are named", "[bus][cli]") {
+TEST_CASE("quorum keygen: a private key pair that reads back - broken key files are named", "[bus][cli]") {
   TempDir dir("keygen");
   const auto key = (dir.path() / "sweep.key").string();
   const auto made = run_quorum("keygen " + key);
@@ -40,7 +40,7 @@ TEST_CASE("quorum keygen: a private key pair that reads back; broken key files a
   CHECK(keyless.output.find("--key") != std::string::npos);
 }
 
-TEST_CASE("quorum coordinator: tcp:// without a key is refused unless --insecure; launched host workers",
+TEST_CASE("quorum coordinator: tcp:// without a key is refused unless --insecure - launched host workers",
           "[bus][cli]") {
   TempDir dir("coordinator-key");
   train_tiny_models(dir);
@@ -72,7 +72,7 @@ TEST_CASE("quorum coordinator: tcp:// without a key is refused unless --insecure
   CHECK(std::filesystem::exists(dir.path() / "h.db.key"));
 }
 
-TEST_CASE("a unit no connected worker can run is never leased; the others finish", "[bus][run]") {
+TEST_CASE("a unit no connected worker can run is never leased - the others finish", "[bus][run]") {
   if (quorum::model::cuda_available()) {
     WARN("skipped: this machine has CUDA, so a CUDA policy is runnable here");
     return;

@@ -336,7 +336,7 @@ TEST_CASE("names must be unique, budgets within samples, references evaluated", 
                 "prms[0].good_token", "only a PRM of kind good_token");
 }
 
-TEST_CASE("calibration never repeats evaluation problems; folds fit the problems", "[config]") {
+TEST_CASE("calibration never repeats evaluation problems - folds fit the problems", "[config]") {
   require_error(replace(kMinimal, "count: 10}\n",
                         "count: 10}\n  calibration:\n    task: arithmetic\n    levels: [2]\n    count: 5\n"),
                 6, "problems.calibration.seed", "would repeat evaluation problems (level 2 with seed 0");
@@ -489,7 +489,7 @@ TEST_CASE("the complete example of docs/config.md loads", "[config]") {
   CHECK(c.report == w.path("out/demo/report"));
 }
 
-TEST_CASE("config: the shipped sweeps load; the Hugging Face example lacks only its downloads", "[config]") {
+TEST_CASE("config: the shipped sweeps load - the Hugging Face example lacks only its downloads", "[config]") {
   // The example's first missing download is its dataset; with a stand-in dataset, its models.
   const fs::path configs = fs::path(QUORUM_TEST_DATA) / ".." / ".." / "configs";
   for (const char* name : {"demo.yaml", "examples/jsonl-math.yaml", "examples/jsonl-gsm8k.yaml"}) {

@@ -96,7 +96,7 @@ TEST_CASE("store: files that are not quorum stores are refused by name", "[store
   }
 }
 
-TEST_CASE("protocol: messages round-trip; other versions and garbage are refused", "[store][protocol]") {
+TEST_CASE("protocol: messages round-trip - other versions and garbage are refused", "[store][protocol]") {
   bus::Lease lease;
   lease.lease_id = "score/prm/pol/evaluation/3@7.1";
   lease.unit_id = "score/prm/pol/evaluation/3";
