@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <deque>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <random>
 #include <set>
@@ -22,6 +21,7 @@
 #include "runtime/bus/protocol.h"
 #include "runtime/bus/router.h"
 #include "runtime/common/error.h"
+#include "runtime/common/files.h"
 #include "runtime/model/workers.h"
 #include "runtime/store/store.h"
 #include "runtime/sweep/plan.h"
@@ -700,8 +700,9 @@ RunOutcome run_sweep(const config::SweepConfig& config, const RunOptions& option
     for (const auto& e : router->endpoints()) endpoints += (endpoints.empty() ? "" : ", ") + e;
     std::fprintf(stderr, "quorum coordinator: serving %s on %s%s; workers connect to %s\n", config.name.c_str(),
                  endpoints.c_str(), options.key ? " (CURVE)" : " (no authentication)", advertised.c_str());
-    // Beside the store, for workers that find their coordinator through a shared filesystem.
-    std::ofstream(config.store + ".endpoint") << advertised << "\n";
+    // Beside the store, for workers that find their coordinator through a shared filesystem
+    // (Slurm's worker array does); whole or absent, never half written.
+    write_file_atomically(config.store + ".endpoint", advertised + "\n");
   }
 
   std::thread worker_thread;
@@ -742,6 +743,9 @@ RunOutcome run_sweep(const config::SweepConfig& config, const RunOptions& option
     outcome.bus.worker_restarts = launcher->restarts();
   }
   router->stop();  // its callbacks hold the coordinator, whose state holds it
+  // Nothing serves that address any more: a worker starting now must not wait on it.
+  std::error_code ignored;
+  if (!in_process) std::filesystem::remove(config.store + ".endpoint", ignored);
   outcome.bus.refused_peers = router->counters().refused_peers + router->counters().failed_handshakes;
   outcome.bus.malformed += router->counters().malformed_frames;
   self->send_exit(aggregator_actor, caf::exit_reason::user_shutdown);

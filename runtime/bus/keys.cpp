@@ -1,5 +1,7 @@
 #include "runtime/bus/keys.h"
 
+#include <filesystem>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -54,6 +56,13 @@ KeyPair read_key_file(const std::string& path) {
   if (zmq_curve_public(derived, pair.secret_key.c_str()) != 0 || pair.public_key != derived)
     throw InputError(path, 0, "public", "the public key is not the secret key's");
   return pair;
+}
+
+std::string ensure_sweep_key(const std::string& store) {
+  const std::filesystem::path path = std::filesystem::absolute(store + ".key");
+  std::filesystem::create_directories(path.parent_path());
+  if (!std::filesystem::exists(path)) write_key_file(path.string(), generate_key_pair());
+  return path.string();
 }
 
 }  // namespace quorum::bus

@@ -16,6 +16,9 @@ KeyPair generate_key_pair();
 
 // Writes the pair readable by its owner only; refuses to replace an existing file.
 void write_key_file(const std::string& path, const KeyPair& pair);
+// The sweep's own key file, "<store>.key", written with a new pair when absent; returns its
+// absolute path.
+std::string ensure_sweep_key(const std::string& store);
 // Reads a file written by write_key_file; an InputError names the file and line otherwise.
 KeyPair read_key_file(const std::string& path);
 

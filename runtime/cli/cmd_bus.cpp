@@ -48,11 +48,7 @@ actors::RunOutcome run(SweepArguments a) {
     if (!bus::curve_available()) throw InputError("", 0, "--key", "this libzmq has no CURVE; use --insecure on a trusted network");
     if (a.key.empty() && !launching)
       throw InputError("", 0, "--key", "serving tcp:// needs the sweep's key pair (quorum keygen FILE), or --insecure");
-    if (a.key.empty()) {
-      a.key = config.store + ".key";
-      std::filesystem::create_directories(std::filesystem::path(a.key).parent_path());
-      if (!std::filesystem::exists(a.key)) bus::write_key_file(a.key, bus::generate_key_pair());
-    }
+    if (a.key.empty()) a.key = bus::ensure_sweep_key(config.store);
     options.key = bus::read_key_file(a.key);
     options.launch.key_file = std::filesystem::absolute(a.key).string();
   }

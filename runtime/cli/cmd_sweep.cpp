@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "runtime/cli/command.h"
+#include "runtime/cluster/slurm.h"
 #include "runtime/common/error.h"
 #include "runtime/config/sweep.h"
 #include "runtime/store/store.h"
@@ -41,6 +42,7 @@ void print_status(const std::string& path) {
     std::cout << "\n";
   }
   std::cout << "  state: " << (done == all ? "finished" : "not finished") << "\n";
+  std::cout << cluster::status_text(path);
 }
 
 void print_report_summary(const sweep::ReportSummary& summary) {
@@ -91,12 +93,17 @@ void watch_report(const std::string& path, const std::string& out, int interval)
 
 }  // namespace
 
+std::string store_of(const std::string& store_or_config) {
+  const auto extension = std::filesystem::path(store_or_config).extension();
+  return extension == ".yaml" || extension == ".yml" ? config::load_sweep(store_or_config).store : store_or_config;
+}
+
 void register_sweep(CLI::App& app, int& exit_code) {
   auto status_store = std::make_shared<std::string>();
-  auto* status = app.add_subcommand("status", "Progress of a running or finished sweep's store");
-  status->add_option("store", *status_store, "The sweep's SQLite store")->required();
+  auto* status = app.add_subcommand("status", "Progress of a running or finished sweep, and its Slurm jobs");
+  status->add_option("store", *status_store, "The sweep's SQLite store (or its YAML file)")->required();
   status->callback([=, &exit_code] {
-    print_status(*status_store);
+    print_status(store_of(*status_store));
     exit_code = 0;
   });
 

@@ -1,6 +1,8 @@
 // Each `quorum` subcommand lives in its own cmd_*.cpp and registers itself on the app.
 #pragma once
 
+#include <string>
+
 #include <CLI/CLI.hpp>
 
 namespace quorum::cli {
@@ -15,5 +17,9 @@ void register_train(CLI::App& app, int& exit_code);
 void register_eval(CLI::App& app, int& exit_code);
 void register_sweep(CLI::App& app, int& exit_code);
 void register_bus(CLI::App& app, int& exit_code);
+void register_cluster(CLI::App& app, int& exit_code);
+
+// The store a command acts on, given the store itself or the sweep's YAML file.
+std::string store_of(const std::string& store_or_config);
 
 }  // namespace quorum::cli

@@ -13,4 +13,11 @@ inline std::string trim(std::string_view text, std::string_view space = " \t\r\n
   return std::string(text.substr(first, text.find_last_not_of(space) - first + 1));
 }
 
+// text as one word for /bin/sh, whatever it holds: in single quotes, each ' written '\''.
+inline std::string shell_quoted(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
 }  // namespace quorum
