@@ -8,6 +8,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <sstream>
 
@@ -48,8 +49,10 @@ class LocalSlurm {
 
 // Only a machine that cannot run the daemons at all skips: no Slurm installed and no root to
 // install it. Anywhere else a cluster that does not start is a failure.
-bool cannot_run_slurm() {
-  return ::geteuid() != 0 && run_quorum_in_shell("command -v slurmctld && command -v munged").exit_code != 0;
+bool skip_without_slurm() {
+  if (::geteuid() == 0 || run_quorum_in_shell("command -v slurmctld && command -v munged").exit_code == 0) return false;
+  WARN("skipped: Slurm is not installed and installing it needs root");
+  return true;
 }
 
 std::string shell(const std::string& command) {
@@ -99,11 +102,13 @@ struct Sweep {
   std::string config, store;
 };
 
-// The sweep, and the same sweep run locally (its export is what every Slurm run must give).
+// The sweep, the same sweep run locally (its export is what every Slurm run must give), and
+// the cluster.
 struct SlurmFixture {
   TempDir dir;
   Sweep local, slurm;
   std::string expected;  // the local run's export
+  std::unique_ptr<LocalSlurm> cluster;
 
   explicit SlurmFixture(const std::string& name) : dir(name) {
     train_tiny_models(dir);
@@ -115,6 +120,16 @@ struct SlurmFixture {
     INFO(run.output);
     REQUIRE(run.exit_code == 0);
     expected = export_of(local.store, "local");
+    cluster = std::make_unique<LocalSlurm>(dir.path() / "cluster");
+    INFO(cluster->output());
+    REQUIRE(cluster->up());
+  }
+
+  // Exactly the local run's rows: 204 problems x 2 policies x 8 samples, each scored once.
+  void check_same_as_local() const {
+    CHECK(export_of(slurm.store, "slurm") == expected);
+    CHECK(rows(slurm.store, "responses") == 204 * 2 * 8);
+    CHECK(rows(slurm.store, "scores") == 204 * 2 * 8);
   }
 
   std::string export_of(const std::string& store, const std::string& name) const {
@@ -153,14 +168,8 @@ struct SlurmFixture {
 }  // namespace
 
 TEST_CASE("slurm: a submitted sweep, cancelled and resubmitted, stores what a local run stores", "[slurm]") {
-  if (cannot_run_slurm()) {
-    WARN("skipped: Slurm is not installed and installing it needs root");
-    return;
-  }
+  if (skip_without_slurm()) return;
   SlurmFixture sweep("slurm-submit");
-  LocalSlurm cluster(sweep.dir.path() / "cluster");
-  INFO(cluster.output());
-  REQUIRE(cluster.up());
 
   const auto first = sweep.submit();
   // While it runs, a second submission is refused.
@@ -186,9 +195,7 @@ TEST_CASE("slurm: a submitted sweep, cancelled and resubmitted, stores what a lo
   const auto log = read_text(sweep.slurm.store + ".slurm/coordinator-" + second + ".log");
   INFO(log);
   CHECK(log.find(std::to_string(stored) + " already stored") != std::string::npos);
-  CHECK(sweep.export_of(sweep.slurm.store, "slurm") == sweep.expected);
-  CHECK(rows(sweep.slurm.store, "responses") == 204 * 2 * 8);
-  CHECK(rows(sweep.slurm.store, "scores") == 204 * 2 * 8);
+  sweep.check_same_as_local();
   const auto finished = run_quorum("status " + sweep.slurm.store);
   INFO(finished.output);
   CHECK(finished.output.find("state: finished") != std::string::npos);
@@ -197,14 +204,8 @@ TEST_CASE("slurm: a submitted sweep, cancelled and resubmitted, stores what a lo
 }
 
 TEST_CASE("slurm: a node set DOWN under running workers - the requeued jobs finish with nothing lost", "[slurm]") {
-  if (cannot_run_slurm()) {
-    WARN("skipped: Slurm is not installed and installing it needs root");
-    return;
-  }
+  if (skip_without_slurm()) return;
   SlurmFixture sweep("slurm-down");
-  LocalSlurm cluster(sweep.dir.path() / "cluster");
-  INFO(cluster.output());
-  REQUIRE(cluster.up());
 
   const auto coordinator = sweep.submit();
   const auto workers = sweep.workers_job();
@@ -231,7 +232,5 @@ TEST_CASE("slurm: a node set DOWN under running workers - the requeued jobs fini
   INFO(log);
   CHECK(log.find("(restart 1)") != std::string::npos);
   CHECK(log.find(std::to_string(at_failure) + " already stored") != std::string::npos);
-  CHECK(sweep.export_of(sweep.slurm.store, "slurm") == sweep.expected);
-  CHECK(rows(sweep.slurm.store, "responses") == 204 * 2 * 8);
-  CHECK(rows(sweep.slurm.store, "scores") == 204 * 2 * 8);
+  sweep.check_same_as_local();
 }

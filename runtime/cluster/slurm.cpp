@@ -1,6 +1,5 @@
 #include "runtime/cluster/slurm.h"
 
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -8,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/common/error.h"
+#include "runtime/common/local_time.h"
 #include "runtime/common/files.h"
 #include "runtime/common/subprocess.h"
 #include "runtime/common/text.h"
@@ -18,18 +18,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string local_time_now() {
-  const std::time_t now = std::time(nullptr);
-  std::tm local{};
-  localtime_r(&now, &local);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &local);
-  return text;
-}
-
-// The #SBATCH lines both jobs share.
-std::string common_directives(const SubmitRequest& r) {
-  std::string lines = "#SBATCH --requeue\n#SBATCH --open-mode=append\n#SBATCH --ntasks=1\n";
+// The opening of both scripts: what it is, and the #SBATCH lines both jobs share.
+std::string script_head(const SubmitRequest& r, const std::string& what, const std::string& job_name,
+                        const std::string& log_name) {
+  std::string lines = "#!/bin/bash\n# quorum sweep " + r.sweep_name + ": " + what +
+                      ". Written by quorum submit, which rewrites it.\n";
+  lines += "#SBATCH --job-name=" + job_name + "\n";
+  lines += "#SBATCH --output=" + slurm_directory(r.store) + "/" + log_name + "\n";
+  lines += "#SBATCH --requeue\n#SBATCH --open-mode=append\n#SBATCH --ntasks=1\n";
   lines += "#SBATCH --cpus-per-task=" + std::to_string(r.cpus_per_task) + "\n";
   lines += "#SBATCH --chdir=" + r.working_directory + "\n";
   if (!r.partition.empty()) lines += "#SBATCH --partition=" + r.partition + "\n";
@@ -55,13 +51,8 @@ std::string sbatch(const std::string& script) {
 std::string slurm_directory(const std::string& store) { return store + ".slurm"; }
 
 std::string coordinator_script(const SubmitRequest& r) {
-  const auto dir = slurm_directory(r.store);
   std::ostringstream s;
-  s << "#!/bin/bash\n"
-    << "# quorum sweep " << r.sweep_name << ": the coordinator. Written by quorum submit, which rewrites it.\n"
-    << "#SBATCH --job-name=quorum-" << r.sweep_name << "\n"
-    << "#SBATCH --output=" << dir << "/coordinator-%j.log\n"
-    << common_directives(r)
+  s << script_head(r, "the coordinator", "quorum-" + r.sweep_name, "coordinator-%j.log")
     << "#SBATCH --mem=" << r.coordinator_memory_mb << "M\n"
     << "echo \"quorum: coordinator job $SLURM_JOB_ID (restart ${SLURM_RESTART_COUNT:-0}) on $(hostname) at $(date -Is)\"\n"
     << "# The address of a coordinator that died with its node is no one's now.\n"
@@ -74,15 +65,10 @@ std::string coordinator_script(const SubmitRequest& r) {
 }
 
 std::string worker_script(const SubmitRequest& r, const std::string& coordinator_job) {
-  const auto dir = slurm_directory(r.store);
   std::ostringstream s;
-  s << "#!/bin/bash\n"
-    << "# quorum sweep " << r.sweep_name << ": the workers, one per array task. Written by quorum submit.\n"
-    << "#SBATCH --job-name=quorum-" << r.sweep_name << "-workers\n"
-    << "#SBATCH --output=" << dir << "/worker-%A_%a.log\n"
+  s << script_head(r, "the workers, one per array task", "quorum-" + r.sweep_name + "-workers", "worker-%A_%a.log")
     << "#SBATCH --array=0-" << (r.workers - 1) << "\n"
     << "#SBATCH --dependency=after:" << coordinator_job << "\n"
-    << common_directives(r)
     << "#SBATCH --mem=" << r.worker_memory_mb << "M\n";
   if (r.gpus_per_worker > 0) s << "#SBATCH --gres=gpu:" << r.gpus_per_worker << "\n";
   s << "coordinator=" << coordinator_job << "\n"

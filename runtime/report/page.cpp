@@ -1,9 +1,9 @@
 #include "runtime/report/page.h"
 
 #include <cmath>
-#include <ctime>
 
 #include "runtime/analysis/outputs.h"
+#include "runtime/common/local_time.h"
 #include "runtime/report/assets.h"
 
 namespace quorum::report {
@@ -15,15 +15,6 @@ namespace {
 
 // JSON has no NaN: a value that does not exist (a saving never reached) is null.
 json number_or_null(double value) { return std::isnan(value) ? json(nullptr) : json(value); }
-
-std::string local_time_now() {
-  const std::time_t now = std::time(nullptr);
-  std::tm local{};
-  localtime_r(&now, &local);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &local);
-  return text;
-}
 
 json cell_key(const analysis::CellResult& cell) {
   return {{"policy", cell.policy}, {"prm", cell.prm}, {"reduction", std::string(aggregation::name(cell.reduction))}};
