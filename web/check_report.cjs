@@ -74,6 +74,11 @@ async function main() {
       else if (marks[id] === 0) failures.push(`chart ${id}: rendered no marks`);
     }
 
+    // One strategy legend per chart, however many facets it has.
+    const legends = await page.$$eval('figure[data-chart]', (nodes) => nodes.map((n) => [n.dataset.chart,
+      n.querySelectorAll(".role-legend[aria-label*=\"titled 'strategy\"]").length]));
+    for (const [id, count] of legends) if (count > 1) failures.push(`chart ${id}: ${count} strategy legends, not one`);
+
     // Every export a reader can ask for, checked and kept.
     for (const id of figures.filter((f) => f in marks)) {
       const urls = await page.evaluate(async (chartId) => {

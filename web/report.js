@@ -73,10 +73,11 @@
     scale: { domain: names, range: names.map((name) => colorOf.get(name)) },
     legend: { title: 'strategy (click to pick)', titleLimit: 260 } });
 
-  // A band's colour stays off the legend, so that the legend is the lines' own, which a click
-  // on it selects (Vega-Lite leaves a legend merged from several layers unclickable).
-  const unlisted = (color) => Object.assign({}, color, { legend: null });
-  const ownLegends = { legend: { color: 'independent' } };
+  // A band is painted with its strategy's colour taken as it is (no scale), so it adds nothing
+  // to the colour legend: the legend stays the lines' own, which a click selects (Vega-Lite
+  // leaves a legend merged from several layers unclickable).
+  const painted = { field: 'paint', type: 'nominal', scale: null, legend: null };
+  const withPaint = (rows) => rows.map((r) => Object.assign({ paint: colorOf.get(r.strategy) }, r));
 
   function download(view, name, type) {
     view.toImageURL(type, type === 'png' ? 2 : 1).then((url) => {
@@ -112,15 +113,16 @@
   function accuracyLayers(pick) {
     const x = { field: 'budget', type: 'quantitative', scale: { type: 'log', base: 2 },
                 axis: { values: A.budgets, format: 'd', title: 'budget N (samples per problem)' } };
+    const y = { type: 'quantitative', title: 'accuracy', scale: { zero: false }, axis: { format: '.2f' } };
     const picked = { param: pick, empty: true };
     return [
       { mark: { type: 'area' },
-        encoding: { x, y: { field: 'ci_low', type: 'quantitative', title: 'accuracy', scale: { zero: false } },
-                    y2: { field: 'ci_high' }, color: unlisted(strategyColor()),
+        encoding: { x, y: Object.assign({ field: 'ci_low' }, y),
+                    y2: { field: 'ci_high' }, fill: painted, detail: { field: 'strategy' },
                     opacity: { condition: Object.assign({ value: 0.16 }, picked), value: 0.02 } } },
       { params: [{ name: pick, select: { type: 'point', fields: ['strategy'] }, bind: 'legend' }],
         mark: { type: 'line', point: true, strokeWidth: 2 },
-        encoding: { x, y: { field: 'accuracy', type: 'quantitative' }, color: strategyColor(),
+        encoding: { x, y: Object.assign({ field: 'accuracy' }, y), color: strategyColor(),
                     strokeDash: { field: 'kind', type: 'nominal', title: 'line',
                                   scale: { domain: ['deployable', 'upper bound'], range: [[1, 0], [5, 3]] } },
                     opacity: { condition: Object.assign({ value: 1 }, picked), value: 0.12 },
@@ -132,7 +134,7 @@
   }
 
   function accuracyRows(reduction) {
-    return A.accuracy.filter((r) => r.reduction === reduction)
+    return withPaint(A.accuracy.filter((r) => r.reduction === reduction))
       .map((r) => Object.assign({ kind: deployable.has(r.strategy) ? 'deployable' : 'upper bound' }, r));
   }
 
@@ -140,7 +142,7 @@
     chart(parent, 'accuracy-grid', `Accuracy against budget, every pair (rows: policy, columns: PRM; reduction ${reduction})`, {
       data: { values: accuracyRows(reduction) },
       facet: { row: { field: 'policy', title: 'policy' }, column: { field: 'prm', title: 'PRM' } },
-      spec: { width: 210, height: 150, layer: accuracyLayers('grid_pick'), resolve: ownLegends },
+      spec: { width: 210, height: 150, layer: accuracyLayers('grid_pick') },
     }, pending);
   }
 
@@ -149,13 +151,12 @@
       data: { values: accuracyRows(reduction).filter((r) => pairLabel(r) === pair) },
       width: 620, height: 340,
       layer: accuracyLayers('pair_pick'),
-      resolve: ownLegends,
     }, pending);
   }
 
   // w(p) per calibrated strategy, the zero line, and the area where weights are negative.
   function weights(parent, reduction, pending) {
-    const rows = A.weights.filter((r) => r.reduction === reduction);
+    const rows = withPaint(A.weights.filter((r) => r.reduction === reduction));
     if (rows.length === 0) {
       parent.append(el('p', { className: 'note' }, 'No calibrated strategy was evaluated.'));
       return;
@@ -169,11 +170,10 @@
       facet: { row: { field: 'policy', title: 'policy' }, column: { field: 'prm', title: 'PRM' } },
       spec: {
         width: 210, height: 150,
-        resolve: ownLegends,
         layer: [
           { mark: { type: 'area', opacity: 0.28 },
             encoding: { x, y: { field: 'negative', type: 'quantitative', title: 'weight w(p)' }, y2: { field: 'zero' },
-                        color: unlisted(color), opacity: { condition: Object.assign({ value: 0.3 }, picked), value: 0 } } },
+                        fill: painted, detail: { field: 'strategy' }, opacity: { condition: Object.assign({ value: 0.3 }, picked), value: 0 } } },
           { mark: { type: 'rule', color: '#333', strokeDash: [3, 3] },
             encoding: { x: { aggregate: 'min', field: 'p' }, x2: { aggregate: 'max', field: 'p' }, y: { datum: 0 } } },
           { params: [{ name: 'weight_pick', select: { type: 'point', fields: ['strategy'] }, bind: 'legend' }],
