@@ -72,6 +72,10 @@ struct CoordinatorState {
   std::set<std::string> unrunnable_logged;
   Stage sample, score;
   Clock::time_point start = Clock::now(), last_progress;
+  // Set once run_atom has loaded the plan. A worker's hello can reach the coordinator first (the
+  // in-process worker's, or a fast remote one's); dispatching then would find every count at
+  // 0 of 0, take the sweep for done and report on an empty store.
+  bool planned = false;
   bool finishing = false;
   std::size_t progress_lines = 0;
   // The report while the sweep runs (runtime.report_every_s): one at a time, and only when
@@ -436,7 +440,7 @@ void issue(Self self, Worker& w, const std::string& model) {
 
 void dispatch(Self self) {
   auto& st = self->state;
-  if (st.finishing) return;
+  if (st.finishing || !st.planned) return;
   if (st.sample.done + st.sample.done_before == st.sample.total && st.score.done + st.score.done_before == st.score.total)
     return finish(self, 0, "");
   try {
@@ -607,6 +611,7 @@ caf::behavior coordinator(Self self, config::SweepConfig config, RunOptions opti
         auto& st = self->state;
         st.finished = self->make_response_promise<std::string>();
         load_plan(self);
+        st.planned = true;
         st.last_progress = Clock::now();
         show_progress(self);
         self->send(self, tick_atom::value);
