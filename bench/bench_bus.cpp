@@ -263,8 +263,8 @@ int serve(const fs::path& dir, std::size_t workers, int port, const std::string&
     const auto start = Clock::now();
     const auto outcome = actors::run_sweep(config, options);
     const double wall = std::chrono::duration<double>(Clock::now() - start).count();
-    std::int64_t planned = 0, stored = 0;
-    for (const auto& [kind, counts] : store::Store(config.store, true).unit_counts()) planned += counts.total(), stored += counts.done;
+    const auto units = store::Store(config.store, true).unit_totals();
+    const std::int64_t planned = units.total(), stored = units.done;
     run = {{"wall_s", wall}, {"units_run", outcome.units_run}, {"expired", outcome.bus.expired}, {"late", outcome.bus.late}};
     ok = outcome.exit_code == 0 && outcome.units_already_done == 0 && stored == planned &&
          outcome.units_run == static_cast<std::size_t>(planned);

@@ -1,6 +1,5 @@
 // quorum status | report | export: a sweep's store, running or finished (`quorum run` is in
 // cmd_bus.cpp, beside the coordinator and worker it shares its options with).
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -22,12 +21,10 @@ void print_status(const std::string& path) {
   store::Store store(path, true);
   const auto description = sweep::stored_description(store);
   std::cout << "sweep " << description.at("name").get<std::string>() << " (" << path << ")\n";
-  std::int64_t all = 0, done = 0;
-  for (const auto& [kind, counts] : store.unit_counts()) {
+  const auto by_kind = store.unit_counts();
+  for (const auto& [kind, counts] : by_kind)
     std::cout << "  " << kind << " units: " << counts.done << "/" << counts.total() << " done, " << counts.leased
               << " leased, " << counts.pending << " pending\n";
-    all += counts.total(), done += counts.done;
-  }
   std::cout << "  responses stored: " << store.response_count() << ", step scores stored: " << store.score_count() << "\n";
   for (const char* split : {sweep::kEvaluation, sweep::kCalibration}) {
     const auto problems = store.problems(split).size();
@@ -41,7 +38,8 @@ void print_status(const std::string& path) {
     }
     std::cout << "\n";
   }
-  std::cout << "  state: " << (done == all ? "finished" : "not finished") << "\n";
+  const auto units = store::sum(by_kind);
+  std::cout << "  state: " << (units.done == units.total() ? "finished" : "not finished") << "\n";
   std::cout << cluster::status_text(path);
 }
 
@@ -52,12 +50,6 @@ void print_report_summary(const sweep::ReportSummary& summary) {
   std::cout << "report: " << summary.directory << "/report.html\n";
 }
 
-std::int64_t units_done(store::Store& store) {
-  std::int64_t done = 0;
-  for (const auto& [kind, counts] : store.unit_counts()) done += counts.done;
-  return done;
-}
-
 // Rewrites the report whenever units have finished since the last look, every `interval`
 // seconds, until the sweep has finished. An analysis that cannot run yet (too few problems
 // complete for the folds, say) waits for more; once the sweep has finished it is an error.
@@ -65,7 +57,7 @@ void watch_report(const std::string& path, const std::string& out, int interval)
   store::Store store(path);
   std::int64_t last_done = -1;
   for (;;) {
-    const auto done = units_done(store);
+    const auto done = store.unit_totals().done;
     if (done != last_done) {
       last_done = done;
       const auto started = std::chrono::steady_clock::now();
@@ -81,9 +73,8 @@ void watch_report(const std::string& path, const std::string& out, int interval)
           return;
         }
       } catch (const InputError& e) {
-        const auto counts = store.unit_counts();
-        const bool finished = std::all_of(counts.begin(), counts.end(), [](const auto& c) { return c.second.done == c.second.total(); });
-        if (finished) throw;
+        const auto units = store.unit_totals();
+        if (units.done == units.total()) throw;
         std::fprintf(stderr, "report: not yet: %s\n", e.what());
       }
     }

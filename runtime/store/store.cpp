@@ -268,6 +268,14 @@ std::map<std::string, UnitCounts> Store::unit_counts() {
   return counts;
 }
 
+UnitCounts sum(const std::map<std::string, UnitCounts>& by_kind) {
+  UnitCounts all;
+  for (const auto& [kind, c] : by_kind) all.pending += c.pending, all.leased += c.leased, all.done += c.done;
+  return all;
+}
+
+UnitCounts Store::unit_totals() { return sum(unit_counts()); }
+
 void Store::mark_leased(const std::string& unit_id) {
   Statement s(db_, "UPDATE units SET state = 'leased', attempts = attempts + 1 WHERE id = ? AND state != 'done'");
   s.bind(unit_id).run();

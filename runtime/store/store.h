@@ -69,6 +69,9 @@ struct UnitCounts {
   std::int64_t total() const { return pending + leased + done; }
 };
 
+// The counts of every kind together.
+UnitCounts sum(const std::map<std::string, UnitCounts>& by_kind);
+
 class Store {
  public:
   // Opens (creating when absent) and sets WAL, synchronous FULL and a busy timeout. A file
@@ -90,6 +93,7 @@ class Store {
   void add_units(const std::vector<UnitRow>& rows);
   std::vector<UnitRow> units();
   std::map<std::string, UnitCounts> unit_counts();  // by kind
+  UnitCounts unit_totals();                         // every kind together
   void mark_leased(const std::string& unit_id);
   // A lease that expired or whose worker was lost: the unit waits for its next lease.
   void mark_pending(const std::string& unit_id);

@@ -81,10 +81,8 @@ void keep_policies(std::vector<aggregation::PolicyPool>& pools, const std::vecto
 }
 
 report::SweepProgress sweep_progress(store::Store& store, const json& description) {
-  report::SweepProgress progress{description.at("name").get<std::string>(), store.path()};
-  for (const auto& [kind, counts] : store.unit_counts())
-    progress.units_done += counts.done, progress.units_total += counts.total();
-  return progress;
+  const auto units = store.unit_totals();
+  return {description.at("name").get<std::string>(), store.path(), units.done, units.total()};
 }
 
 void write_page(const std::string& directory, const report::PageInputs& page) {
