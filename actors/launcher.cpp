@@ -11,6 +11,7 @@
 #include <iostream>
 
 #include "runtime/common/error.h"
+#include "runtime/common/subprocess.h"
 #include "runtime/common/text.h"
 
 namespace quorum::actors {
@@ -42,7 +43,7 @@ std::vector<std::string> read_host_list(const std::string& path) {
 }
 
 Launcher::Launcher(LaunchOptions options, std::string endpoint) : options_(std::move(options)), endpoint_(std::move(endpoint)) {
-  if (options_.quorum.empty()) options_.quorum = std::filesystem::canonical("/proc/self/exe").string();
+  if (options_.quorum.empty()) options_.quorum = this_executable();
   std::filesystem::create_directories(options_.log_directory);
   auto worker_command = [&](const std::string& name) {
     std::string command = shell_quoted(options_.quorum) + " worker --connect " + shell_quoted(endpoint_) + " --name " + shell_quoted(name);

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "process.h"
+#include "runtime/cluster/slurm.h"
 #include "runtime/common/text.h"
 #include "tiny_sweep.h"
 
@@ -65,10 +66,7 @@ std::string shell(const std::string& command) {
 // Units done so far; 0 before the coordinator has made the store (the file may exist, empty).
 std::int64_t units_done(const std::string& store) {
   try {
-    quorum::store::Store s(store, true);
-    std::int64_t done = 0;
-    for (const auto& [kind, counts] : s.unit_counts()) done += counts.done;
-    return done;
+    return quorum::store::Store(store, true).unit_totals().done;
   } catch (const std::exception&) {  // not made yet, or busy being made
     return 0;
   }
@@ -89,9 +87,9 @@ std::string wait_for_end(const std::string& job, double timeout_s) {
   const auto start = Clock::now();
   for (;;) {
     const auto states = job_state(job);
+    std::istringstream words(states);
     bool active = false;
-    for (const char* state : {"PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "REQUEUED"})
-      active |= states.find(state) != std::string::npos;
+    for (std::string state; words >> state;) active |= quorum::cluster::is_active(state);
     if (!active) return states;
     if (seconds_since(start) > timeout_s) return "still " + states + " after " + std::to_string(timeout_s) + " s";
     sleep_s(0.5);

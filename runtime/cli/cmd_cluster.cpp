@@ -1,7 +1,5 @@
 // quorum submit | cancel: a sweep as Slurm jobs (docs/cluster.md). `quorum status` (in
 // cmd_sweep.cpp) shows the jobs beside the sweep's progress.
-#include <unistd.h>
-
 #include <filesystem>
 #include <iostream>
 
@@ -9,6 +7,7 @@
 #include "runtime/cli/command.h"
 #include "runtime/cluster/slurm.h"
 #include "runtime/common/error.h"
+#include "runtime/common/subprocess.h"
 #include "runtime/config/sweep.h"
 #include "runtime/model/workers.h"
 
@@ -21,13 +20,6 @@ struct SubmitArguments {
   std::size_t workers = 2, gpus_per_worker = 0, cpus_per_task = 0, mem_per_worker_mb = 0;
   bool gpus_given = false;
 };
-
-std::string this_executable() {
-  std::error_code error;
-  const auto path = std::filesystem::read_symlink("/proc/self/exe", error);
-  if (error) throw InputError("/proc/self/exe", 0, "", "cannot find the quorum binary: " + error.message());
-  return path.string();
-}
 
 // Resources from the config: the models' weights decide a worker's memory (or
 // runtime.memory_limit_mb when set), a model on cuda asks for a GPU per worker, and

@@ -33,6 +33,10 @@ std::string script_head(const SubmitRequest& r, const std::string& what, const s
   return lines;
 }
 
+// squeue's states of a job that may still run; the worker script's shell test is made of the same list.
+constexpr const char* kActiveStates[] = {"PENDING",      "CONFIGURING", "RUNNING",  "COMPLETING", "REQUEUED", "REQUEUE_HOLD",
+                                         "REQUEUE_FED", "RESIZING",    "SUSPENDED", "SIGNALING",  "STAGE_OUT"};
+
 std::string jobs_file(const std::string& store) { return slurm_directory(store) + "/jobs.json"; }
 
 // sbatch --parsable prints "ID" or "ID;CLUSTER".
@@ -65,6 +69,8 @@ std::string coordinator_script(const SubmitRequest& r) {
 }
 
 std::string worker_script(const SubmitRequest& r, const std::string& coordinator_job) {
+  std::string active_pattern;
+  for (const char* state : kActiveStates) active_pattern += (active_pattern.empty() ? "" : "|") + std::string(state);
   std::ostringstream s;
   s << script_head(r, "the workers, one per array task", "quorum-" + r.sweep_name + "-workers", "worker-%A_%a.log")
     << "#SBATCH --array=0-" << (r.workers - 1) << "\n"
@@ -78,7 +84,7 @@ std::string worker_script(const SubmitRequest& r, const std::string& coordinator
     << "# nothing left to serve.\n"
     << "coordinator_active() {\n"
     << "  case \"$(squeue -h -t all -j \"$coordinator\" -o %T 2>/dev/null)\" in\n"
-    << "    PENDING|CONFIGURING|RUNNING|COMPLETING|REQUEUED|REQUEUE_HOLD|REQUEUE_FED|RESIZING|SUSPENDED|SIGNALING|STAGE_OUT) return 0 ;;\n"
+    << "    " << active_pattern << ") return 0 ;;\n"
     << "    *) return 1 ;;\n"
     << "  esac\n"
     << "}\n"
@@ -129,8 +135,7 @@ std::vector<JobState> job_states(const std::string& job) {
 }
 
 bool is_active(const std::string& state) {
-  for (const char* active : {"PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED",
-                             "RESIZING", "SUSPENDED", "SIGNALING", "STAGE_OUT"})
+  for (const char* active : kActiveStates)
     if (state == active) return true;
   return false;
 }

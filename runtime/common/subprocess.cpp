@@ -5,6 +5,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
+
+#include "runtime/common/error.h"
 
 namespace quorum {
 
@@ -41,6 +44,13 @@ ProgramOutput run_program(const std::vector<std::string>& argv) {
   }
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
+}
+
+std::string this_executable() {
+  std::error_code error;
+  const auto path = std::filesystem::canonical("/proc/self/exe", error);
+  if (error) throw InputError("/proc/self/exe", 0, "", "cannot find the running binary: " + error.message());
+  return path.string();
 }
 
 }  // namespace quorum

@@ -15,4 +15,7 @@ struct ProgramOutput {
 // argv[0] is looked up on PATH; no shell is involved, so arguments need no quoting.
 ProgramOutput run_program(const std::vector<std::string>& argv);
 
+// The absolute path of the running binary, for starting more of itself (workers, batch jobs).
+std::string this_executable();
+
 }  // namespace quorum
