@@ -51,7 +51,7 @@ std::vector<ProblemInput> problems_from(const json& j) {
 json policy_json(const config::PolicySpec& p) {
   return {{"name", p.name}, {"path", p.path}, {"device", p.device}, {"temperature", p.temperature},
           {"top_p", p.top_p}, {"top_k", p.top_k}, {"max_new_tokens", p.max_new_tokens}, {"stop", p.stop},
-          {"prompt", p.prompt}, {"step_separator", p.step_separator}};
+          {"prompt", p.prompt}, {"system", p.system}, {"step_separator", p.step_separator}, {"dtype", p.dtype}};
 }
 
 config::PolicySpec policy_from(const json& j) {
@@ -59,19 +59,22 @@ config::PolicySpec policy_from(const json& j) {
   p.name = j.at("name"), p.path = j.at("path"), p.device = j.at("device");
   p.temperature = j.at("temperature"), p.top_p = j.at("top_p"), p.top_k = j.at("top_k");
   p.max_new_tokens = j.at("max_new_tokens"), p.stop = j.at("stop").get<std::vector<std::string>>();
-  p.prompt = j.at("prompt"), p.step_separator = j.at("step_separator");
+  p.prompt = j.at("prompt"), p.system = j.at("system"), p.step_separator = j.at("step_separator");
+  p.dtype = j.at("dtype");
   return p;
 }
 
 json prm_json(const config::PrmSpec& p) {
   return {{"name", p.name}, {"path", p.path}, {"device", p.device}, {"kind", p.kind},
-          {"step_token", p.step_token}, {"good_token", p.good_token}, {"prompt", p.prompt}};
+          {"step_token", p.step_token}, {"good_token", p.good_token}, {"bad_token", p.bad_token},
+          {"prompt", p.prompt},         {"system", p.system},         {"dtype", p.dtype}};
 }
 
 config::PrmSpec prm_from(const json& j) {
   config::PrmSpec p;
   p.name = j.at("name"), p.path = j.at("path"), p.device = j.at("device"), p.kind = j.at("kind");
-  p.step_token = j.at("step_token"), p.good_token = j.at("good_token"), p.prompt = j.at("prompt");
+  p.step_token = j.at("step_token"), p.good_token = j.at("good_token"), p.bad_token = j.at("bad_token");
+  p.prompt = j.at("prompt"), p.system = j.at("system"), p.dtype = j.at("dtype");
   return p;
 }
 

@@ -18,6 +18,7 @@ void register_eval(CLI::App& app, int& exit_code);
 void register_sweep(CLI::App& app, int& exit_code);
 void register_bus(CLI::App& app, int& exit_code);
 void register_cluster(CLI::App& app, int& exit_code);
+void register_inspect(CLI::App& app, int& exit_code);
 
 // The store a command acts on, given the store itself or the sweep's YAML file.
 std::string store_of(const std::string& store_or_config);

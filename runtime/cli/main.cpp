@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   quorum::cli::register_sweep(app, exit_code);
   quorum::cli::register_bus(app, exit_code);
   quorum::cli::register_cluster(app, exit_code);
+  quorum::cli::register_inspect(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -37,8 +37,10 @@ const std::vector<std::string> kProblemsKeys = {"evaluation", "calibration"};
 const std::vector<std::string> kArithmeticKeys = {"task", "levels", "count", "seed"};
 const std::vector<std::string> kJsonlKeys = {"jsonl", "format", "limit"};
 const std::vector<std::string> kPolicyKeys = {"name", "path", "device", "temperature", "top_p",
-                                              "top_k", "max_new_tokens", "stop", "prompt", "step_separator"};
-const std::vector<std::string> kPrmKeys = {"name", "path", "device", "kind", "step_token", "good_token", "prompt"};
+                                              "top_k", "max_new_tokens", "stop", "prompt", "system",
+                                              "step_separator", "dtype"};
+const std::vector<std::string> kPrmKeys = {"name",       "path",      "device", "kind",   "step_token",
+                                           "good_token", "bad_token", "prompt", "system", "dtype"};
 const std::vector<std::string> kAnalysisKeys = {"budgets", "strategies", "reductions", "draws",
                                                 "calibration_draws", "bootstrap", "folds", "reference"};
 const std::vector<std::string> kRuntimeKeys = {"problems_per_unit", "batch_size", "samplers_per_policy",
@@ -147,9 +149,23 @@ class Parser {
 
   std::string prompt(const Value& v) const {
     auto p = reader_.nonempty_text(v);
-    if (p.find("{problem}") == std::string::npos)
-      reader_.fail(v, "must contain {problem}, where the problem's text goes");
+    if (p != "chat" && p.find("{problem}") == std::string::npos)
+      reader_.fail(v, "must contain {problem}, where the problem's text goes (or be 'chat': the model's chat template)");
     return p;
+  }
+
+  // `system:` goes into the chat template's system message, so it needs `prompt: chat`.
+  std::string system(const Map& m, const std::string& prompt) const {
+    auto x = m.get("system");
+    if (!x) return "";
+    if (prompt != "chat") reader_.fail(*x, "a system message needs 'prompt: chat' (the model's chat template)");
+    return reader_.text(*x);
+  }
+
+  // "auto" is the default and is kept as "" (so it leaves the plan key as it was).
+  std::string dtype(const Value& v) const {
+    const auto d = reader_.choice(v, {"auto", "float32", "bfloat16", "float16"});
+    return d == "auto" ? "" : d;
   }
 
   // ---- problem sources
@@ -232,7 +248,9 @@ class Parser {
     if (auto x = m.get("stop"))
       for (const auto& s : reader_.list(*x)) p.stop.push_back(reader_.nonempty_text(s));
     if (auto x = m.get("prompt")) p.prompt = prompt(*x);
+    p.system = system(m, p.prompt);
     if (auto x = m.get("step_separator")) p.step_separator = reader_.nonempty_text(*x);
+    if (auto x = m.get("dtype")) p.dtype = dtype(*x);
     return p;
   }
 
@@ -244,13 +262,21 @@ class Parser {
     unique(prm_names_, p.name, name);
     p.path = model_dir(m.require("path"));
     if (auto x = m.get("device")) p.device = device(*x);
-    if (auto x = m.get("kind")) p.kind = reader_.choice(*x, {"reward_head", "good_token"});
-    if (auto x = m.get("step_token")) p.step_token = reader_.nonempty_text(*x);
-    if (auto x = m.get("good_token")) {
-      p.good_token = reader_.nonempty_text(*x);
-      if (p.kind == "reward_head") reader_.fail(*x, "only a PRM of kind good_token reads good_token (this one is reward_head)");
+    if (auto x = m.get("kind")) p.kind = reader_.choice(*x, {"reward_head", "value_head", "good_token", "chat_turn"});
+    if (auto x = m.get("step_token")) {
+      p.step_token = reader_.nonempty_text(*x);
+      if (p.kind == "chat_turn") reader_.fail(*x, "a chat_turn PRM reads its scores at the assistant's turns, not at a step token");
     }
+    for (auto [key, field] : {std::pair{"good_token", &p.good_token}, std::pair{"bad_token", &p.bad_token}})
+      if (auto x = m.get(key)) {
+        *field = reader_.nonempty_text(*x);
+        if (p.kind != "good_token" && p.kind != "chat_turn")
+          reader_.fail(*x, std::string("only a PRM of kind good_token or chat_turn reads ") + key + " (this one is " +
+                               (p.kind.empty() ? "reward_head, as its quorum.json says or by default" : p.kind) + ")");
+      }
     if (auto x = m.get("prompt")) p.prompt = prompt(*x);
+    p.system = system(m, p.prompt);
+    if (auto x = m.get("dtype")) p.dtype = dtype(*x);
     return p;
   }
 

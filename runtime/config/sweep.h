@@ -41,8 +41,13 @@ struct PolicySpec {
   std::int64_t top_k = 0;
   std::int64_t max_new_tokens = 256;
   std::vector<std::string> stop;  // stop strings besides the model's end-of-text token
-  std::string prompt;        // "{problem}" is replaced; empty: the model's quorum.json prompt
+  // "{problem}" is replaced; "chat": the checkpoint's own chat template renders a system
+  // message (if `system` is set) and the problem as the user's message, with the generation
+  // prompt; empty: the model's quorum.json prompt.
+  std::string prompt;
+  std::string system;        // prompt: chat only
   std::string step_separator = "\n";  // how the response text is cut into steps
+  std::string dtype;         // float32, bfloat16, float16; empty: auto (the checkpoint's on CUDA, float32 on CPU)
 };
 
 struct PrmSpec {
@@ -50,10 +55,13 @@ struct PrmSpec {
   std::string path;          // resolved; must exist with config.json
   std::string device = "auto";
   // Empty fields are taken from the model's quorum.json (the demo models carry them).
-  std::string kind;          // "reward_head" or "good_token"
-  std::string step_token;    // appended after every step
-  std::string good_token;    // good_token PRMs: the token whose probability is the score
-  std::string prompt;        // "{problem}" is replaced; steps follow it
+  std::string kind;          // reward_head, value_head, good_token or chat_turn (docs/models.md)
+  std::string step_token;    // the token read after every step (a tag for good_token)
+  std::string good_token;    // good_token and chat_turn: the token whose probability is the score
+  std::string bad_token;     // ... against this one
+  std::string prompt;        // "{problem}" is replaced; steps follow it; "chat": the chat template
+  std::string system;        // prompt: chat only
+  std::string dtype;         // as for policies
 };
 
 struct RuntimeSpec {

@@ -8,6 +8,8 @@
 namespace quorum::model {
 namespace {
 
+using Kind = PrmSettings::Kind;
+
 // The reward head of Qwen2.5-Math-PRM: Linear, ReLU, Linear to two logits ("score.0", "score.2").
 torch::nn::Sequential make_head(std::int64_t hidden) {
   return torch::nn::Sequential(torch::nn::Linear(hidden, hidden), torch::nn::ReLU(), torch::nn::Linear(hidden, 2));
@@ -18,24 +20,34 @@ torch::nn::Sequential make_head(std::int64_t hidden) {
 ProcessRewardModel::ProcessRewardModel(const std::string& directory, const PrmSettings& settings,
                                        const torch::Device& device)
     : settings_(settings) {
-  const auto config = ModelConfig::load(directory);
-  if (settings.step_token_id < 0 || settings.step_token_id >= config.vocab_size)
+  auto config = ModelConfig::load(directory);
+  const bool reads_logits = settings.kind == Kind::good_token || settings.kind == Kind::chat_turn;
+  if (settings.step_token_id >= config.vocab_size)
     throw InputError(directory, 0, "step_token", "step token id " + std::to_string(settings.step_token_id) +
                                                      " is not in the vocabulary");
-  if (settings.kind == PrmSettings::Kind::good_token) {
+  if (reads_logits) {
     if (!config.lm_head)
-      throw InputError(directory, 0, "architectures", "a good-token PRM needs a language-model head");
+      throw InputError(directory, 0, "architectures",
+                       std::string("a ") + prompts::prm_kind_name(settings.kind) + " PRM needs a language-model head");
     for (auto id : {settings.good_token_id, settings.bad_token_id})
       if (id < 0 || id >= config.vocab_size)
         throw InputError(directory, 0, "good_token", "good/bad token id " + std::to_string(id) + " is not in the vocabulary");
   }
+  // A head PRM's checkpoint may still hold a language-model head (Skywork's does): it is not
+  // read, so it is not loaded.
+  if (!reads_logits) config.lm_head = false;
   decoder_ = Decoder(config);
   load_parameters(*decoder_, directory);
-  if (settings.kind == PrmSettings::Kind::reward_head) {
+  if (settings.kind == Kind::reward_head) {
     head_ = make_head(config.hidden_size);
     load_parameters(*head_, directory, "score.");
     head_->to(device);
     head_->eval();
+  } else if (settings.kind == Kind::value_head) {
+    value_ = torch::nn::Linear(config.hidden_size, 1);
+    load_parameters(*value_, directory, "v_head.summary.");
+    value_->to(device);
+    value_->eval();
   }
   decoder_->to(device);
   decoder_->eval();
@@ -54,12 +66,23 @@ std::vector<std::int64_t> step_sequence(const tokenizer::Tokenizer& tokens, cons
 }
 
 std::vector<std::vector<float>> ProcessRewardModel::score(const std::vector<std::vector<std::int64_t>>& sequences) {
+  std::vector<prompts::ScoringInput> inputs;
+  for (const auto& sequence : sequences) {
+    auto& input = inputs.emplace_back();
+    input.ids = sequence;
+    for (std::size_t t = 0; t < sequence.size(); ++t)
+      if (sequence[t] == settings_.step_token_id) input.positions.push_back(static_cast<std::int64_t>(t));
+  }
+  return score(inputs);
+}
+
+std::vector<std::vector<float>> ProcessRewardModel::score(const std::vector<prompts::ScoringInput>& inputs) {
   c10::InferenceMode inference;
-  std::vector<std::vector<float>> scores(sequences.size());
-  if (sequences.empty()) return scores;
-  const auto batch = static_cast<std::int64_t>(sequences.size());
+  std::vector<std::vector<float>> scores(inputs.size());
+  if (inputs.empty()) return scores;
+  const auto batch = static_cast<std::int64_t>(inputs.size());
   std::vector<const std::vector<std::int64_t>*> rows;
-  for (const auto& s : sequences) rows.push_back(&s);
+  for (const auto& input : inputs) rows.push_back(&input.ids);
   const auto [ids, valid] = right_pad(rows, settings_.pad_token_id);
   const auto longest = ids.size(1);
   if (longest == 0) return scores;
@@ -75,9 +98,11 @@ std::vector<std::vector<float>> ProcessRewardModel::score(const std::vector<std:
     const auto rows = std::min(chunk, batch - first);
     const auto hidden = decoder_->hidden(ids.narrow(0, first, rows).to(device), positions.narrow(0, first, rows).to(device),
                                          valid.narrow(0, first, rows).to(device));
-    torch::Tensor probability;  // [rows, T]: the step score if a step token stood there
-    if (settings_.kind == PrmSettings::Kind::reward_head) {
+    torch::Tensor probability;  // [rows, T]: the step score if a step's score were read there
+    if (settings_.kind == Kind::reward_head) {
       probability = torch::softmax(head_->forward(hidden), -1).select(-1, 1);
+    } else if (settings_.kind == Kind::value_head) {
+      probability = torch::sigmoid(value_->forward(hidden)).squeeze(-1);
     } else {
       const auto logits = decoder_->logits(hidden);
       const auto pair =
@@ -89,14 +114,17 @@ std::vector<std::vector<float>> ProcessRewardModel::score(const std::vector<std:
   const auto probability = torch::cat(parts, 0).contiguous();
   const auto* p = probability.data_ptr<float>();
   for (std::int64_t b = 0; b < batch; ++b)
-    for (std::size_t t = 0; t < sequences[b].size(); ++t)
-      if (sequences[b][t] == settings_.step_token_id) scores[b].push_back(p[b * longest + static_cast<std::int64_t>(t)]);
+    for (const auto t : inputs[b].positions) {
+      if (t < 0 || t >= static_cast<std::int64_t>(inputs[b].ids.size()))
+        throw std::out_of_range("a PRM score position lies outside its input");
+      scores[b].push_back(p[b * longest + t]);
+    }
   return scores;
 }
 
 ProcessRewardModel::ProcessRewardModel(Decoder backbone, const PrmSettings& settings, std::uint64_t seed)
     : settings_(settings), decoder_(std::move(backbone)) {
-  if (settings.kind != PrmSettings::Kind::reward_head)
+  if (settings.kind != Kind::reward_head)
     throw std::invalid_argument("only reward-head PRMs are built on a backbone");
   torch::manual_seed(seed);
   head_ = make_head(decoder_->config().hidden_size);
@@ -110,14 +138,16 @@ torch::Tensor ProcessRewardModel::head_logits(const torch::Tensor& ids, const to
 
 std::vector<torch::Tensor> ProcessRewardModel::parameters() {
   auto all = decoder_->parameters();
-  if (head_)
-    for (auto& p : head_->parameters()) all.push_back(p);
+  for (auto* module : {static_cast<torch::nn::Module*>(head_.get()), static_cast<torch::nn::Module*>(value_.get())})
+    if (module)
+      for (auto& p : module->parameters()) all.push_back(p);
   return all;
 }
 
 void ProcessRewardModel::train(bool on) {
   decoder_->train(on);
   if (head_) head_->train(on);
+  if (value_) value_->train(on);
 }
 
 void ProcessRewardModel::save(const std::string& directory) {

