@@ -518,3 +518,36 @@ TEST_CASE("config: the shipped sweeps load - the Hugging Face example lacks only
     CHECK(std::string(e.what()).find("Qwen2.5-Math-1.5B-Instruct") != std::string::npos);
   }
 }
+
+TEST_CASE("config: chat prompts, dtypes and the PRM kinds of published checkpoints", "[config]") {
+  Workspace w("chat");
+  const auto yaml = replace(kMinimal, "    temperature: 0.5\n",
+                            "    temperature: 0.5\n    prompt: chat\n    system: \"Reason step by step.\"\n"
+                            "    dtype: bfloat16\n") +
+                    "prms:\n"
+                    "  - {name: sky, path: ../models/r, kind: value_head, step_token: \"\\n\", dtype: auto}\n"
+                    "  - {name: rlhf, path: ../models/r, kind: chat_turn, good_token: \"+\", bad_token: \"-\"}\n"
+                    "  - {name: qwen, path: ../models/r, kind: reward_head, prompt: chat, system: \"S\"}\n";
+  const SweepConfig c = load_sweep(w.config(yaml));
+  CHECK(c.policies[1].prompt == "chat");
+  CHECK(c.policies[1].system == "Reason step by step.");
+  CHECK(c.policies[1].dtype == "bfloat16");
+  CHECK(c.policies[0].dtype.empty());
+  CHECK(c.prms[0].kind == "value_head");
+  CHECK(c.prms[0].step_token == "\n");
+  CHECK(c.prms[0].dtype.empty());  // auto
+  CHECK(c.prms[1].kind == "chat_turn");
+  CHECK(c.prms[1].bad_token == "-");
+  CHECK(c.prms[2].prompt == "chat");
+  CHECK(c.prms[2].system == "S");
+
+  require_error(replace(kMinimal, "    temperature: 0.5\n", "    temperature: 0.5\n    system: \"S\"\n"), 11,
+                "policies[1].system", "needs 'prompt: chat'");
+  require_error(replace(kMinimal, "    temperature: 0.5\n", "    temperature: 0.5\n    dtype: fp8\n"), 11,
+                "policies[1].dtype", "must be auto or float32 or bfloat16 or float16");
+  require_error(kMinimal + "prms:\n  - {name: r, path: ../models/r, kind: orm}\n", 13, "prms[0].kind", "value_head");
+  require_error(kMinimal + "prms:\n  - {name: r, path: ../models/r, kind: chat_turn, step_token: \"+\"}\n", 13,
+                "prms[0].step_token", "assistant's turns");
+  require_error(kMinimal + "prms:\n  - {name: r, path: ../models/r, kind: value_head, bad_token: \"-\"}\n", 13,
+                "prms[0].bad_token", "only a PRM of kind good_token or chat_turn");
+}
