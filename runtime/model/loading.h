@@ -14,7 +14,7 @@
 #include "runtime/model/generate.h"
 #include "runtime/model/prm.h"
 #include "runtime/prompts/prompts.h"
-#include "runtime/tokenizer/tokenizer.h"
+#include "runtime/tokenizer/tokenizer_config.h"
 
 namespace quorum::model {
 
