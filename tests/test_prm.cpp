@@ -173,6 +173,20 @@ TEST_CASE("good_token PRMs score as Math-Shepherd's published code does", "[prm]
   SECTION("a step whose own text holds the tag cannot be scored exactly and is refused") {
     CHECK_THROWS_AS(prm.inputs.build("1+1?", {"one ки two", "three"}), InputError);
   }
+  SECTION("quorum inspect prints the same step scores") {
+    std::string command = "inspect " + dir.path().string() + " --kind good_token --json --problem '" +
+                          kCases[1]["problem"].get<std::string>() + "'";
+    for (const auto& step : kCases[1]["steps"]) command += " --step '" + step.get<std::string>() + "'";
+    const auto result = quorum::testing::run_quorum(command);
+    INFO(result.output);
+    REQUIRE(result.exit_code == 0);
+    const auto report = json::parse(result.output);
+    CHECK(report["prm_kind"] == "good_token");
+    const auto scores = report["step_scores"].get<std::vector<double>>();
+    const auto expected = want.scores[1].get<std::vector<double>>();
+    REQUIRE(scores.size() == expected.size());
+    for (std::size_t k = 0; k < scores.size(); ++k) CHECK(scores[k] == Approx(expected[k]).margin(1e-5).epsilon(1e-4));
+  }
 }
 
 TEST_CASE("chat_turn PRMs score as the RLHFlow PRMs' published code does", "[prm]") {

@@ -60,7 +60,9 @@ std::string inspect(const InspectRequest& request) {
   const auto config = ModelConfig::load(request.directory);
   const auto device = resolve_device(request.device);
   const auto dtype = resolve_dtype(request.dtype, request.directory, device);
-  const auto vocabulary = load_vocabulary(request.directory);
+  // A directory without tokenizer.json still runs token ids (--ids).
+  const bool has_tokenizer = fs::exists(fs::path(request.directory) / "tokenizer.json");
+  const auto vocabulary = has_tokenizer ? std::optional<Vocabulary>(load_vocabulary(request.directory)) : std::nullopt;
   const auto chat_template = chat::load_chat_template(request.directory);
   auto eos = config.eos_token_ids;
   for (const auto id : generation_eos_ids(request.directory))
@@ -79,9 +81,9 @@ std::string inspect(const InspectRequest& request) {
               {"kv_heads", config.num_kv_heads},
               {"head_dim", config.head_dim},
               {"vocab_size", config.vocab_size},
-              {"tokenizer", tokenizer_kind(vocabulary.tokens)},
-              {"bos_token", vocabulary.specials.bos_token},
-              {"eos_token", vocabulary.specials.eos_token},
+              {"tokenizer", vocabulary ? tokenizer_kind(vocabulary->tokens) : "none (no tokenizer.json)"},
+              {"bos_token", vocabulary ? vocabulary->specials.bos_token : ""},
+              {"eos_token", vocabulary ? vocabulary->specials.eos_token : ""},
               {"chat_template", chat_template.has_value()},
               {"eos_token_ids", eos},
               {"prm_kind", kind.empty() ? json(nullptr) : json(kind)}};
@@ -110,7 +112,8 @@ std::string inspect(const InspectRequest& request) {
     if (request.ids) {
       ids = *request.ids;
     } else {
-      const auto encoded = vocabulary.tokens.encode(*request.text, /*add_special=*/true);
+      if (!vocabulary) throw InputError(request.directory, 0, "tokenizer.json", "missing: give the prompt as --ids");
+      const auto encoded = vocabulary->tokens.encode(*request.text, /*add_special=*/true);
       ids.assign(encoded.begin(), encoded.end());
     }
     if (ids.empty()) throw InputError(request.directory, 0, "--ids", "no tokens to run");
@@ -161,7 +164,8 @@ std::string inspect(const InspectRequest& request) {
                       [&](std::size_t a, std::size_t b) { return logits[a] > logits[b]; });
     out << "last position's top logits (--json prints all " << logits.size() << "):\n";
     for (std::size_t i = 0; i < shown; ++i) {
-      const auto token = vocabulary.tokens.id_to_token(static_cast<tokenizer::TokenId>(order[i]));
+      const auto token = vocabulary ? vocabulary->tokens.id_to_token(static_cast<tokenizer::TokenId>(order[i]))
+                                    : std::optional<std::string>();
       char line[160];
       std::snprintf(line, sizeof line, "  %8zu %12.6f  %s\n", order[i], logits[order[i]], json(token.value_or("?")).dump().c_str());
       out << line;
