@@ -13,27 +13,11 @@
 namespace quorum::model {
 namespace {
 
-torch::nn::Linear linear(std::int64_t in, std::int64_t out, bool bias) {
-  return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias));
-}
-
 // (x1, x2) -> (-x2, x1) over the two halves of the last dimension: the rotary convention of
-// Hugging Face's Llama and Qwen2.
+// Hugging Face's Llama, Mistral and Qwen.
 torch::Tensor rotate_half(const torch::Tensor& x) {
   const auto half = x.size(-1) / 2;
   return torch::cat({-x.slice(-1, half), x.slice(-1, 0, half)}, -1);
-}
-
-// Identity of the parameters a fused weight was built from: storage and version counter, so
-// that an optimizer step, a load or a move to another device rebuilds it.
-std::vector<std::pair<const void*, std::int64_t>> signature(const std::vector<torch::Tensor>& sources) {
-  std::vector<std::pair<const void*, std::int64_t>> result;
-  for (const auto& t : sources) result.emplace_back(t.data_ptr(), static_cast<std::int64_t>(t._version()));
-  return result;
-}
-
-bool stale(const std::vector<std::pair<const void*, std::int64_t>>& from, const std::vector<torch::Tensor>& sources) {
-  return from != signature(sources);
 }
 
 std::string shape_text(const std::vector<std::int64_t>& shape) {
@@ -42,7 +26,9 @@ std::string shape_text(const std::vector<std::int64_t>& shape) {
   return text + "]";
 }
 
-torch::Tensor to_float_tensor(const TensorView& view) {
+// A checkpoint tensor as a CPU tensor of its stored dtype: the mapped bytes themselves when
+// they are aligned for that dtype (no copy), else an aligned copy.
+torch::Tensor file_tensor(const TensorView& view) {
   torch::Dtype dtype;
   switch (view.dtype) {
     case DType::f32: dtype = torch::kFloat32; break;
@@ -50,76 +36,116 @@ torch::Tensor to_float_tensor(const TensorView& view) {
     case DType::bf16: dtype = torch::kBFloat16; break;
     default: throw InputError(view.file, 0, "", std::string("weights must be F32, F16 or BF16, not ") + dtype_name(view.dtype));
   }
-  // Copy into aligned memory: tensor data in the file need not be aligned.
-  auto tensor = torch::empty(view.shape, torch::TensorOptions().dtype(dtype));
+  const auto options = torch::TensorOptions().dtype(dtype);
+  if (reinterpret_cast<std::uintptr_t>(view.data) % dtype_size(view.dtype) == 0)
+    return torch::from_blob(const_cast<std::uint8_t*>(view.data), view.shape, options);
+  auto tensor = torch::empty(view.shape, options);
   std::memcpy(tensor.data_ptr(), view.data, view.bytes);
-  return tensor.to(torch::kFloat32);
+  return tensor;
+}
+
+// The checkpoint tensors a parameter is made of, as consecutive row ranges: the fused q/k/v
+// and gate/up parameters stand for two or three Hugging Face tensors, every other parameter
+// for the one of its own name.
+struct CheckpointPart {
+  std::string name;
+  std::int64_t rows;
+};
+
+std::vector<CheckpointPart> checkpoint_parts(const std::string& name, std::int64_t rows, const ModelConfig* config) {
+  auto replaced = [&](const std::string& fused, const std::string& part) {
+    auto result = name;
+    result.replace(result.find(fused), fused.size(), part);
+    return result;
+  };
+  const bool qkv = name.find(".self_attn.qkv_proj.") != std::string::npos;
+  const bool gate_up = name.find(".mlp.gate_up_proj.") != std::string::npos;
+  if (!qkv && !gate_up) return {{name, rows}};
+  if (!config) throw std::logic_error("the fused parameter " + name + " is only known inside a Decoder");
+  if (qkv) {
+    const auto q = config->num_heads * config->head_dim, kv = config->num_kv_heads * config->head_dim;
+    return {{replaced("qkv_proj", "q_proj"), q}, {replaced("qkv_proj", "k_proj"), kv}, {replaced("qkv_proj", "v_proj"), kv}};
+  }
+  return {{replaced("gate_up_proj", "gate_proj"), config->intermediate_size},
+          {replaced("gate_up_proj", "up_proj"), config->intermediate_size}};
 }
 
 }  // namespace
 
-RmsNormImpl::RmsNormImpl(std::int64_t size, double eps) : eps_(eps) {
-  weight_ = register_parameter("weight", torch::ones({size}));
+torch::Dtype torch_dtype(WeightDtype dtype) {
+  switch (dtype) {
+    case WeightDtype::float32: return torch::kFloat32;
+    case WeightDtype::bfloat16: return torch::kBFloat16;
+    case WeightDtype::float16: return torch::kFloat16;
+  }
+  return torch::kFloat32;
+}
+
+torch::Tensor rope_inverse_frequencies(const ModelConfig& config) {
+  const auto& rope = config.rope;
+  const auto dim = config.head_dim;
+  const auto exponents = torch::arange(0, dim, 2, torch::kInt64).to(torch::kFloat32) / dim;
+  auto inv_freq = 1.0 / torch::pow(rope.theta, exponents);
+  if (rope.type == RopeSettings::Type::linear) return inv_freq / rope.factor;
+  if (rope.type != RopeSettings::Type::llama3) return inv_freq;
+  // Llama 3: wavelengths longer than original / low_freq_factor are slowed down by factor,
+  // those shorter than original / high_freq_factor kept, and those between blended smoothly.
+  const double original = static_cast<double>(rope.original_max_position_embeddings);
+  const double low_wavelength = original / rope.low_freq_factor;
+  const double high_wavelength = original / rope.high_freq_factor;
+  const auto wavelength = 2 * M_PI / inv_freq;
+  const auto scaled = torch::where(wavelength > low_wavelength, inv_freq / rope.factor, inv_freq);
+  const auto smooth = (original / wavelength - rope.low_freq_factor) / (rope.high_freq_factor - rope.low_freq_factor);
+  const auto blended = (1 - smooth) * scaled / rope.factor + smooth * scaled;
+  const auto between = (wavelength >= high_wavelength).logical_and(wavelength <= low_wavelength);
+  return torch::where(between, blended, scaled);
+}
+
+RmsNormImpl::RmsNormImpl(std::int64_t size, double eps, const torch::TensorOptions& options) : eps_(eps) {
+  weight_ = register_parameter("weight", torch::ones({size}, options));
 }
 
 torch::Tensor RmsNormImpl::forward(const torch::Tensor& x) {
-  const auto variance = x.pow(2).mean(-1, /*keepdim=*/true);
-  return weight_ * (x * torch::rsqrt(variance + eps_));
+  // As transformers' LlamaRMSNorm: normalised in float32, cast back, then scaled.
+  const auto wide = x.to(torch::kFloat32);
+  const auto variance = wide.pow(2).mean(-1, /*keepdim=*/true);
+  return weight_ * (wide * torch::rsqrt(variance + eps_)).to(x.scalar_type());
 }
 
-AttentionImpl::AttentionImpl(const ModelConfig& config)
+ProjectionImpl::ProjectionImpl(std::int64_t in, std::int64_t out, bool with_bias, const torch::TensorOptions& options) {
+  weight = register_parameter("weight", torch::zeros({out, in}, options));
+  if (with_bias) bias = register_parameter("bias", torch::zeros({out}, options));
+}
+
+torch::Tensor ProjectionImpl::forward(const torch::Tensor& x) { return torch::nn::functional::linear(x, weight, bias); }
+
+TokenEmbeddingImpl::TokenEmbeddingImpl(std::int64_t vocab, std::int64_t size, const torch::TensorOptions& options) {
+  weight = register_parameter("weight", torch::zeros({vocab, size}, options));
+}
+
+torch::Tensor TokenEmbeddingImpl::forward(const torch::Tensor& ids) { return torch::embedding(weight, ids); }
+
+AttentionImpl::AttentionImpl(const ModelConfig& config, const torch::TensorOptions& options)
     : heads_(config.num_heads), kv_heads_(config.num_kv_heads), head_dim_(config.head_dim) {
-  q_proj_ = register_module("q_proj", linear(config.hidden_size, heads_ * head_dim_, config.qkv_bias));
-  k_proj_ = register_module("k_proj", linear(config.hidden_size, kv_heads_ * head_dim_, config.qkv_bias));
-  v_proj_ = register_module("v_proj", linear(config.hidden_size, kv_heads_ * head_dim_, config.qkv_bias));
-  o_proj_ = register_module("o_proj", linear(heads_ * head_dim_, config.hidden_size, false));
-}
-
-torch::Tensor AttentionImpl::forward_autograd(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                                              const torch::Tensor& mask, torch::Tensor* keys, torch::Tensor* values) {
-  const auto batch = x.size(0), steps = x.size(1);
-  auto q = q_proj_(x).view({batch, steps, heads_, head_dim_}).transpose(1, 2);
-  auto k = k_proj_(x).view({batch, steps, kv_heads_, head_dim_}).transpose(1, 2);
-  auto v = v_proj_(x).view({batch, steps, kv_heads_, head_dim_}).transpose(1, 2);
-  const auto c = cos.unsqueeze(1), s = sin.unsqueeze(1);
-  q = q * c + rotate_half(q) * s;
-  k = k * c + rotate_half(k) * s;
-  if (keys) {
-    if (keys->defined()) {
-      k = torch::cat({*keys, k}, 2);
-      v = torch::cat({*values, v}, 2);
-    }
-    *keys = k;
-    *values = v;
+  qkv_proj_ = register_module(
+      "qkv_proj", Projection(config.hidden_size, (heads_ + 2 * kv_heads_) * head_dim_, config.qkv_bias, options));
+  o_proj_ = register_module("o_proj", Projection(heads_ * head_dim_, config.hidden_size, config.o_bias, options));
+  if (config.qk_norm) {
+    q_norm_ = register_module("q_norm", RmsNorm(head_dim_, config.rms_norm_eps, options));
+    k_norm_ = register_module("k_norm", RmsNorm(head_dim_, config.rms_norm_eps, options));
   }
-  // Grouped-query attention: each key/value head serves heads / kv_heads query heads.
-  if (kv_heads_ != heads_) {
-    k = k.repeat_interleave(heads_ / kv_heads_, 1);
-    v = v.repeat_interleave(heads_ / kv_heads_, 1);
-  }
-  auto scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(head_dim_)) + mask;
-  auto out = torch::matmul(torch::softmax(scores, -1), v);
-  return o_proj_(out.transpose(1, 2).reshape({batch, steps, heads_ * head_dim_}));
 }
 
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
                                      const torch::Tensor& mask, KvCache* cache, std::int64_t layer) {
-  if (torch::GradMode::is_enabled())
-    return forward_autograd(x, cos, sin, mask, cache ? &cache->keys[layer] : nullptr,
-                            cache ? &cache->values[layer] : nullptr);
+  // In-place updates save memory without autograd; with it, every step stays out of place.
+  const bool autograd = torch::GradMode::is_enabled();
   const auto batch = x.size(0), steps = x.size(1);
   const auto rep = heads_ / kv_heads_;
-  std::vector<torch::Tensor> sources{q_proj_->weight, k_proj_->weight, v_proj_->weight};
-  if (q_proj_->bias.defined()) sources.insert(sources.end(), {q_proj_->bias, k_proj_->bias, v_proj_->bias});
-  if (stale(fused_from_, sources)) {
-    fused_weight_ = torch::cat({q_proj_->weight, k_proj_->weight, v_proj_->weight}, 0);
-    fused_bias_ = q_proj_->bias.defined() ? torch::cat({q_proj_->bias, k_proj_->bias, v_proj_->bias}, 0)
-                                          : torch::Tensor();
-    fused_from_ = signature(sources);
-  }
-  const auto qkv = torch::nn::functional::linear(x, fused_weight_, fused_bias_);  // [B, T, (H + 2 kv) D]
-  // Rotary embedding of q and k together: [B, T, H + kv, D].
-  const auto qk = qkv.narrow(-1, 0, (heads_ + kv_heads_) * head_dim_).view({batch, steps, heads_ + kv_heads_, head_dim_});
+  const auto qkv = qkv_proj_(x);  // [B, T, (H + 2 kv) D]
+  // Query and key heads side by side, [B, T, H + kv, D], normed per head (Qwen3) and rotated together.
+  auto qk = qkv.narrow(-1, 0, (heads_ + kv_heads_) * head_dim_).view({batch, steps, heads_ + kv_heads_, head_dim_});
+  if (q_norm_) qk = torch::cat({q_norm_(qk.narrow(2, 0, heads_)), k_norm_(qk.narrow(2, heads_, kv_heads_))}, 2);
   const auto c = cos.unsqueeze(2), s = sin.unsqueeze(2);
   const auto rotated = qk * c + rotate_half(qk) * s;
   const auto q = rotated.narrow(2, 0, heads_);                                        // [B, T, H, D]
@@ -127,7 +153,12 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
   auto v = qkv.narrow(-1, (heads_ + kv_heads_) * head_dim_, kv_heads_ * head_dim_)
                .view({batch, steps, kv_heads_, head_dim_})
                .transpose(1, 2);
-  if (cache) {
+  if (cache && autograd) {
+    auto& keys = cache->keys[layer];
+    auto& values = cache->values[layer];
+    if (keys.defined()) k = torch::cat({keys, k}, 2), v = torch::cat({values, v}, 2);
+    keys = k, values = v;
+  } else if (cache) {
     const auto past = cache->keys[layer].defined() ? cache->keys[layer].size(2) : 0;
     const auto total = past + steps;
     auto& key_store = cache->key_store[layer];
@@ -151,44 +182,46 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
   }
   const auto total = k.size(2);
   // Grouped-query attention without copying k/v: the rep query heads of each key/value head
-  // become rows, q [B, kv, rep * T, D] against k [B, kv, S, D]. The scale goes into q.
-  const auto grouped = (q.view({batch, steps, kv_heads_, rep, head_dim_}).permute({0, 2, 3, 1, 4}) *
-                        (1.0 / std::sqrt(static_cast<double>(head_dim_))))
+  // become rows, q [B, kv, rep * T, D] against k [B, kv, S, D].
+  const auto grouped = q.view({batch, steps, kv_heads_, rep, head_dim_})
+                           .permute({0, 2, 3, 1, 4})
                            .reshape({batch, kv_heads_, rep * steps, head_dim_});
-  auto scores = torch::matmul(grouped, k.transpose(-2, -1));  // [B, kv, rep * T, S]
-  scores.view({batch, kv_heads_, rep, steps, total}).add_(mask.view({mask.size(0), 1, 1, steps, total}));
-  const auto out = torch::matmul(torch::softmax(scores, -1), v);  // [B, kv, rep * T, D]
+  auto scores = torch::matmul(grouped, k.transpose(-2, -1));  // [B, kv, rep * T, S], model dtype
+  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim_));
+  scores = autograd ? scores * scale : scores.mul_(scale);
+  // The mask is added and the softmax taken in float32 (transformers upcasts for the softmax;
+  // adding the mask after the upcast keeps a float16 mask from overflowing to -inf).
+  auto wide = scores.to(torch::kFloat32).view({batch, kv_heads_, rep, steps, total});
+  const auto mask_view = mask.view({mask.size(0), 1, 1, steps, total});
+  wide = autograd ? wide + mask_view : wide.add_(mask_view);
+  const auto probabilities = torch::softmax(wide, -1).to(scores.scalar_type()).view({batch, kv_heads_, rep * steps, total});
+  const auto out = torch::matmul(probabilities, v);  // [B, kv, rep * T, D]
   return o_proj_(out.view({batch, kv_heads_, rep, steps, head_dim_})
                      .permute({0, 3, 1, 2, 4})
                      .reshape({batch, steps, heads_ * head_dim_}));
 }
 
-MlpImpl::MlpImpl(const ModelConfig& config) {
-  gate_proj_ = register_module("gate_proj", linear(config.hidden_size, config.intermediate_size, false));
-  up_proj_ = register_module("up_proj", linear(config.hidden_size, config.intermediate_size, false));
-  down_proj_ = register_module("down_proj", linear(config.intermediate_size, config.hidden_size, false));
+MlpImpl::MlpImpl(const ModelConfig& config, const torch::TensorOptions& options) {
+  gate_up_proj_ = register_module(
+      "gate_up_proj", Projection(config.hidden_size, 2 * config.intermediate_size, config.mlp_bias, options));
+  down_proj_ = register_module("down_proj", Projection(config.intermediate_size, config.hidden_size, config.mlp_bias, options));
 }
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
-  if (torch::GradMode::is_enabled()) return down_proj_(torch::silu(gate_proj_(x)) * up_proj_(x));
-  const std::vector<torch::Tensor> sources{gate_proj_->weight, up_proj_->weight};
-  if (stale(fused_from_, sources)) {
-    fused_weight_ = torch::cat(sources, 0);
-    fused_from_ = signature(sources);
-  }
-  const auto both = torch::nn::functional::linear(x, fused_weight_);
-  const auto size = gate_proj_->weight.size(0);
+  const auto both = gate_up_proj_(x);
+  const auto size = both.size(-1) / 2;
   auto h = torch::silu(both.narrow(-1, 0, size));
-  h.mul_(both.narrow(-1, size, size));
+  const auto up = both.narrow(-1, size, size);
+  h = torch::GradMode::is_enabled() ? h * up : h.mul_(up);
   return down_proj_(h);
 }
 
-BlockImpl::BlockImpl(const ModelConfig& config) {
-  self_attn_ = register_module("self_attn", Attention(config));
-  mlp_ = register_module("mlp", Mlp(config));
-  input_layernorm_ = register_module("input_layernorm", RmsNorm(config.hidden_size, config.rms_norm_eps));
+BlockImpl::BlockImpl(const ModelConfig& config, const torch::TensorOptions& options) {
+  self_attn_ = register_module("self_attn", Attention(config, options));
+  mlp_ = register_module("mlp", Mlp(config, options));
+  input_layernorm_ = register_module("input_layernorm", RmsNorm(config.hidden_size, config.rms_norm_eps, options));
   post_attention_layernorm_ =
-      register_module("post_attention_layernorm", RmsNorm(config.hidden_size, config.rms_norm_eps));
+      register_module("post_attention_layernorm", RmsNorm(config.hidden_size, config.rms_norm_eps, options));
 }
 
 torch::Tensor BlockImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
@@ -197,19 +230,20 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x, const torch::Tensor& co
   return h + mlp_(post_attention_layernorm_(h));
 }
 
-BackboneImpl::BackboneImpl(const ModelConfig& config) {
-  embed_tokens = register_module("embed_tokens", torch::nn::Embedding(config.vocab_size, config.hidden_size));
+BackboneImpl::BackboneImpl(const ModelConfig& config, const torch::TensorOptions& options) {
+  embed_tokens = register_module("embed_tokens", TokenEmbedding(config.vocab_size, config.hidden_size, options));
   layers = register_module("layers", torch::nn::ModuleList());
-  for (std::int64_t i = 0; i < config.num_layers; ++i) layers->push_back(Block(config));
-  norm = register_module("norm", RmsNorm(config.hidden_size, config.rms_norm_eps));
+  for (std::int64_t i = 0; i < config.num_layers; ++i) layers->push_back(Block(config, options));
+  norm = register_module("norm", RmsNorm(config.hidden_size, config.rms_norm_eps, options));
 }
 
-DecoderImpl::DecoderImpl(const ModelConfig& config) : config_(config) {
-  model_ = register_module("model", Backbone(config));
+DecoderImpl::DecoderImpl(const ModelConfig& config, WeightDtype dtype, const torch::Device& device)
+    : config_(config), dtype_(dtype) {
+  const auto options = torch::TensorOptions().dtype(torch_dtype(dtype)).device(device);
+  model_ = register_module("model", Backbone(config, options));
   if (config.lm_head && !config.tie_word_embeddings)
-    lm_head_ = register_module("lm_head", linear(config.hidden_size, config.vocab_size, false));
-  const auto exponents = torch::arange(0, config.head_dim, 2, torch::kInt64).to(torch::kFloat32) / config.head_dim;
-  inv_freq_ = register_buffer("inv_freq", 1.0 / torch::pow(config.rope_theta, exponents));
+    lm_head_ = register_module("lm_head", Projection(config.hidden_size, config.vocab_size, false, options));
+  inv_freq_ = register_buffer("inv_freq", rope_inverse_frequencies(config).to(device));
 }
 
 torch::Tensor DecoderImpl::hidden(const torch::Tensor& ids, const torch::Tensor& positions,
@@ -217,19 +251,28 @@ torch::Tensor DecoderImpl::hidden(const torch::Tensor& ids, const torch::Tensor&
   const auto batch = ids.size(0), steps = ids.size(1);
   const std::int64_t past = cache ? cache->length() : 0;
   const std::int64_t total = past + steps;
+  const auto dtype = torch_dtype(dtype_);
 
+  // Angles in float32 (as transformers computes them), cos and sin cast to the model's dtype.
   const auto freqs = positions.to(torch::kFloat32).unsqueeze(-1) * inv_freq_.view({1, 1, -1});
   const auto angles = torch::cat({freqs, freqs}, -1);
-  const auto cos = angles.cos(), sin = angles.sin();
+  const auto cos = angles.cos().to(dtype), sin = angles.sin().to(dtype);
 
-  // Query t (at cache position past + t) sees key s when s <= past + t and s is a real token.
+  // Query t (at cache slot past + t) sees key s when s <= past + t and s is a real token; in a
+  // windowed layer also only when past + t - s < sliding_window.
   const auto options = torch::TensorOptions().device(ids.device());
   const auto query_at = torch::arange(past, total, options.dtype(torch::kInt64)).view({steps, 1});
   const auto key_at = torch::arange(0, total, options.dtype(torch::kInt64)).view({1, total});
   auto allowed = (key_at <= query_at).view({1, 1, steps, total});
   if (valid.defined()) allowed = allowed & valid.to(torch::kBool).view({batch, 1, 1, total});
-  const auto mask = torch::zeros(allowed.sizes(), options.dtype(torch::kFloat32))
-                        .masked_fill(allowed.logical_not(), std::numeric_limits<float>::lowest());
+  auto additive = [&](const torch::Tensor& ok) {
+    return torch::zeros(ok.sizes(), options.dtype(torch::kFloat32))
+        .masked_fill(ok.logical_not(), std::numeric_limits<float>::lowest());
+  };
+  const auto mask = additive(allowed);
+  torch::Tensor window_mask;
+  if (config_.sliding_window > 0)
+    window_mask = additive(allowed & (query_at - key_at < config_.sliding_window).view({1, 1, steps, total}));
 
   if (cache) {
     cache->keys.resize(config_.num_layers);
@@ -239,33 +282,61 @@ torch::Tensor DecoderImpl::hidden(const torch::Tensor& ids, const torch::Tensor&
   }
   auto x = model_->embed_tokens(ids);
   for (std::int64_t i = 0; i < config_.num_layers; ++i)
-    x = model_->layers->at<BlockImpl>(i).forward(x, cos, sin, mask, cache, i);
+    x = model_->layers->at<BlockImpl>(i).forward(x, cos, sin, config_.windowed(i) ? window_mask : mask, cache, i);
   return model_->norm(x);
 }
 
 torch::Tensor DecoderImpl::logits(const torch::Tensor& hidden) {
   if (!config_.lm_head) throw std::logic_error("a reward model has no language-model head");
-  if (lm_head_) return lm_head_(hidden);
-  return torch::matmul(hidden, model_->embed_tokens->weight.t());
+  const auto& weight = lm_head_ ? lm_head_->weight : model_->embed_tokens->weight;
+  return torch::nn::functional::linear(hidden, weight).to(torch::kFloat32);
 }
 
 void load_parameters(torch::nn::Module& module, const std::string& directory, const std::string& prefix) {
   const CheckpointTensors checkpoint(directory);
+  const auto* decoder = dynamic_cast<const DecoderImpl*>(&module);
   torch::NoGradGuard no_grad;
   for (auto& parameter : module.named_parameters()) {
-    const auto& view = checkpoint.at(prefix + parameter.key());
-    const auto expected = parameter.value().sizes().vec();
-    if (view.shape != expected)
-      throw InputError(view.file, 0, prefix + parameter.key(),
-                       "shape " + shape_text(view.shape) + " but config.json implies " + shape_text(expected));
-    parameter.value().copy_(to_float_tensor(view));
+    auto& target = parameter.value();
+    const auto name = prefix + parameter.key();
+    std::int64_t row = 0;
+    for (const auto& part : checkpoint_parts(name, target.size(0), decoder ? &decoder->config() : nullptr)) {
+      const auto& view = checkpoint.at(part.name);
+      auto expected = target.sizes().vec();
+      expected[0] = part.rows;
+      if (view.shape != expected)
+        throw InputError(view.file, 0, part.name,
+                         "shape " + shape_text(view.shape) + " but config.json implies " + shape_text(expected));
+      target.narrow(0, row, part.rows).copy_(file_tensor(view));
+      // The mapped pages are not needed again: keep them out of the resident set.
+      release_pages(view);
+      row += part.rows;
+    }
   }
 }
 
-Decoder load_decoder(const std::string& directory, const torch::Device& device) {
-  Decoder decoder(ModelConfig::load(directory));
+namespace {
+
+// Whether this libtorch multiplies float16 matrices on the CPU (1.13 does not).
+bool cpu_has_half_matmul() {
+  try {
+    torch::NoGradGuard no_grad;
+    torch::nn::functional::linear(torch::zeros({1, 2}, torch::kFloat16), torch::zeros({2, 2}, torch::kFloat16));
+    return true;
+  } catch (const c10::Error&) {
+    return false;
+  }
+}
+
+}  // namespace
+
+Decoder load_decoder(const std::string& directory, const torch::Device& device, WeightDtype dtype) {
+  if (dtype == WeightDtype::float16 && device.is_cpu() && !cpu_has_half_matmul())
+    throw InputError(directory, 0, "dtype",
+                     "float16 is not computable on the CPU by this libtorch (no float16 matrix product): "
+                     "use bfloat16 or float32 there");
+  Decoder decoder(ModelConfig::load(directory), dtype, device);
   load_parameters(*decoder, directory);
-  decoder->to(device);
   decoder->eval();
   return decoder;
 }
@@ -275,11 +346,15 @@ void write_checkpoint(const std::string& directory, const ModelConfig& config,
   std::filesystem::create_directories(directory);
   std::vector<TensorData> data;
   for (const auto& [name, tensor] : tensors) {
-    const auto value = tensor.detach().to(torch::kCPU, torch::kFloat32).contiguous();
-    TensorData item{name, DType::f32, value.sizes().vec(), {}};
-    item.bytes.resize(value.numel() * sizeof(float));
-    std::memcpy(item.bytes.data(), value.data_ptr<float>(), item.bytes.size());
-    data.push_back(std::move(item));
+    std::int64_t row = 0;
+    for (const auto& part : checkpoint_parts(name, tensor.size(0), &config)) {
+      const auto value = tensor.detach().narrow(0, row, part.rows).to(torch::kCPU, torch::kFloat32).contiguous();
+      row += part.rows;
+      TensorData item{part.name, DType::f32, value.sizes().vec(), {}};
+      item.bytes.resize(value.numel() * sizeof(float));
+      std::memcpy(item.bytes.data(), value.data_ptr<float>(), item.bytes.size());
+      data.push_back(std::move(item));
+    }
   }
   write_safetensors((std::filesystem::path(directory) / "model.safetensors").string(), data, {{"format", "pt"}});
   std::ofstream(std::filesystem::path(directory) / "config.json") << config.to_json();

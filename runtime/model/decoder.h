@@ -1,8 +1,15 @@
-// The decoder of the Llama / Qwen2 family in torch::nn: token embedding, pre-norm blocks of
-// grouped-query attention with rotary position embeddings and a SwiGLU MLP, RMSNorm, and an
-// output head (optionally tied to the embedding). Parameter names are those of Hugging Face
-// checkpoints ("model.layers.0.self_attn.q_proj.weight", ...), so a published checkpoint and
-// quorum's own demo models load through the same code.
+// The decoder of the Llama / Mistral / Qwen2 / Qwen3 family in torch::nn: token embedding,
+// pre-norm blocks of grouped-query attention with rotary position embeddings (optionally
+// scaled, optionally a sliding window, optionally Qwen3's per-head query/key norms) and a
+// SwiGLU MLP, RMSNorm, and an output head (optionally tied to the embedding).
+//
+// Weights are held once, in the dtype chosen at load (float32, bfloat16 or float16), with the
+// q/k/v projections fused into one "qkv_proj" matrix and gate/up into one "gate_up_proj": a
+// published checkpoint's separate tensors ("model.layers.0.self_attn.q_proj.weight", ...) are
+// copied into row slices of the fused ones when loading and written back under their own
+// names when saving, so checkpoints round-trip in the Hugging Face layout. The numerics follow
+// transformers' eager implementation: RMSNorm in float32 and cast back, rotary cos/sin in
+// float32 and cast to the model's dtype, softmax in float32; logits are returned as float32.
 #pragma once
 
 #include <string>
@@ -14,9 +21,15 @@
 
 namespace quorum::model {
 
+torch::Dtype torch_dtype(WeightDtype dtype);
+
+// The rotary inverse frequencies [head_dim / 2] (float32), with the config's scaling, as
+// transformers' ROPE_INIT_FUNCTIONS compute them.
+torch::Tensor rope_inverse_frequencies(const ModelConfig& config);
+
 class RmsNormImpl : public torch::nn::Module {
  public:
-  RmsNormImpl(std::int64_t size, double eps);
+  RmsNormImpl(std::int64_t size, double eps, const torch::TensorOptions& options = {});
   torch::Tensor forward(const torch::Tensor& x);
 
  private:
@@ -25,10 +38,29 @@ class RmsNormImpl : public torch::nn::Module {
 };
 TORCH_MODULE(RmsNorm);
 
+// What torch::nn::Linear holds (weight [out, in], optional bias [out]), created directly in a
+// given dtype and device so that no float32 copy is ever allocated.
+class ProjectionImpl : public torch::nn::Module {
+ public:
+  ProjectionImpl(std::int64_t in, std::int64_t out, bool bias, const torch::TensorOptions& options);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor weight, bias;
+};
+TORCH_MODULE(Projection);
+
+class TokenEmbeddingImpl : public torch::nn::Module {
+ public:
+  TokenEmbeddingImpl(std::int64_t vocab, std::int64_t size, const torch::TensorOptions& options);
+  torch::Tensor forward(const torch::Tensor& ids);
+  torch::Tensor weight;
+};
+TORCH_MODULE(TokenEmbedding);
+
 // Keys and values of every layer for the positions seen so far: [batch, kv_heads, length, head_dim].
 // Without autograd the entries are views of preallocated buffers (key_store, value_store:
 // [batch, kv_heads, capacity, head_dim]) written in place; reserve, when set before the first
-// call, is the capacity to allocate (otherwise it grows by doubling).
+// call, is the capacity to allocate (otherwise it grows by doubling). A sliding window does not
+// shorten the cache: old keys stay and the mask hides them.
 struct KvCache {
   std::vector<torch::Tensor> keys, values;
   std::vector<torch::Tensor> key_store, value_store;
@@ -38,39 +70,32 @@ struct KvCache {
 
 class AttentionImpl : public torch::nn::Module {
  public:
-  explicit AttentionImpl(const ModelConfig& config);
-  // x [B, T, hidden]; cos/sin [B, T, head_dim]; mask [B, 1, T, S] additive; cache entries of
-  // this layer are extended in place when given.
-  // Without autograd, the q/k/v projections run as one GEMM over weights fused at first use
-  // (refreshed when a parameter changes) and the cache is written in place.
+  AttentionImpl(const ModelConfig& config, const torch::TensorOptions& options);
+  // x [B, T, hidden]; cos/sin [B, T, head_dim]; mask [B or 1, 1, T, S] additive, float32;
+  // cache entries of this layer are extended when given.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
                         const torch::Tensor& mask, KvCache* cache, std::int64_t layer);
 
  private:
-  torch::Tensor forward_autograd(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                                 const torch::Tensor& mask, torch::Tensor* keys, torch::Tensor* values);
   std::int64_t heads_, kv_heads_, head_dim_;
-  torch::nn::Linear q_proj_{nullptr}, k_proj_{nullptr}, v_proj_{nullptr}, o_proj_{nullptr};
-  torch::Tensor fused_weight_, fused_bias_;
-  std::vector<std::pair<const void*, std::int64_t>> fused_from_;
+  Projection qkv_proj_{nullptr}, o_proj_{nullptr};  // qkv_proj rows: q, then k, then v
+  RmsNorm q_norm_{nullptr}, k_norm_{nullptr};       // Qwen3 only
 };
 TORCH_MODULE(Attention);
 
 class MlpImpl : public torch::nn::Module {
  public:
-  explicit MlpImpl(const ModelConfig& config);
+  MlpImpl(const ModelConfig& config, const torch::TensorOptions& options);
   torch::Tensor forward(const torch::Tensor& x);
 
  private:
-  torch::nn::Linear gate_proj_{nullptr}, up_proj_{nullptr}, down_proj_{nullptr};
-  torch::Tensor fused_weight_;  // [gate; up], used without autograd
-  std::vector<std::pair<const void*, std::int64_t>> fused_from_;
+  Projection gate_up_proj_{nullptr}, down_proj_{nullptr};  // gate_up_proj rows: gate, then up
 };
 TORCH_MODULE(Mlp);
 
 class BlockImpl : public torch::nn::Module {
  public:
-  explicit BlockImpl(const ModelConfig& config);
+  BlockImpl(const ModelConfig& config, const torch::TensorOptions& options);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
                         const torch::Tensor& mask, KvCache* cache, std::int64_t layer);
 
@@ -84,8 +109,8 @@ TORCH_MODULE(Block);
 // The backbone ("model." in checkpoint names).
 class BackboneImpl : public torch::nn::Module {
  public:
-  explicit BackboneImpl(const ModelConfig& config);
-  torch::nn::Embedding embed_tokens{nullptr};
+  BackboneImpl(const ModelConfig& config, const torch::TensorOptions& options);
+  TokenEmbedding embed_tokens{nullptr};
   torch::nn::ModuleList layers;
   RmsNorm norm{nullptr};
 };
@@ -93,39 +118,51 @@ TORCH_MODULE(Backbone);
 
 class DecoderImpl : public torch::nn::Module {
  public:
-  explicit DecoderImpl(const ModelConfig& config);
+  // Weights are created zeroed (norms at one) in dtype on device; load_parameters or
+  // initialize (train.h) fills them.
+  explicit DecoderImpl(const ModelConfig& config, WeightDtype dtype = WeightDtype::float32,
+                       const torch::Device& device = torch::kCPU);
 
   // ids [B, T] (int64); positions [B, T] (int64, per sequence, so left padding works);
   // valid [B, S] (bool: which of the S = cache length + T key positions are real tokens; an
-  // undefined tensor means all). Returns the final hidden states [B, T, hidden]; extends the
-  // cache when given.
+  // undefined tensor means all). Returns the final hidden states [B, T, hidden] in the
+  // model's dtype; extends the cache when given. The sliding window is measured in cache
+  // slots, which equal token positions for the left- or right-padded batches quorum builds.
   torch::Tensor hidden(const torch::Tensor& ids, const torch::Tensor& positions,
                        const torch::Tensor& valid = {}, KvCache* cache = nullptr);
-  // Logits [B, T, vocab] from hidden states.
+  // Logits [B, T, vocab] (float32) from hidden states.
   torch::Tensor logits(const torch::Tensor& hidden);
 
   const ModelConfig& config() const { return config_; }
+  WeightDtype dtype() const { return dtype_; }
 
  private:
   ModelConfig config_;
+  WeightDtype dtype_;
   torch::Tensor inv_freq_;
   Backbone model_{nullptr};
-  torch::nn::Linear lm_head_{nullptr};  // null when tied to the embedding
+  Projection lm_head_{nullptr};  // null when tied to the embedding or for a reward model
 };
 TORCH_MODULE(Decoder);
 
-// Loads DIR/config.json and the safetensors weights (F32, F16 or BF16, converted to float32)
-// onto device. Throws InputError naming the tensor for a missing tensor or a wrong shape.
-Decoder load_decoder(const std::string& directory, const torch::Device& device = torch::kCPU);
+// Loads DIR/config.json and the safetensors weights (F32, F16 or BF16 on disk) onto device,
+// held and computed in dtype. Throws InputError naming the tensor for a missing tensor or a
+// wrong shape.
+Decoder load_decoder(const std::string& directory, const torch::Device& device = torch::kCPU,
+                     WeightDtype dtype = WeightDtype::float32);
 
-// Copies the named tensors of a checkpoint into a module's parameters (float32), checking
-// every shape; prefix is prepended to the module's parameter names.
+// Copies the named tensors of a checkpoint into a module's parameters (converting to each
+// parameter's dtype), checking every shape; prefix is prepended to the module's parameter
+// names. A Decoder's fused parameters are filled from the checkpoint's separate tensors.
 void load_parameters(torch::nn::Module& module, const std::string& directory, const std::string& prefix = "");
 
-// Writes the decoder's parameters as DIR/model.safetensors (float32) and DIR/config.json.
+// Writes the decoder's parameters as DIR/model.safetensors (float32, Hugging Face names) and
+// DIR/config.json.
 void save_decoder(Decoder& decoder, const std::string& directory);
 
-// Writes named tensors as DIR/model.safetensors (float32) and config as DIR/config.json.
+// Writes named tensors as DIR/model.safetensors (float32) and config as DIR/config.json. Fused
+// decoder parameters ("...qkv_proj...", "...gate_up_proj...") are written as the separate
+// Hugging Face tensors they stand for.
 void write_checkpoint(const std::string& directory, const ModelConfig& config,
                       const std::vector<std::pair<std::string, torch::Tensor>>& tensors);
 

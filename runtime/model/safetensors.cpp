@@ -136,6 +136,15 @@ SafetensorsFile::~SafetensorsFile() {
   if (mapping_) ::munmap(mapping_, size_);
 }
 
+void release_pages(const TensorView& view) {
+  // Whole pages only: from the page holding the first byte (the mapping starts on a page
+  // boundary before it) to the last page that ends inside the tensor.
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<std::uintptr_t>(view.data) / page * page;
+  const auto end = (reinterpret_cast<std::uintptr_t>(view.data) + view.bytes) / page * page;
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
 CheckpointTensors::CheckpointTensors(const std::string& directory) : directory_(directory) {
   namespace fs = std::filesystem;
   const fs::path dir(directory);

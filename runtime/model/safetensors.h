@@ -45,6 +45,11 @@ class SafetensorsFile {
   std::map<std::string, std::string> metadata_;
 };
 
+// Drops a tensor's mapped pages from the process's resident set once it has been copied (the
+// kernel keeps them in the page cache; a later read maps them again). Loading a model this
+// way never holds the file and the weights resident at once.
+void release_pages(const TensorView& view);
+
 // All tensors of a checkpoint directory: model.safetensors, or the shards listed by
 // model.safetensors.index.json.
 class CheckpointTensors {

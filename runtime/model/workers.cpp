@@ -9,14 +9,50 @@
 
 namespace quorum::model {
 
-std::size_t model_weight_bytes(const std::string& directory) {
-  // Tensors are memory-mapped to read only their headers; weights load as float32.
+std::size_t model_weight_bytes(const std::string& directory, WeightDtype dtype) {
+  const auto config = ModelConfig::load(directory);
+  auto elements = static_cast<std::size_t>(config.parameter_count());
+  // Tensors beside the decoder's (a reward model's score head) are held too; the checkpoint is
+  // memory-mapped to read only their headers.
   const CheckpointTensors tensors(directory);
-  std::size_t bytes = 0;
   for (const auto& name : tensors.names()) {
+    if (name.rfind("model.", 0) == 0 || name.rfind("lm_head.", 0) == 0) continue;
     const auto& view = tensors.at(name);
-    bytes += view.bytes / dtype_size(view.dtype) * sizeof(float);
+    if (view.dtype == DType::f32 || view.dtype == DType::f16 || view.dtype == DType::bf16)
+      elements += view.bytes / dtype_size(view.dtype);
   }
+  return elements * weight_dtype_bytes(dtype);
+}
+
+std::size_t model_weight_bytes(const std::string& directory) {
+  return model_weight_bytes(directory, WeightDtype::float32);
+}
+
+ResidentBytes model_resident_bytes(const std::string& directory, WeightDtype dtype, std::size_t batch,
+                                   std::size_t max_tokens, bool all_logits) {
+  const auto c = ModelConfig::load(directory);
+  const double b = static_cast<double>(weight_dtype_bytes(dtype));
+  const double n = static_cast<double>(batch), t = static_cast<double>(max_tokens);
+  const double tokens = n * t;
+  const double hidden = c.hidden_size, q = c.num_heads * c.head_dim, kv = c.num_kv_heads * c.head_dim;
+  ResidentBytes bytes;
+  bytes.weights = model_weight_bytes(directory, dtype);
+  bytes.kv_cache = static_cast<std::size_t>(c.num_layers * 2.0 * tokens * kv * b);
+  // One layer's transients at their peak (decoder.cpp), every tensor counted as if all were
+  // alive together: the residual stream and its norm (4 x hidden), q/k/v and their rotation
+  // (the projection, the rotated heads and rotate_half's three temporaries), the grouped
+  // queries and the attention output (twice: permuted copy), the scores in the model's dtype,
+  // their float32 copy, the float32 softmax and its cast back, the float32 and boolean masks
+  // (twice with a sliding window), and the MLP's gate/up product, activation and output.
+  const double scores = tokens * c.num_heads * t;
+  const double masks = n * t * t * (4.0 + 1.0) * (c.sliding_window > 0 ? 2 : 1);
+  const double attention = tokens * b * (4 * hidden + (q + 2 * kv) + 4 * (q + kv) + 3 * q) + scores * (b + 4 + 4 + b) + masks;
+  const double mlp = tokens * b * (4 * hidden + 3.0 * c.intermediate_size + hidden);
+  // Rotary angles (float32 freqs, angles, cos, sin) and cos/sin in the model's dtype.
+  const double rotary = tokens * c.head_dim * (4.0 * 4 + 2 * b);
+  // Logits in the model's dtype and as float32, at the last position or at every one.
+  const double logits = (all_logits ? tokens : n) * c.vocab_size * (b + 4);
+  bytes.activations = static_cast<std::size_t>(std::max(attention, mlp) + rotary + logits);
   return bytes;
 }
 

@@ -9,12 +9,28 @@
 
 #include "runtime/bus/protocol.h"
 #include "runtime/config/sweep.h"
+#include "runtime/model/config.h"
 
 namespace quorum::model {
 
-// Bytes a model directory's weights take once loaded (as float32, whatever the stored dtype):
-// the figure the coordinator's memory bound counts.
+// Bytes a model directory's weights take once loaded in dtype (whatever the stored dtype): the
+// decoder's parameters as config.json shapes them, plus any reward-head tensors of the
+// checkpoint, each held once. The one-argument form counts float32.
+std::size_t model_weight_bytes(const std::string& directory, WeightDtype dtype);
 std::size_t model_weight_bytes(const std::string& directory);
+
+// What a loaded model really holds while it works on a batch: its weights, the KV cache of
+// batch sequences of max_tokens tokens (layers x 2 x batch x kv_heads x max_tokens x head_dim
+// x dtype bytes), and the transient activations of one forward pass over batch x max_tokens
+// tokens: an upper bound checked against measured peak resident memory by
+// bench/bench_memory.cpp (docs/models.md). all_logits: the pass reads logits at every position
+// (a good-token PRM) rather than at the last one (generation).
+struct ResidentBytes {
+  std::size_t weights = 0, kv_cache = 0, activations = 0;
+  std::size_t total() const { return weights + kv_cache + activations; }
+};
+ResidentBytes model_resident_bytes(const std::string& directory, WeightDtype dtype, std::size_t batch,
+                                   std::size_t max_tokens, bool all_logits = false);
 
 // Whether a CUDA device is usable here: what a worker announces to its coordinator.
 bool cuda_available();

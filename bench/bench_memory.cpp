@@ -1,0 +1,179 @@
+// Memory accounting against measurement: for a model of a real shape (Qwen2.5-0.5B's
+// config.json, with random weights written at run time as BF16, as the published checkpoint
+// stores them) and a few batch shapes, the bytes model_resident_bytes accounts (weights, KV
+// cache, one forward pass) beside the peak resident memory (VmHWM) of a fresh process that
+// loads the model in float32 or bfloat16 and runs that batch: a prefill of max_tokens - 1
+// tokens per sequence into a KV cache, then one decoding step.
+//   bench_memory [BATCH:TOKENS ...]      (default 1:64 8:256)
+// The child processes are this binary, run as: bench_memory --measure DIR DTYPE BATCH TOKENS.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "runtime/model/decoder.h"
+#include "runtime/model/safetensors.h"
+#include "runtime/model/workers.h"
+
+namespace {
+
+using namespace quorum;
+
+// Qwen2.5-0.5B's config.json as published (Qwen/Qwen2.5-0.5B), field for field.
+constexpr const char* kQwen25Config = R"({
+  "architectures": ["Qwen2ForCausalLM"],
+  "attention_dropout": 0.0,
+  "bos_token_id": 151643,
+  "eos_token_id": 151643,
+  "hidden_act": "silu",
+  "hidden_size": 896,
+  "initializer_range": 0.02,
+  "intermediate_size": 4864,
+  "max_position_embeddings": 32768,
+  "max_window_layers": 24,
+  "model_type": "qwen2",
+  "num_attention_heads": 14,
+  "num_hidden_layers": 24,
+  "num_key_value_heads": 2,
+  "rms_norm_eps": 1e-06,
+  "rope_theta": 1000000.0,
+  "sliding_window": 32768,
+  "tie_word_embeddings": true,
+  "torch_dtype": "bfloat16",
+  "transformers_version": "4.40.1",
+  "use_cache": true,
+  "use_sliding_window": false,
+  "vocab_size": 151936
+}
+)";
+
+// A field of /proc/self/status in bytes ("VmRSS", "VmHWM").
+std::size_t status_bytes(const char* field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  const std::string prefix = std::string(field) + ":";
+  while (std::getline(in, line))
+    if (line.rfind(prefix, 0) == 0) return std::stoull(line.substr(prefix.size())) * 1024;
+  return 0;
+}
+
+// Random BF16 weights of the config's shapes under the Hugging Face names, written as
+// DIR/model.safetensors beside DIR/config.json.
+void write_random_checkpoint(const std::string& directory) {
+  std::filesystem::create_directories(directory);
+  std::ofstream(std::filesystem::path(directory) / "config.json") << kQwen25Config;
+  const auto config = model::ModelConfig::load(directory);
+  const auto h = config.hidden_size, q = config.num_heads * config.head_dim, kv = config.num_kv_heads * config.head_dim;
+  const auto inter = config.intermediate_size;
+  std::vector<std::pair<std::string, std::vector<std::int64_t>>> shapes = {{"model.embed_tokens.weight", {config.vocab_size, h}},
+                                                                           {"model.norm.weight", {h}}};
+  for (std::int64_t i = 0; i < config.num_layers; ++i) {
+    const auto p = "model.layers." + std::to_string(i) + ".";
+    for (const auto& [name, shape] : std::vector<std::pair<std::string, std::vector<std::int64_t>>>{
+             {"self_attn.q_proj.weight", {q, h}}, {"self_attn.q_proj.bias", {q}},
+             {"self_attn.k_proj.weight", {kv, h}}, {"self_attn.k_proj.bias", {kv}},
+             {"self_attn.v_proj.weight", {kv, h}}, {"self_attn.v_proj.bias", {kv}},
+             {"self_attn.o_proj.weight", {h, q}}, {"mlp.gate_proj.weight", {inter, h}},
+             {"mlp.up_proj.weight", {inter, h}}, {"mlp.down_proj.weight", {h, inter}},
+             {"input_layernorm.weight", {h}}, {"post_attention_layernorm.weight", {h}}})
+      shapes.emplace_back(p + name, shape);
+  }
+  torch::manual_seed(0);
+  std::vector<model::TensorData> tensors;
+  for (const auto& [name, shape] : shapes) {
+    const auto value = (torch::randn(shape) * 0.02).to(torch::kBFloat16).contiguous();
+    model::TensorData data{name, model::DType::bf16, shape, {}};
+    data.bytes.resize(value.numel() * 2);
+    std::memcpy(data.bytes.data(), value.data_ptr(), data.bytes.size());
+    tensors.push_back(std::move(data));
+  }
+  model::write_safetensors((std::filesystem::path(directory) / "model.safetensors").string(), tensors);
+}
+
+// The child: baseline resident bytes, peak after loading, peak after the batch.
+int measure(const std::string& directory, const std::string& dtype_name, std::int64_t batch, std::int64_t tokens) {
+  const auto dtype = model::parse_weight_dtype(dtype_name, "", "dtype");
+  torch::NoGradGuard no_grad;
+  (torch::ones({4, 4}) + 1).sum().item<float>();  // libtorch's allocator and thread pool up
+  const auto baseline = status_bytes("VmRSS");
+  auto decoder = model::load_decoder(directory, torch::kCPU, dtype);
+  const auto after_load = status_bytes("VmHWM");
+  {
+    c10::InferenceMode inference;
+    const auto vocab = decoder->config().vocab_size;
+    const auto ids = torch::randint(vocab, {batch, tokens - 1}, torch::kInt64);
+    const auto positions = torch::arange(tokens - 1, torch::kInt64).unsqueeze(0).expand({batch, tokens - 1});
+    model::KvCache cache;
+    cache.reserve = tokens;
+    const auto first = decoder->logits(decoder->hidden(ids, positions, {}, &cache).select(1, tokens - 2));
+    const auto next = first.argmax(-1).view({batch, 1});
+    const auto last = decoder->logits(
+        decoder->hidden(next, torch::full({batch, 1}, tokens - 1, torch::kInt64), {}, &cache).select(1, 0));
+    if (!torch::isfinite(last).all().item<bool>()) return 1;
+  }
+  std::printf("%zu %zu %zu\n", baseline, after_load, status_bytes("VmHWM"));
+  return 0;
+}
+
+double mib(std::size_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc == 6 && std::string(argv[1]) == "--measure")
+    return measure(argv[2], argv[3], std::atoll(argv[4]), std::atoll(argv[5]));
+  std::vector<std::pair<std::int64_t, std::int64_t>> shapes;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const auto colon = arg.find(':');
+    if (colon == std::string::npos) {
+      std::fprintf(stderr, "usage: bench_memory [BATCH:TOKENS ...]\n");
+      return 2;
+    }
+    shapes.emplace_back(std::stoll(arg.substr(0, colon)), std::stoll(arg.substr(colon + 1)));
+  }
+  if (shapes.empty()) shapes = {{1, 64}, {8, 256}};
+  const auto directory =
+      (std::filesystem::temp_directory_path() / ("quorum-bench-memory-" + std::to_string(::getpid()))).string();
+  write_random_checkpoint(directory);
+  const auto config = model::ModelConfig::load(directory);
+  std::printf("Qwen2.5-0.5B shape (hidden 896, 24 layers, 14 heads, 2 KV heads, intermediate 4864, vocab 151936, tied),\n"
+              "random BF16 weights on disk; %lld parameters. MiB; baseline = VmRSS of the fresh process with libtorch\n"
+              "initialised, before loading; peak = VmHWM after the batch.\n\n",
+              static_cast<long long>(config.parameter_count()));
+  std::printf("| dtype | batch | max tokens | weights | KV cache | activations | accounted | baseline | peak after load | peak | peak - baseline | within account |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+  int failures = 0;
+  for (const char* dtype_name : {"float32", "bfloat16"}) {
+    const auto dtype = model::parse_weight_dtype(dtype_name, "", "dtype");
+    for (const auto& [batch, tokens] : shapes) {
+      const auto accounted = model::model_resident_bytes(directory, dtype, batch, tokens);
+      const std::string command = "'" + std::string(argv[0]) + "' --measure '" + directory + "' " + dtype_name + " " +
+                                  std::to_string(batch) + " " + std::to_string(tokens);
+      std::size_t baseline = 0, after_load = 0, peak = 0;
+      FILE* pipe = ::popen(command.c_str(), "r");
+      const bool read = pipe && std::fscanf(pipe, "%zu %zu %zu", &baseline, &after_load, &peak) == 3;
+      if (pipe) ::pclose(pipe);
+      if (!read) {
+        std::printf("| %s | %lld | %lld | measurement failed |\n", dtype_name, static_cast<long long>(batch),
+                    static_cast<long long>(tokens));
+        ++failures;
+        continue;
+      }
+      const bool within = peak - baseline <= accounted.total();
+      failures += !within;
+      std::printf("| %s | %lld | %lld | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %s |\n", dtype_name,
+                  static_cast<long long>(batch), static_cast<long long>(tokens), mib(accounted.weights),
+                  mib(accounted.kv_cache), mib(accounted.activations), mib(accounted.total()), mib(baseline),
+                  mib(after_load), mib(peak), mib(peak - baseline), within ? "yes" : "NO");
+      std::fflush(stdout);
+    }
+  }
+  std::filesystem::remove_all(directory);
+  return failures == 0 ? 0 : 1;
+}

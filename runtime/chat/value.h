@@ -1,0 +1,102 @@
+// The values a chat template computes with, modelled on the Python objects jinja2 hands a
+// template (str, int, float, bool, None, list, tuple, dict, jinja2's Undefined and Namespace,
+// functions), so that printing, comparing and serialising them gives Python's exact bytes.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace quorum::chat {
+
+// A failure while rendering (jinja2 would raise TypeError, UndefinedError, ...); the renderer
+// adds the template's name and line.
+class RenderError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Value;
+using Args = std::vector<Value>;
+using Kwargs = std::vector<std::pair<std::string, Value>>;
+using Function = std::function<Value(const Args&, const Kwargs&)>;
+
+// Python dicts keep insertion order; keys are strings (all that JSON and templates produce).
+struct Dict {
+  std::vector<std::pair<std::string, Value>> items;
+  const Value* find(const std::string& key) const;
+  void set(const std::string& key, Value value);
+};
+
+struct Value {
+  enum class Kind { Undefined, None, Bool, Int, Float, String, List, Dict, Namespace, Function };
+
+  Kind kind = Kind::Undefined;
+  bool boolean = false;
+  std::int64_t integer = 0;
+  double number = 0;
+  std::string text;  // String; for Undefined, what was missing (for error messages)
+  // List/tuple elements (tuple: is_tuple), shared like Python references; templates cannot
+  // mutate lists or dicts (the immutable sandbox), only namespaces.
+  std::shared_ptr<std::vector<Value>> list;
+  bool is_tuple = false;
+  std::shared_ptr<Dict> dict;  // Dict and Namespace
+  std::shared_ptr<Function> function;
+
+  static Value undefined(std::string what = "");
+  static Value none();
+  static Value from_bool(bool b);
+  static Value from_int(std::int64_t i);
+  static Value from_float(double d);
+  static Value from_string(std::string s);
+  static Value from_list(std::vector<Value> items, bool tuple = false);
+  static Value from_dict(Dict d);
+  static Value new_namespace(Dict attributes);
+  static Value from_function(Function f);
+  static Value from_json(const nlohmann::json& json);
+
+  bool is_undefined() const { return kind == Kind::Undefined; }
+  bool is_none() const { return kind == Kind::None; }
+  bool is_string() const { return kind == Kind::String; }
+  bool is_list() const { return kind == Kind::List; }
+  bool is_dict() const { return kind == Kind::Dict; }
+  bool is_number() const { return kind == Kind::Int || kind == Kind::Float || kind == Kind::Bool; }
+
+  std::string type_name() const;  // Python's, for error messages
+  bool truthy() const;            // Python's bool()
+  std::string str() const;        // Python's str(); Undefined prints as ""
+  std::string repr() const;       // Python's repr()
+  double as_double() const;       // of a number (bool counts as 0/1, as in Python)
+};
+
+// Python's ==.
+bool equal(const Value& a, const Value& b);
+
+// The items `for x in value` visits: list elements, dict keys, string characters; an
+// Undefined iterates as empty (jinja2). RenderError for anything else.
+std::vector<Value> iterate(const Value& value);
+
+// Python's len(): code points of a string, elements, keys; 0 for Undefined.
+std::int64_t python_len(const Value& value);
+
+// Python's repr of a float ("1.0", "0.1", "1e+16", "inf", "nan").
+std::string float_repr(double value);
+
+// json.dumps(value, ensure_ascii, indent, separators, sort_keys): transformers' tojson filter.
+struct JsonDumpOptions {
+  bool ensure_ascii = false;
+  bool has_indent = false;
+  std::string indent;  // the text for one level (an int indent n means n spaces)
+  std::string item_separator;
+  std::string key_separator;
+  bool sort_keys = false;
+};
+JsonDumpOptions default_json_dump_options(bool has_indent);
+std::string json_dumps(const Value& value, const JsonDumpOptions& options);
+
+}  // namespace quorum::chat

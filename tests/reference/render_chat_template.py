@@ -1,0 +1,69 @@
+"""Renders a chat template the way Hugging Face transformers does (the independent reference for
+quorum's C++ renderer, tests/test_chat_template.cpp).
+
+transformers (utils/chat_template_utils.py) compiles templates in jinja2's
+ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True) with the loopcontrols extension,
+replaces the tojson filter with json.dumps(ensure_ascii=False, ...) and adds the globals
+raise_exception and strftime_now; this script sets jinja2 up the same way, without importing
+transformers.
+
+usage: render_chat_template.py TEMPLATE.jinja CASE.json OUTPUT
+  CASE.json: {"messages": [...], "add_generation_prompt": bool, "variables": {...}}
+  OUTPUT receives the rendered text (UTF-8, exact bytes); when the template raises, OUTPUT
+  receives nothing and the message goes to stderr with exit status 3.
+"""
+
+import json
+import sys
+from datetime import datetime
+
+import jinja2
+import jinja2.ext
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+
+def raise_exception(message):
+    raise jinja2.exceptions.TemplateError(message)
+
+
+def tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False):
+    return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
+
+
+def strftime_now(format):
+    return datetime.now().strftime(format)
+
+
+def main():
+    template_path, case_path, output_path = sys.argv[1:4]
+    with open(template_path, encoding="utf-8", newline="") as f:
+        source = f.read()
+    with open(case_path, encoding="utf-8") as f:
+        case = json.load(f)
+
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[jinja2.ext.loopcontrols])
+    env.filters["tojson"] = tojson
+    env.globals["raise_exception"] = raise_exception
+    env.globals["strftime_now"] = strftime_now
+    template = env.from_string(source)
+
+    # Messages as callers build them: role, then content, then anything else.
+    messages = []
+    for message in case["messages"]:
+        ordered = {key: message[key] for key in ("role", "content") if key in message}
+        ordered.update(message)
+        messages.append(ordered)
+    context = dict(case.get("variables", {}))
+    context["messages"] = messages
+    context["add_generation_prompt"] = case["add_generation_prompt"]
+    try:
+        text = template.render(**context)
+    except jinja2.exceptions.TemplateError as error:
+        print(f"{type(error).__name__}: {error}", file=sys.stderr)
+        sys.exit(3)
+    with open(output_path, "wb") as f:
+        f.write(text.encode("utf-8"))
+
+
+if __name__ == "__main__":
+    main()
