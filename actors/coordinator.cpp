@@ -68,7 +68,7 @@ struct CoordinatorState {
   std::map<std::string, std::size_t> failures;              // unit -> worker failures so far
   std::map<std::string, std::vector<store::ResponseRow>> scoring;  // score unit leased -> its responses
   std::map<std::pair<std::string, std::string>, store::ProblemRow> problems;  // (split, id)
-  std::map<std::string, std::size_t> weight_bytes;  // model key -> float32 weight bytes
+  std::map<std::string, std::size_t> weight_bytes;  // model key -> resident bytes (weights, KV cache, activations)
   std::set<std::string> unrunnable_logged;
   Stage sample, score;
   Clock::time_point start = Clock::now(), last_progress;
@@ -274,7 +274,7 @@ void on_hello(Self self, const std::string& peer, const bus::Hello& hello) {
   }
   st.workers[peer] = std::move(worker);
   log_line(self, "worker " + hello.worker + (known ? " is back" : " joined") + " (" + (hello.cuda ? "cuda" : "cpu") +
-                     (hello.memory_bytes ? ", " + std::to_string(hello.memory_bytes >> 20) + " MB for weights" : "") + ")");
+                     (hello.memory_bytes ? ", " + std::to_string(hello.memory_bytes >> 20) + " MB for models" : "") + ")");
   bus::Welcome welcome;
   welcome.sweep = st.config.name;
   welcome.policies = st.config.policies, welcome.prms = st.config.prms;
@@ -465,7 +465,7 @@ void dispatch(Self self) {
     if (!runnable) {
       st.unrunnable_logged.insert(model);
       log_line(self, "no connected worker can run " + model + " (" + std::to_string(st.weight_bytes.at(model) >> 20) +
-                         " MB of weights); its units wait for one that can");
+                         " MB resident); its units wait for one that can");
     }
   }
 }
@@ -665,11 +665,19 @@ std::string reachable(const std::string& endpoint) {
 }  // namespace
 
 RunOutcome run_sweep(const config::SweepConfig& config, const RunOptions& options) {
-  // Every checkpoint's header is read before any work: a broken model directory is the
-  // sweep's input error, reported before a unit runs.
+  // Every model is checked before any work (config.json, tensor headers, tokenizer, chat
+  // template, tokens): a broken model directory is the sweep's input error, reported before a
+  // unit runs. What each holds resident at the configured batch bounds where it may run.
   std::map<std::string, std::size_t> weight_bytes;
-  for (const auto& p : config.policies) weight_bytes[bus::model_key(true, p.name)] = model::model_weight_bytes(p.path);
-  for (const auto& p : config.prms) weight_bytes[bus::model_key(false, p.name)] = model::model_weight_bytes(p.path);
+  const auto prm_tokens = model::prm_input_tokens(config);
+  for (const auto& p : config.policies) {
+    model::check_policy(p);
+    weight_bytes[bus::model_key(true, p.name)] = model::policy_resident_bytes(p, config.runtime.batch_size);
+  }
+  for (const auto& p : config.prms) {
+    model::check_prm(p);
+    weight_bytes[bus::model_key(false, p.name)] = model::prm_resident_bytes(p, config.runtime.batch_size, prm_tokens);
+  }
   const bool in_process = options.bind.empty();
   const std::uint64_t memory_bytes = std::uint64_t(config.runtime.memory_limit_mb) << 20;
   if (in_process && memory_bytes > 0)
@@ -677,7 +685,8 @@ RunOutcome run_sweep(const config::SweepConfig& config, const RunOptions& option
       if (bytes > memory_bytes)
         throw InputError(config.file, 0, "runtime.memory_limit_mb",
                          std::to_string(config.runtime.memory_limit_mb) + " MB cannot hold " + model + " alone (" +
-                             std::to_string((bytes + (1 << 20) - 1) >> 20) + " MB of weights)");
+                             std::to_string((bytes + (1 << 20) - 1) >> 20) +
+                             " MB resident: weights, KV cache and activations of a batch)");
   auto store = std::make_shared<store::Store>(config.store);
   const StoreLock lock(config.store);
   RunOutcome outcome;

@@ -37,14 +37,19 @@ cluster::SubmitRequest request_for(const SubmitArguments& a) {
   r.partition = a.partition;
   r.time = a.time;
 
-  std::size_t weight_bytes = 0;
+  // What every model holds resident at the configured batch: weights at their dtype, KV cache
+  // and activations (docs/models.md, "Memory").
+  std::size_t resident_bytes = 0;
   bool cuda = false;
-  for (const auto& p : config.policies) weight_bytes += model::model_weight_bytes(p.path), cuda |= p.device == "cuda";
-  for (const auto& p : config.prms) weight_bytes += model::model_weight_bytes(p.path), cuda |= p.device == "cuda";
-  const std::size_t weights_mb = (weight_bytes >> 20) + 1;
-  r.worker_weights_mb = config.runtime.memory_limit_mb > 0 ? config.runtime.memory_limit_mb : weights_mb;
-  // Twice the weights for activations and the KV cache, plus the runtime (libtorch, CAF).
-  r.worker_memory_mb = a.mem_per_worker_mb > 0 ? a.mem_per_worker_mb : 2 * r.worker_weights_mb + 2048;
+  const auto prm_tokens = model::prm_input_tokens(config);
+  for (const auto& p : config.policies)
+    resident_bytes += model::policy_resident_bytes(p, config.runtime.batch_size), cuda |= p.device == "cuda";
+  for (const auto& p : config.prms)
+    resident_bytes += model::prm_resident_bytes(p, config.runtime.batch_size, prm_tokens), cuda |= p.device == "cuda";
+  const std::size_t resident_mb = (resident_bytes >> 20) + 1;
+  r.worker_weights_mb = config.runtime.memory_limit_mb > 0 ? config.runtime.memory_limit_mb : resident_mb;
+  // The models' resident bytes plus the runtime (libtorch, CAF, the worker's own buffers).
+  r.worker_memory_mb = a.mem_per_worker_mb > 0 ? a.mem_per_worker_mb : r.worker_weights_mb + 2048;
   r.gpus_per_worker = a.gpus_given ? a.gpus_per_worker : (cuda ? 1 : 0);
   r.cpus_per_task = a.cpus_per_task > 0 ? a.cpus_per_task : config.runtime.threads > 0 ? config.runtime.threads : 2;
   return r;

@@ -292,7 +292,11 @@ torch::Tensor DecoderImpl::logits(const torch::Tensor& hidden) {
   return torch::nn::functional::linear(hidden, weight).to(torch::kFloat32);
 }
 
-void load_parameters(torch::nn::Module& module, const std::string& directory, const std::string& prefix) {
+namespace {
+
+// Every parameter's checkpoint tensors, their names and shapes checked against config.json;
+// with copy, their data copied in (converted to the parameter's dtype).
+void visit_parameters(torch::nn::Module& module, const std::string& directory, const std::string& prefix, bool copy) {
   const CheckpointTensors checkpoint(directory);
   const auto* decoder = dynamic_cast<const DecoderImpl*>(&module);
   torch::NoGradGuard no_grad;
@@ -307,12 +311,24 @@ void load_parameters(torch::nn::Module& module, const std::string& directory, co
       if (view.shape != expected)
         throw InputError(view.file, 0, part.name,
                          "shape " + shape_text(view.shape) + " but config.json implies " + shape_text(expected));
-      target.narrow(0, row, part.rows).copy_(file_tensor(view));
-      // The mapped pages are not needed again: keep them out of the resident set.
-      release_pages(view);
+      if (copy) {
+        target.narrow(0, row, part.rows).copy_(file_tensor(view));
+        // The mapped pages are not needed again: keep them out of the resident set.
+        release_pages(view);
+      }
       row += part.rows;
     }
   }
+}
+
+}  // namespace
+
+void load_parameters(torch::nn::Module& module, const std::string& directory, const std::string& prefix) {
+  visit_parameters(module, directory, prefix, true);
+}
+
+void check_parameters(torch::nn::Module& module, const std::string& directory, const std::string& prefix) {
+  visit_parameters(module, directory, prefix, false);
 }
 
 namespace {

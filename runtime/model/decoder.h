@@ -155,6 +155,9 @@ Decoder load_decoder(const std::string& directory, const torch::Device& device =
 // parameter's dtype), checking every shape; prefix is prepended to the module's parameter
 // names. A Decoder's fused parameters are filled from the checkpoint's separate tensors.
 void load_parameters(torch::nn::Module& module, const std::string& directory, const std::string& prefix = "");
+// The same checks without reading the data: every tensor there, with the shape config.json
+// implies (the module may live on the meta device, holding no memory).
+void check_parameters(torch::nn::Module& module, const std::string& directory, const std::string& prefix = "");
 
 // Writes the decoder's parameters as DIR/model.safetensors (float32, Hugging Face names) and
 // DIR/config.json.

@@ -48,6 +48,12 @@ std::int64_t parameter_count(const std::string& directory) {
   return count;
 }
 
+std::string tokenizer_kind(const tokenizer::Tokenizer& tokens) {
+  const auto& options = tokens.model().options();
+  if (options.byte_level) return "byte-level BPE";
+  return std::string("SentencePiece-style BPE") + (options.byte_fallback ? " with byte fallback" : "");
+}
+
 std::string joined(const std::vector<std::int64_t>& ids) {
   std::string text;
   for (std::size_t i = 0; i < ids.size(); ++i) text += (i ? "," : "") + std::to_string(ids[i]);
@@ -73,7 +79,7 @@ std::string inspect(const InspectRequest& request) {
               {"architecture", config.architecture},
               {"parameters", parameter_count(request.directory)},
               {"device", device.str()},
-              {"dtype", dtype_name(dtype)},
+              {"dtype", weight_dtype_name(dtype)},
               {"weight_bytes", model_weight_bytes(request.directory, dtype)},
               {"layers", config.num_layers},
               {"hidden_size", config.hidden_size},
@@ -81,7 +87,7 @@ std::string inspect(const InspectRequest& request) {
               {"kv_heads", config.num_kv_heads},
               {"head_dim", config.head_dim},
               {"vocab_size", config.vocab_size},
-              {"tokenizer", vocabulary ? tokenizer_kind(vocabulary->tokens) : "none (no tokenizer.json)"},
+              {"tokenizer", vocabulary ? tokenizer_kind(vocabulary->tokens) : std::string("none (no tokenizer.json)")},
               {"bos_token", vocabulary ? vocabulary->specials.bos_token : ""},
               {"eos_token", vocabulary ? vocabulary->specials.eos_token : ""},
               {"chat_template", chat_template.has_value()},

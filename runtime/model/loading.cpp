@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 
 #include <nlohmann/json.hpp>
 
@@ -31,6 +32,16 @@ std::string manifest_text(const nlohmann::json& manifest, const char* key) {
 }
 
 }  // namespace
+
+WeightDtype resolve_dtype(const std::string& setting, const std::string& directory, const torch::Device& device) {
+  return resolve_weight_dtype(setting.empty() ? "auto" : setting, directory, device.is_cuda());
+}
+
+void log_placement(const std::string& name, const std::string& directory, const torch::Device& device,
+                   WeightDtype dtype) {
+  std::cerr << "quorum: model " << name << " (" << directory << ") runs on " << device.str() << " in "
+            << weight_dtype_name(dtype) << "\n";
+}
 
 // transformers' generate stops at each of them, so quorum's sampler does too (Qwen2.5-Instruct
 // lists <|endoftext|> there only).
@@ -77,15 +88,25 @@ std::vector<std::int64_t> LoadedPolicy::prompt_ids(const std::string& problem) c
   return {ids.begin(), ids.end()};
 }
 
-LoadedPolicy load_policy(const config::PolicySpec& spec) {
+namespace {
+
+// A policy as the spec describes it; with load, its weights held, else only checked against
+// config.json (a decoder on the meta device holds no memory).
+LoadedPolicy prepare_policy(const config::PolicySpec& spec, bool load) {
   const auto manifest = manifest_of(spec.path);
   const auto prompt = spec.prompt.empty() ? manifest_text(manifest, "prompt") : spec.prompt;
   if (prompt.empty())
     throw InputError(spec.path, 0, "prompt", "the policy has no quorum.json prompt: give one in the sweep config");
   LoadedPolicy policy{Decoder(nullptr), load_vocabulary(spec.path, prompt == "chat", "prompt"), {prompt, spec.system}, {}};
   const auto device = resolve_device(spec.device);
-  policy.decoder = load_decoder(spec.path, device, resolve_dtype(spec.dtype, spec.path, device));
-  log_placement(spec.name, policy.decoder);
+  const auto dtype = resolve_dtype(spec.dtype, spec.path, device);
+  if (load) {
+    policy.decoder = load_decoder(spec.path, device, dtype);
+    log_placement(spec.name, spec.path, device, dtype);
+  } else {
+    policy.decoder = Decoder(ModelConfig::load(spec.path), dtype, torch::Device(torch::kMeta));
+    check_parameters(*policy.decoder, spec.path);
+  }
   auto& s = policy.sampling;
   s.temperature = spec.temperature, s.top_p = spec.top_p, s.top_k = spec.top_k;
   s.max_new_tokens = spec.max_new_tokens;
@@ -102,7 +123,19 @@ LoadedPolicy load_policy(const config::PolicySpec& spec) {
   return policy;
 }
 
-LoadedPrm load_prm(const config::PrmSpec& spec) {
+}  // namespace
+
+LoadedPolicy load_policy(const config::PolicySpec& spec) { return prepare_policy(spec, true); }
+
+void check_policy(const config::PolicySpec& spec) {
+  // The prompt of a problem is rendered once: a template that raises, or a prompt the tokenizer
+  // cannot encode, fails here rather than in the first unit.
+  prepare_policy(spec, false).prompt_ids("What is 1 + 1?");
+}
+
+namespace {
+
+LoadedPrm prepare_prm(const config::PrmSpec& spec, bool load) {
   const auto manifest = manifest_of(spec.path);
   auto pick = [&](const std::string& configured, const char* key) {
     return configured.empty() ? manifest_text(manifest, key) : configured;
@@ -125,9 +158,22 @@ LoadedPrm load_prm(const config::PrmSpec& spec) {
   const auto eos = manifest_text(manifest, "eos_token");
   settings.pad_token_id = eos.empty() ? 0 : prompts::single_token(vocabulary.tokens, eos, spec.path, "eos_token");
   const auto device = resolve_device(spec.device);
-  auto prm = std::make_unique<ProcessRewardModel>(spec.path, settings, device, resolve_dtype(spec.dtype, spec.path, device));
-  log_placement(spec.name, prm->decoder());
+  const auto dtype = resolve_dtype(spec.dtype, spec.path, device);
+  if (!load) {
+    ProcessRewardModel::check(spec.path, settings, dtype);
+    return {std::move(inputs), nullptr};
+  }
+  auto prm = std::make_unique<ProcessRewardModel>(spec.path, settings, device, dtype);
+  log_placement(spec.name, spec.path, device, dtype);
   return {std::move(inputs), std::move(prm)};
+}
+
+}  // namespace
+
+LoadedPrm load_prm(const config::PrmSpec& spec) { return prepare_prm(spec, true); }
+
+void check_prm(const config::PrmSpec& spec) {
+  prepare_prm(spec, false).inputs.build("What is 1 + 1?", {"1 + 1 = 2.", "The answer is 2."});
 }
 
 }  // namespace quorum::model

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/chat/template.h"
+#include "runtime/chat/chat_template.h"
 #include "runtime/config/sweep.h"
 #include "runtime/model/decoder.h"
 #include "runtime/model/generate.h"
@@ -29,6 +29,13 @@ struct Vocabulary {
 // Throws InputError naming `field` when needs_chat_template and the checkpoint has none.
 Vocabulary load_vocabulary(const std::string& directory, bool needs_chat_template = false,
                            const char* field = "prompt");
+
+// A sweep's `dtype` setting ("" is auto) for a model that runs on device.
+WeightDtype resolve_dtype(const std::string& setting, const std::string& directory, const torch::Device& device);
+
+// One line on stderr: the device and dtype a model actually runs on.
+void log_placement(const std::string& name, const std::string& directory, const torch::Device& device,
+                   WeightDtype dtype);
 
 // DIR/generation_config.json's eos_token_id (one id or a list; none without the file).
 std::vector<std::int64_t> generation_eos_ids(const std::string& directory);

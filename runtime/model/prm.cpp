@@ -18,8 +18,19 @@ torch::nn::Sequential make_head(std::int64_t hidden) {
 }  // namespace
 
 ProcessRewardModel::ProcessRewardModel(const std::string& directory, const PrmSettings& settings,
-                                       const torch::Device& device)
+                                       const torch::Device& device, WeightDtype dtype)
     : settings_(settings) {
+  build(directory, device, dtype, true);
+}
+
+void ProcessRewardModel::check(const std::string& directory, const PrmSettings& settings, WeightDtype dtype) {
+  ProcessRewardModel unloaded(settings);
+  unloaded.build(directory, torch::Device(torch::kMeta), dtype, false);
+}
+
+void ProcessRewardModel::build(const std::string& directory, const torch::Device& device, WeightDtype dtype, bool load) {
+  const auto& settings = settings_;
+  const auto fill = load ? load_parameters : check_parameters;
   auto config = ModelConfig::load(directory);
   const bool reads_logits = settings.kind == Kind::good_token || settings.kind == Kind::chat_turn;
   if (settings.step_token_id >= config.vocab_size)
@@ -36,20 +47,20 @@ ProcessRewardModel::ProcessRewardModel(const std::string& directory, const PrmSe
   // A head PRM's checkpoint may still hold a language-model head (Skywork's does): it is not
   // read, so it is not loaded.
   if (!reads_logits) config.lm_head = false;
-  decoder_ = Decoder(config);
-  load_parameters(*decoder_, directory);
+  decoder_ = Decoder(config, dtype, device);
+  fill(*decoder_, directory, "");
+  // The heads are small: they stay in float32 and read the hidden states converted to it.
   if (settings.kind == Kind::reward_head) {
     head_ = make_head(config.hidden_size);
-    load_parameters(*head_, directory, "score.");
+    fill(*head_, directory, "score.");
     head_->to(device);
     head_->eval();
   } else if (settings.kind == Kind::value_head) {
     value_ = torch::nn::Linear(config.hidden_size, 1);
-    load_parameters(*value_, directory, "v_head.summary.");
+    fill(*value_, directory, "v_head.summary.");
     value_->to(device);
     value_->eval();
   }
-  decoder_->to(device);
   decoder_->eval();
 }
 
@@ -88,37 +99,42 @@ std::vector<std::vector<float>> ProcessRewardModel::score(const std::vector<prom
   if (longest == 0) return scores;
   const auto device = decoder_->parameters().front().device();
   const auto positions = torch::arange(longest, torch::kInt64).unsqueeze(0).expand({batch, longest}).contiguous();
-  // Sequences go through in chunks of about chunk_tokens tokens: the activations of a chunk
+  // Sequences go through in chunks of about kScoringChunkTokens tokens: the activations of a chunk
   // (attention scores, MLP intermediates) stay small enough to be reused from the allocator and
   // the caches instead of being mapped afresh for every operation; the rows are independent.
-  const std::int64_t chunk_tokens = 1024;
-  const std::int64_t chunk = std::max<std::int64_t>(1, chunk_tokens / longest);
-  std::vector<torch::Tensor> parts;
+  const std::int64_t chunk = std::max<std::int64_t>(1, kScoringChunkTokens / longest);
+  for (std::int64_t b = 0; b < batch; ++b)
+    for (const auto t : inputs[b].positions)
+      if (t < 0 || t >= static_cast<std::int64_t>(inputs[b].ids.size()))
+        throw std::out_of_range("a PRM score position lies outside its input");
   for (std::int64_t first = 0; first < batch; first += chunk) {
     const auto rows = std::min(chunk, batch - first);
     const auto hidden = decoder_->hidden(ids.narrow(0, first, rows).to(device), positions.narrow(0, first, rows).to(device),
                                          valid.narrow(0, first, rows).to(device));
-    torch::Tensor probability;  // [rows, T]: the step score if a step's score were read there
+    // Only the hidden states at the score positions go through the head (or the vocabulary
+    // projection: a good-token PRM's logits at every position would be [rows, T, vocab]).
+    std::vector<std::int64_t> flat;
+    for (std::int64_t b = first; b < first + rows; ++b)
+      for (const auto t : inputs[b].positions) flat.push_back((b - first) * longest + t);
+    if (flat.empty()) continue;
+    const auto picked = hidden.reshape({rows * longest, hidden.size(-1)})
+                            .index_select(0, torch::tensor(flat, torch::kInt64).to(device));  // [K, hidden]
+    torch::Tensor probability;  // [K]
     if (settings_.kind == Kind::reward_head) {
-      probability = torch::softmax(head_->forward(hidden), -1).select(-1, 1);
+      probability = torch::softmax(head_->forward(picked.to(torch::kFloat32)), -1).select(-1, 1);
     } else if (settings_.kind == Kind::value_head) {
-      probability = torch::sigmoid(value_->forward(hidden)).squeeze(-1);
+      probability = torch::sigmoid(value_->forward(picked.to(torch::kFloat32))).squeeze(-1);
     } else {
-      const auto logits = decoder_->logits(hidden);
-      const auto pair =
-          torch::stack({logits.select(-1, settings_.good_token_id), logits.select(-1, settings_.bad_token_id)}, -1);
+      const auto logits = decoder_->logits(picked);
+      const auto pair = torch::stack({logits.select(-1, settings_.good_token_id), logits.select(-1, settings_.bad_token_id)}, -1);
       probability = torch::softmax(pair, -1).select(-1, 0);
     }
-    parts.push_back(probability.to(torch::kCPU, torch::kFloat32));
+    const auto values = probability.to(torch::kCPU, torch::kFloat32).contiguous();
+    const auto* p = values.data_ptr<float>();
+    std::size_t k = 0;
+    for (std::int64_t b = first; b < first + rows; ++b)
+      for (std::size_t i = 0; i < inputs[b].positions.size(); ++i) scores[b].push_back(p[k++]);
   }
-  const auto probability = torch::cat(parts, 0).contiguous();
-  const auto* p = probability.data_ptr<float>();
-  for (std::int64_t b = 0; b < batch; ++b)
-    for (const auto t : inputs[b].positions) {
-      if (t < 0 || t >= static_cast<std::int64_t>(inputs[b].ids.size()))
-        throw std::out_of_range("a PRM score position lies outside its input");
-      scores[b].push_back(p[b * longest + t]);
-    }
   return scores;
 }
 

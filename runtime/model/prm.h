@@ -24,6 +24,9 @@ namespace quorum::model {
 std::vector<std::int64_t> step_sequence(const tokenizer::Tokenizer& tokens, const std::string& prompt,
                                         const std::vector<std::string>& steps, std::int64_t step_token);
 
+// PRM inputs are scored in chunks of about this many tokens (rows x longest input).
+constexpr std::int64_t kScoringChunkTokens = 1024;
+
 struct PrmSettings {
   using Kind = prompts::PrmKind;
   Kind kind = Kind::reward_head;
@@ -36,7 +39,11 @@ struct PrmSettings {
 class ProcessRewardModel {
  public:
   // Loads the backbone (and, for reward_head, the score head) from a checkpoint directory.
-  ProcessRewardModel(const std::string& directory, const PrmSettings& settings, const torch::Device& device = torch::kCPU);
+  ProcessRewardModel(const std::string& directory, const PrmSettings& settings, const torch::Device& device = torch::kCPU,
+                     WeightDtype dtype = WeightDtype::float32);
+  // Everything the constructor checks (config.json, every tensor's name and shape, the tokens'
+  // ids), without reading or holding the weights. Throws InputError.
+  static void check(const std::string& directory, const PrmSettings& settings, WeightDtype dtype);
   // A reward-head PRM on a given backbone (e.g. a policy's, to be fine-tuned) with a fresh,
   // seeded head.
   ProcessRewardModel(Decoder backbone, const PrmSettings& settings, std::uint64_t seed);
@@ -58,6 +65,8 @@ class ProcessRewardModel {
   Decoder& decoder() { return decoder_; }
 
  private:
+  explicit ProcessRewardModel(const PrmSettings& settings) : settings_(settings) {}
+  void build(const std::string& directory, const torch::Device& device, WeightDtype dtype, bool load);
   PrmSettings settings_;
   Decoder decoder_{nullptr};
   torch::nn::Sequential head_{nullptr};   // reward_head

@@ -58,6 +58,34 @@ ResidentBytes model_resident_bytes(const std::string& directory, WeightDtype dty
 
 bool cuda_available() { return torch::cuda::is_available(); }
 
+namespace {
+
+WeightDtype planned_dtype(const std::string& setting, const std::string& directory, const std::string& device) {
+  const bool on_cuda = device.rfind("cuda", 0) == 0 || (device == "auto" && cuda_available());
+  return resolve_weight_dtype(setting.empty() ? "auto" : setting, directory, on_cuda);
+}
+
+}  // namespace
+
+std::size_t policy_resident_bytes(const config::PolicySpec& spec, std::size_t batch_size) {
+  const auto dtype = planned_dtype(spec.dtype, spec.path, spec.device);
+  return model_resident_bytes(spec.path, dtype, batch_size, kPromptTokens + spec.max_new_tokens).total();
+}
+
+std::size_t prm_resident_bytes(const config::PrmSpec& spec, std::size_t batch_size, std::size_t max_tokens) {
+  const auto dtype = planned_dtype(spec.dtype, spec.path, spec.device);
+  const auto rows = std::max<std::size_t>(1, std::min(batch_size, static_cast<std::size_t>(kScoringChunkTokens) / std::max<std::size_t>(max_tokens, 1)));
+  const auto bytes = model_resident_bytes(spec.path, dtype, rows, max_tokens);
+  return bytes.weights + bytes.activations;
+}
+
+std::size_t prm_input_tokens(const config::SweepConfig& sweep) {
+  std::int64_t longest = 0;
+  for (const auto& p : sweep.policies) longest = std::max(longest, p.max_new_tokens);
+  return kPromptTokens + static_cast<std::size_t>(longest);
+}
+
+
 std::uint64_t sequence_seed(std::uint64_t seed, const std::string& policy, const std::string& split,
                             const std::string& problem_id, std::int64_t sample_index) {
   return fnv1a64(std::to_string(seed) + '\x1f' + policy + '\x1f' + split + '\x1f' + problem_id + '\x1f' +

@@ -32,6 +32,24 @@ struct ResidentBytes {
 ResidentBytes model_resident_bytes(const std::string& directory, WeightDtype dtype, std::size_t batch,
                                    std::size_t max_tokens, bool all_logits = false);
 
+// Everything about a model that its first unit would otherwise stumble on, checked before any
+// sweep work: config.json's fields, every tensor's name and shape (file headers only, no
+// weights read), the tokenizer and tokenizer_config.json, the chat template rendered once when
+// the prompt asks for it, the stop tokens, and a PRM's tokens and input. Throws InputError
+// naming the file and field.
+void check_policy(const config::PolicySpec& spec);
+void check_prm(const config::PrmSpec& spec);
+
+// What a worker holds resident for a policy sampling batch_size sequences (weights at the dtype
+// it runs in, the KV cache and the activations of prompts of up to kPromptTokens tokens and
+// max_new_tokens more), and for a PRM scoring inputs of up to max_tokens tokens (its weights and
+// the activations of one scoring chunk; no cache).
+constexpr std::size_t kPromptTokens = 1024;
+std::size_t policy_resident_bytes(const config::PolicySpec& spec, std::size_t batch_size);
+std::size_t prm_resident_bytes(const config::PrmSpec& spec, std::size_t batch_size, std::size_t max_tokens);
+// The longest PRM input a sweep's policies can produce: a prompt and a whole response.
+std::size_t prm_input_tokens(const config::SweepConfig& sweep);
+
 // Whether a CUDA device is usable here: what a worker announces to its coordinator.
 bool cuda_available();
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/chat/template.h"
+#include "runtime/chat/chat_template.h"
 #include "runtime/tokenizer/tokenizer.h"
 
 namespace quorum::prompts {
