@@ -316,11 +316,13 @@ TEST_CASE("tokenizer: added tokens are cut out first, longest first, as one id",
   CHECK(std::find(plain.begin(), plain.end(), end) == plain.end());
   CHECK(tok.decode(plain) == "<|im_end|>");
 
-  // Longest first among tokens starting at the same place.
+  // Longest first among tokens starting at the same place. (Both are matched on the raw text:
+  // a normalized token, the default for non-special ones, would be looked for only after the
+  // others are cut out, as Hugging Face does.)
   json config = tiny_tokenizer({}, {});
   config["added_tokens"] = json::array(
       {{{"id", 256}, {"content", "<tag>"}, {"special", true}},
-       {{"id", 257}, {"content", "<tag>+"}, {"special", false}}});
+       {{"id", 257}, {"content", "<tag>+"}, {"special", false}, {"normalized", false}}});
   const Tokenizer added = from(config);
   CHECK(added.encode("x<tag>+y<tag>") == std::vector<TokenId>{'x', 257, 'y', 256});
   CHECK(added.decode({'x', 257, 'y', 256}, true) == "x<tag>+y");
@@ -597,7 +599,8 @@ TEST_CASE("tokenizer: bad tokenizer.json files are refused naming the field", "[
       {"model not an object", [](json& d) { d["model"] = 3; }, "model"},
       {"unknown model type", [](json& d) { d["model"]["type"] = "WordPiece"; }, "model.type"},
       {"Unigram", [](json& d) { d["model"]["type"] = "Unigram"; }, "model.type"},
-      {"byte fallback", [](json& d) { d["model"]["byte_fallback"] = true; }, "model.byte_fallback"},
+      {"byte fallback with ByteLevel", [](json& d) { d["model"]["byte_fallback"] = true; },
+       "model.byte_fallback"},
       {"dropout", [](json& d) { d["model"]["dropout"] = 0.1; }, "model.dropout"},
       {"subword prefix", [](json& d) { d["model"]["continuing_subword_prefix"] = "##"; },
        "model.continuing_subword_prefix"},
@@ -614,20 +617,34 @@ TEST_CASE("tokenizer: bad tokenizer.json files are refused naming the field", "[
        "model.merges[1]"},
       {"unk token not in vocab", [](json& d) { d["model"]["unk_token"] = "<unk>"; },
        "model.unk_token"},
-      {"missing pre-tokenizer", [](json& d) { d["pre_tokenizer"] = nullptr; }, "pre_tokenizer"},
       {"unknown pre-tokenizer", [](json& d) { d["pre_tokenizer"] = {{"type", "Whitespace"}}; },
        "pre_tokenizer.type"},
       {"unknown pre-tokenizer in a sequence",
        [](json& d) {
          d["pre_tokenizer"] = {{"type", "Sequence"},
-                               {"pretokenizers", {split_step("\\s+"), {{"type", "Metaspace"}}}}};
+                               {"pretokenizers", {split_step("\\s+"), {{"type", "Whitespace"}}}}};
        },
        "pre_tokenizer.pretokenizers[1].type"},
-      {"no ByteLevel step",
+      {"Metaspace without a replacement",
+       [](json& d) { d["pre_tokenizer"] = {{"type", "Metaspace"}}; },
+       "pre_tokenizer.replacement"},
+      {"Metaspace with an unknown prepend scheme",
        [](json& d) {
-         d["pre_tokenizer"] = {{"type", "Sequence"}, {"pretokenizers", {split_step("\\s+")}}};
+         d["pre_tokenizer"] = {{"type", "Metaspace"}, {"replacement", "_"}, {"prepend_scheme", "twice"}};
        },
-       "pre_tokenizer"},
+       "pre_tokenizer.prepend_scheme"},
+      {"Metaspace add_prefix_space false against prepend_scheme always",
+       [](json& d) {
+         d["pre_tokenizer"] = {{"type", "Metaspace"}, {"replacement", "_"}, {"add_prefix_space", false}};
+       },
+       "pre_tokenizer.add_prefix_space"},
+      {"Metaspace and ByteLevel together",
+       [](json& d) {
+         d["pre_tokenizer"] = {{"type", "Sequence"},
+                               {"pretokenizers", {{{"type", "Metaspace"}, {"replacement", "_"}},
+                                                  byte_level_step(false, false)}}};
+       },
+       "pre_tokenizer.pretokenizers[1].type"},
       {"a step after ByteLevel",
        [](json& d) {
          d["pre_tokenizer"] = {{"type", "Sequence"},
@@ -655,12 +672,27 @@ TEST_CASE("tokenizer: bad tokenizer.json files are refused naming the field", "[
        },
        "pre_tokenizer.pretokenizers[0].invert"},
       {"NFKC normalizer", [](json& d) { d["normalizer"] = {{"type", "NFKC"}}; }, "normalizer.type"},
-      {"Llama-2 normalizer",
+      {"Lowercase after Llama-2's Prepend",
        [](json& d) {
          d["normalizer"] = {{"type", "Sequence"},
-                            {"normalizers", {{{"type", "Prepend"}, {"prepend", "▁"}}}}};
+                            {"normalizers", {{{"type", "Prepend"}, {"prepend", "▁"}},
+                                             {{"type", "Lowercase"}}}}};
        },
-       "normalizer.normalizers[0].type"},
+       "normalizer.normalizers[1].type"},
+      {"Replace without content",
+       [](json& d) { d["normalizer"] = {{"type", "Replace"}, {"pattern", {{"String", " "}}}}; },
+       "normalizer.content"},
+      {"Replace with a bad regex",
+       [](json& d) {
+         d["normalizer"] = {{"type", "Replace"}, {"pattern", {{"Regex", "("}}}, {"content", ""}};
+       },
+       "normalizer.pattern.Regex"},
+      {"Strip decoder of two characters",
+       [](json& d) {
+         d["decoder"] = {{"type", "Sequence"},
+                         {"decoders", {{{"type", "Strip"}, {"content", "ab"}, {"start", 1}, {"stop", 0}}}}};
+       },
+       "decoder.decoders[0].content"},
       {"missing decoder", [](json& d) { d.erase("decoder"); }, "decoder"},
       {"other decoder", [](json& d) { d["decoder"] = {{"type", "WordPiece"}}; }, "decoder.type"},
       {"Roberta post-processor", [](json& d) { d["post_processor"] = {{"type", "RobertaProcessing"}}; },
@@ -683,12 +715,15 @@ TEST_CASE("tokenizer: bad tokenizer.json files are refused naming the field", "[
        [](json& d) {
          d["added_tokens"] = {{{"id", 97}, {"content", "<s>"}, {"special", true}}};
        },
-       "added_tokens"},
+       "added_tokens[0].id"},
+      {"added token after a gap (Hugging Face would number it 257)",
+       [](json& d) { d["added_tokens"] = {{{"id", 300}, {"content", "<s>"}}}; },
+       "added_tokens[0].id"},
       {"two added tokens with one id",
        [](json& d) {
-         d["added_tokens"] = {{{"id", 300}, {"content", "<s>"}}, {{"id", 300}, {"content", "</s>"}}};
+         d["added_tokens"] = {{{"id", 257}, {"content", "<s>"}}, {{"id", 257}, {"content", "</s>"}}};
        },
-       "added_tokens"},
+       "added_tokens[1].id"},
   };
   const quorum::testing::TempDir dir("tokenizer-bad");
   for (const auto& c : cases) {
@@ -722,5 +757,8 @@ TEST_CASE("tokenizer: bad tokenizer.json files are refused naming the field", "[
   json ok = tiny_tokenizer({"ab"}, {{"a", "b"}});
   ok["normalizer"] = {{"type", "Sequence"}, {"normalizers", {{{"type", "NFC"}}}}};
   ok["truncation"] = nullptr;
-  CHECK(from(ok).parts().normalizer == Normalizer::nfc);
+  const Tokenizer with_nfc = from(ok);
+  const auto& normalizers = with_nfc.parts().normalizers;
+  REQUIRE(normalizers.size() == 1);
+  CHECK(normalizers[0].kind == NormalizerStep::Kind::nfc);
 }

@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "runtime/tokenizer/bytes.h"
+#include "runtime/tokenizer/utf8.h"
 
 namespace quorum::tokenizer {
 
@@ -55,21 +56,67 @@ struct Candidate {
 
 BpeModel::BpeModel(const std::vector<Entry>& vocab, std::vector<Merge> merges,
                    bool ignore_merges, TokenId unk)
-    : merges_(std::move(merges)),
-      ignore_merges_(ignore_merges),
-      unk_(unk),
-      cache_(std::make_unique<Cache>()) {
+    : BpeModel(vocab, std::move(merges), [&] {
+        BpeOptions options;
+        options.ignore_merges = ignore_merges;
+        options.unk = unk;
+        return options;
+      }()) {}
+
+namespace {
+
+// "<0x0A>" -> 0x0A, else -1. The spelling Hugging Face looks up is "<0x" + two upper-case hex
+// digits + ">".
+int byte_token_value(const std::string& token) {
+  if (token.size() != 6 || token.compare(0, 3, "<0x") != 0 || token[5] != '>') return -1;
+  int value = 0;
+  for (int i = 3; i < 5; ++i) {
+    const char c = token[i];
+    if (c >= '0' && c <= '9') value = value * 16 + (c - '0');
+    else if (c >= 'A' && c <= 'F') value = value * 16 + (c - 'A' + 10);
+    else return -1;
+  }
+  return value;
+}
+
+std::string replace_all(const std::string& text, const std::string& from, const std::string& to) {
+  if (from.empty()) return text;
+  std::string out;
+  std::size_t last = 0;
+  for (std::size_t found = text.find(from); found != std::string::npos;
+       found = text.find(from, last)) {
+    out.append(text, last, found - last);
+    out += to;
+    last = found + from.size();
+  }
+  out.append(text, last, std::string::npos);
+  return out;
+}
+
+}  // namespace
+
+BpeModel::BpeModel(const std::vector<Entry>& vocab, std::vector<Merge> merges, BpeOptions options)
+    : merges_(std::move(merges)), options_(std::move(options)), cache_(std::make_unique<Cache>()) {
   TokenId max_id = -1;
   for (const auto& entry : vocab) max_id = std::max(max_id, entry.id);
   tokens_.resize(static_cast<std::size_t>(max_id + 1));
   bytes_.resize(tokens_.size());
   present_.assign(tokens_.size(), false);
+  byte_fallback_ids_.fill(-1);
   for (const auto& entry : vocab) {
     tokens_[entry.id] = entry.token;
     present_[entry.id] = true;
-    // A token outside the byte alphabet decodes to its own UTF-8 (the ByteLevel decoder's rule).
-    auto raw = symbols_to_bytes(entry.token);
-    bytes_[entry.id] = raw ? std::move(*raw) : entry.token;
+    if (options_.byte_level) {
+      // A token outside the byte alphabet decodes to its own UTF-8 (the ByteLevel decoder's
+      // rule).
+      auto raw = symbols_to_bytes(entry.token);
+      bytes_[entry.id] = raw ? std::move(*raw) : entry.token;
+    } else if (const int value = byte_token_value(entry.token); value >= 0) {
+      bytes_[entry.id] = std::string(1, static_cast<char>(value));
+      byte_fallback_ids_[value] = entry.id;
+    } else {
+      bytes_[entry.id] = replace_all(entry.token, options_.space_symbol, " ");
+    }
   }
   token_count_ = vocab.size();
   token_index_.reserve(vocab.size());
@@ -77,11 +124,12 @@ BpeModel::BpeModel(const std::vector<Entry>& vocab, std::vector<Merge> merges,
   for (std::size_t id = 0; id < tokens_.size(); ++id) {
     if (!present_[id]) continue;
     token_index_.emplace(tokens_[id], static_cast<TokenId>(id));
-    if (symbols_to_bytes(tokens_[id])) bytes_index_.emplace(bytes_[id], static_cast<TokenId>(id));
+    if (!options_.byte_level || symbols_to_bytes(tokens_[id]))
+      bytes_index_.emplace(bytes_[id], static_cast<TokenId>(id));
   }
   for (int b = 0; b < 256; ++b) {
     const std::string one(1, static_cast<char>(b));
-    const auto it = bytes_index_.find(one);
+    const auto it = options_.byte_level ? bytes_index_.find(one) : bytes_index_.end();
     byte_ids_[b] = it == bytes_index_.end() ? -1 : it->second;
   }
   merge_index_.reserve(merges_.size());
@@ -104,15 +152,55 @@ TokenId BpeModel::find_bytes(std::string_view bytes) const {
   return it == bytes_index_.end() ? -1 : it->second;
 }
 
+void BpeModel::character_symbols(std::string_view piece, std::vector<TokenId>& ids) const {
+  ids.clear();
+  // An unknown character waiting to be emitted (with fuse_unk, the run it starts).
+  bool unk_pending = false;
+  std::size_t pos = 0;
+  while (pos < piece.size()) {
+    char32_t c;
+    std::size_t length = decode_utf8(piece, pos, c);
+    if (length == 0) length = 1;  // an invalid byte is a character of its own
+    const std::string_view character = piece.substr(pos, length);
+    pos += length;
+    const TokenId id = find_token(character);
+    if (id >= 0) {
+      if (unk_pending) ids.push_back(options_.unk);
+      unk_pending = false;
+      ids.push_back(id);
+      continue;
+    }
+    if (options_.byte_fallback) {
+      bool all = true;
+      for (const char b : character) all = all && byte_fallback_ids_[static_cast<unsigned char>(b)] >= 0;
+      // As in Hugging Face, byte tokens go straight in; a pending unknown stays pending.
+      if (all) {
+        for (const char b : character) ids.push_back(byte_fallback_ids_[static_cast<unsigned char>(b)]);
+        continue;
+      }
+    }
+    if (options_.unk < 0) continue;
+    if (unk_pending && !options_.fuse_unk) ids.push_back(options_.unk);
+    unk_pending = true;
+  }
+  if (unk_pending) ids.push_back(options_.unk);
+}
+
 void BpeModel::apply_merges(std::string_view piece, std::vector<TokenId>& out) const {
   thread_local std::vector<Symbol> symbols;
   thread_local std::vector<Candidate> heap;
-  const int n = static_cast<int>(piece.size());
-  symbols.resize(piece.size());
+  thread_local std::vector<TokenId> initial;
   heap.clear();
-  for (int i = 0; i < n; ++i)
-    symbols[i] = Symbol{byte_ids_[static_cast<unsigned char>(piece[i])], i - 1,
-                        i + 1 < n ? i + 1 : -1, true};
+  if (options_.byte_level) {
+    initial.resize(piece.size());
+    for (std::size_t i = 0; i < piece.size(); ++i)
+      initial[i] = byte_ids_[static_cast<unsigned char>(piece[i])];
+  } else {
+    character_symbols(piece, initial);
+  }
+  const int n = static_cast<int>(initial.size());
+  symbols.resize(initial.size());
+  for (int i = 0; i < n; ++i) symbols[i] = Symbol{initial[i], i - 1, i + 1 < n ? i + 1 : -1, true};
   const auto push_pair = [&](int pos) {
     const int next = symbols[pos].next;
     if (next < 0) return;
@@ -144,26 +232,27 @@ void BpeModel::apply_merges(std::string_view piece, std::vector<TokenId>& out) c
     const TokenId id = symbols[i].id;
     if (id >= 0)
       out.push_back(id);
-    else if (unk_ >= 0)
-      out.push_back(unk_);
+    else if (options_.unk >= 0)
+      out.push_back(options_.unk);
   }
   // A huge piece should not pin its scratch to the thread for good.
   if (symbols.capacity() > (1u << 16)) std::vector<Symbol>().swap(symbols);
+  if (initial.capacity() > (1u << 16)) std::vector<TokenId>().swap(initial);
   if (heap.capacity() > (1u << 16)) std::vector<Candidate>().swap(heap);
 }
 
 void BpeModel::encode_piece(std::string_view piece, std::vector<TokenId>& out) const {
   if (piece.empty()) return;
-  if (piece.size() == 1) {
+  if (piece.size() == 1 && options_.byte_level) {
     const TokenId id = byte_ids_[static_cast<unsigned char>(piece[0])];
     if (id >= 0)
       out.push_back(id);
-    else if (unk_ >= 0)
-      out.push_back(unk_);
+    else if (options_.unk >= 0)
+      out.push_back(options_.unk);
     return;
   }
-  if (ignore_merges_) {
-    const TokenId whole = find_bytes(piece);
+  if (options_.ignore_merges) {
+    const TokenId whole = options_.byte_level ? find_bytes(piece) : find_token(piece);
     if (whole >= 0) {
       out.push_back(whole);
       return;

@@ -153,6 +153,16 @@ PreTokenizerStep PreTokenizerStep::digits(bool individual_digits) {
   return step;
 }
 
+PreTokenizerStep PreTokenizerStep::metaspace(std::string replacement,
+                                             PrependScheme prepend_scheme, bool split) {
+  PreTokenizerStep step;
+  step.kind = Kind::metaspace;
+  step.replacement = std::move(replacement);
+  step.prepend_scheme = prepend_scheme;
+  step.split_on_replacement = split;
+  return step;
+}
+
 namespace {
 
 // Isolated / removed splitting of text around the matches of a regex, with invalid UTF-8 runs
@@ -204,7 +214,7 @@ void split_literal(const std::string& literal, bool keep_matches, std::string_vi
 
 }  // namespace
 
-void PreTokenizer::run(std::size_t index, std::string_view piece,
+void PreTokenizer::run(std::size_t index, std::string_view piece, bool at_text_start,
                        const std::function<void(std::string_view)>& on_piece) const {
   if (piece.empty()) return;
   if (index == steps_.size()) {
@@ -212,8 +222,10 @@ void PreTokenizer::run(std::size_t index, std::string_view piece,
     return;
   }
   const PreTokenizerStep& step = steps_[index];
+  // Only a sub-piece that begins where this piece begins is still at the start of the text.
+  const char* piece_start = piece.data();
   const std::function<void(std::string_view)> next = [&](std::string_view sub) {
-    run(index + 1, sub, on_piece);
+    run(index + 1, sub, at_text_start && sub.data() == piece_start, on_piece);
   };
   switch (step.kind) {
     case PreTokenizerStep::Kind::split: {
@@ -241,12 +253,43 @@ void PreTokenizer::run(std::size_t index, std::string_view piece,
     case PreTokenizerStep::Kind::digits:
       split_by_regex(*step.regex, true, piece, next);
       return;
+    case PreTokenizerStep::Kind::metaspace: {
+      std::string replaced;
+      replaced.reserve(piece.size() + 8);
+      const bool prepend =
+          piece.compare(0, step.replacement.size(), step.replacement) != 0 &&
+          piece.front() != ' ' &&
+          (step.prepend_scheme == PreTokenizerStep::PrependScheme::always ||
+           (step.prepend_scheme == PreTokenizerStep::PrependScheme::first && at_text_start));
+      if (prepend) replaced += step.replacement;
+      for (const char c : piece) {
+        if (c == ' ')
+          replaced += step.replacement;
+        else
+          replaced.push_back(c);
+      }
+      piece_start = replaced.data();
+      if (!step.split_on_replacement) {
+        next(replaced);
+        return;
+      }
+      // Each piece starts at a replacement character (Hugging Face's MergedWithNext).
+      std::size_t last = 0;
+      for (std::size_t found = replaced.find(step.replacement, 1); found != std::string::npos;
+           found = replaced.find(step.replacement, found + step.replacement.size())) {
+        if (found > last) next(std::string_view(replaced).substr(last, found - last));
+        last = found;
+      }
+      next(std::string_view(replaced).substr(last));
+      return;
+    }
   }
 }
 
 void PreTokenizer::split(std::string_view text,
-                         const std::function<void(std::string_view)>& on_piece) const {
-  run(0, text, on_piece);
+                         const std::function<void(std::string_view)>& on_piece,
+                         bool at_text_start) const {
+  run(0, text, at_text_start, on_piece);
 }
 
 std::vector<std::string> PreTokenizer::split(std::string_view text) const {

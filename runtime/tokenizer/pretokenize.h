@@ -1,7 +1,8 @@
 // Pre-tokenization: cutting text into the pieces that BPE then encodes one by one. Mirrors the
 // Hugging Face pre-tokenizers used by byte-level BPE models: Split (a regex, compiled with PCRE2
 // in UTF + Unicode-property mode so \p{L}, \p{N}, \s and (?i:...) behave as in those models),
-// ByteLevel (optional prefix space, optional GPT-2 regex), Digits, and a Sequence of them.
+// ByteLevel (optional prefix space, optional GPT-2 regex), Digits, Metaspace (SentencePiece's
+// "▁" for spaces), and a Sequence of them.
 #pragma once
 
 #include <functional>
@@ -41,7 +42,8 @@ class Regex {
 };
 
 struct PreTokenizerStep {
-  enum class Kind { split, byte_level, digits };
+  enum class Kind { split, byte_level, digits, metaspace };
+  enum class PrependScheme { always, first, never };
   enum class Behavior { isolated, removed };
   Kind kind = Kind::split;
   // split: the pattern (a regex, or a literal string when pattern_is_regex is false).
@@ -56,11 +58,19 @@ struct PreTokenizerStep {
   bool trim_offsets = true;  // kept only to be written back; offsets are not computed
   // digits: every Unicode number character (category N), one by one or in runs
   bool individual_digits = false;
+  // metaspace: spaces become replacement; replacement is put before a piece that does not
+  // start with it (always, or first: only the piece at the very start of the text); split:
+  // cut before every replacement (each piece starts with one).
+  std::string replacement;
+  PrependScheme prepend_scheme = PrependScheme::always;
+  bool split_on_replacement = true;
 
   static PreTokenizerStep split_regex(const std::string& pattern,
                                       Behavior behavior = Behavior::isolated);
   static PreTokenizerStep byte_level(bool add_prefix_space, bool use_regex);
   static PreTokenizerStep digits(bool individual_digits);
+  static PreTokenizerStep metaspace(std::string replacement, PrependScheme prepend_scheme,
+                                    bool split);
 };
 
 // An ordered list of steps; each step cuts every piece the previous one produced.
@@ -73,14 +83,16 @@ class PreTokenizer {
 
   // Calls on_piece for every non-empty piece of text, in order. Pieces point into text or into
   // storage that lives until on_piece returns. Bytes that are not valid UTF-8 are never handed
-  // to a regex: each maximal invalid run becomes a piece of its own.
-  void split(std::string_view text, const std::function<void(std::string_view)>& on_piece) const;
+  // to a regex: each maximal invalid run becomes a piece of its own. at_text_start: text begins
+  // at the start of the original input (not after an added token), for Metaspace's "first".
+  void split(std::string_view text, const std::function<void(std::string_view)>& on_piece,
+             bool at_text_start = true) const;
 
   // Convenience for tests and tools.
   std::vector<std::string> split(std::string_view text) const;
 
  private:
-  void run(std::size_t step, std::string_view piece,
+  void run(std::size_t step, std::string_view piece, bool at_text_start,
            const std::function<void(std::string_view)>& on_piece) const;
   std::vector<PreTokenizerStep> steps_;
 };

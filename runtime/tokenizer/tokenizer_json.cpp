@@ -1,15 +1,18 @@
 // Reading and writing tokenizer.json (the Hugging Face `tokenizers` layout). Only the parts
-// that byte-level BPE models of the GPT-2 / Llama-3 / Qwen2 families use are understood;
-// everything else is refused with the file and the JSON field named (docs/tokenizer.md).
+// that BPE models of the GPT-2 / Llama-3 / Qwen2 (byte-level) and Llama-2 / Mistral
+// (SentencePiece-style, byte fallback) families use are understood; everything else is refused
+// with the file and the JSON field named (docs/tokenizer.md).
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 #include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
 #include "runtime/common/error.h"
 #include "runtime/tokenizer/tokenizer.h"
+#include "runtime/tokenizer/utf8.h"
 
 namespace quorum::tokenizer {
 namespace {
@@ -55,7 +58,10 @@ std::string type_of(const json& object, const std::string& where, const Context&
 
 // ---- model ------------------------------------------------------------------------------------
 
-std::shared_ptr<const BpeModel> read_model(const json& root, const Context& at) {
+// byte_level: the pre-tokenizer has a ByteLevel step (symbols are bytes); otherwise BPE runs
+// over characters. space_symbol: what stands for a space in tokens ("▁"), if anything.
+std::shared_ptr<const BpeModel> read_model(const json& root, bool byte_level,
+                                           const std::string& space_symbol, const Context& at) {
   const json* model = find(root, "model");
   if (!model) at.fail("model", "missing");
   if (!model->is_object()) at.fail("model", "expected an object");
@@ -64,7 +70,7 @@ std::shared_ptr<const BpeModel> read_model(const json& root, const Context& at) 
     if (!type->is_string()) at.fail("model.type", "expected a string");
     if (type->get<std::string>() != "BPE")
       at.fail("model.type", "unsupported model type " + quoted(type->get<std::string>()) +
-                                ": only byte-level BPE (\"BPE\") is supported");
+                                ": only BPE is supported");
   } else if (!find(*model, "merges")) {
     at.fail("model.type", "missing");
   }
@@ -75,13 +81,17 @@ std::shared_ptr<const BpeModel> read_model(const json& root, const Context& at) 
   for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
     const json* value = find(*model, key);
     if (value && !(value->is_string() && value->get<std::string>().empty()))
-      at.fail(std::string("model.") + key, "not supported by byte-level BPE; must be null");
+      at.fail(std::string("model.") + key, "not supported; must be null");
   }
-  if (bool_of(*model, "byte_fallback", false, "model.", at))
+  BpeOptions options;
+  options.byte_level = byte_level;
+  options.space_symbol = space_symbol;
+  options.byte_fallback = bool_of(*model, "byte_fallback", false, "model.", at);
+  if (options.byte_fallback && byte_level)
     at.fail("model.byte_fallback",
-            "byte_fallback (SentencePiece-style BPE, e.g. Llama-2) is not supported; only "
-            "byte-level BPE");
-  const bool ignore_merges = bool_of(*model, "ignore_merges", false, "model.", at);
+            "byte_fallback together with a ByteLevel pre-tokenizer is not supported");
+  options.fuse_unk = bool_of(*model, "fuse_unk", false, "model.", at);
+  options.ignore_merges = bool_of(*model, "ignore_merges", false, "model.", at);
 
   const json* vocab = find(*model, "vocab");
   if (!vocab) at.fail("model.vocab", "missing");
@@ -108,13 +118,12 @@ std::shared_ptr<const BpeModel> read_model(const json& root, const Context& at) 
                                  quoted(*owner->second) + " and " + quoted(entry.token));
   }
 
-  TokenId unk = -1;
   if (const json* unk_token = find(*model, "unk_token")) {
     if (!unk_token->is_string()) at.fail("model.unk_token", "expected a string or null");
     const auto it = ids.find(unk_token->get<std::string>());
     if (it == ids.end())
       at.fail("model.unk_token", quoted(unk_token->get<std::string>()) + " is not in model.vocab");
-    unk = it->second;
+    options.unk = it->second;
   }
 
   std::vector<Merge> merges;
@@ -153,7 +162,7 @@ std::shared_ptr<const BpeModel> read_model(const json& root, const Context& at) 
       merges.push_back(Merge{l, r, result});
     }
   }
-  return std::make_shared<const BpeModel>(entries, std::move(merges), ignore_merges, unk);
+  return std::make_shared<const BpeModel>(entries, std::move(merges), std::move(options));
 }
 
 // ---- added tokens -------------------------------------------------------------------------------
@@ -186,21 +195,108 @@ std::vector<AddedToken> read_added_tokens(const json& root, const Context& at) {
   return tokens;
 }
 
+// Hugging Face ignores the ids written in added_tokens: loading gives each token the id of the
+// model token with the same spelling, or else the next id after the vocabulary, in file order.
+// A file whose ids say otherwise would encode differently there, so it is refused.
+void check_added_token_ids(const std::vector<AddedToken>& tokens, const BpeModel& model,
+                           const Context& at) {
+  TokenId next = static_cast<TokenId>(model.token_count());
+  std::unordered_map<std::string, TokenId> assigned;
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    const AddedToken& token = tokens[i];
+    TokenId id;
+    if (const auto it = assigned.find(token.content); it != assigned.end())
+      id = it->second;
+    else if (const TokenId in_model = model.find_token(token.content); in_model >= 0)
+      id = in_model;
+    else
+      id = next++;
+    assigned.emplace(token.content, id);
+    if (id != token.id)
+      at.fail("added_tokens[" + std::to_string(i) + "].id",
+              "Hugging Face gives " + quoted(token.content) + " id " + std::to_string(id) +
+                  " (the model token spelled so, else the next id after the vocabulary), not " +
+                  std::to_string(token.id));
+  }
+}
+
 // ---- normalizer ---------------------------------------------------------------------------------
 
-void read_normalizer(const json& value, const std::string& where, bool& nfc, const Context& at) {
+// A {"String": ...} or {"Regex": ...} pattern (Replace, Split).
+std::pair<std::string, bool> read_pattern(const json& value, const std::string& where,
+                                          const Context& at) {
+  const json* pattern = find(value, "pattern");
+  if (!pattern || !pattern->is_object() || pattern->size() != 1)
+    at.fail(where + ".pattern", "expected {\"Regex\": ...} or {\"String\": ...}");
+  const std::string kind = pattern->begin().key();
+  if ((kind != "Regex" && kind != "String") || !pattern->begin().value().is_string())
+    at.fail(where + ".pattern", "expected {\"Regex\": ...} or {\"String\": ...}");
+  return {pattern->begin().value().get<std::string>(), kind == "Regex"};
+}
+
+std::string string_of(const json& value, const char* key, const std::string& where,
+                      const Context& at) {
+  const json* field = find(value, key);
+  if (!field || !field->is_string()) at.fail(where + "." + key, "expected a string");
+  return field->get<std::string>();
+}
+
+void read_normalizer(const json& value, const std::string& where,
+                     std::vector<NormalizerStep>& steps, const Context& at) {
   const std::string type = type_of(value, where, at);
   if (type == "NFC") {
-    nfc = true;
+    steps.push_back(NormalizerStep::nfc());
+  } else if (type == "Prepend") {
+    steps.push_back(NormalizerStep::prepend(string_of(value, "prepend", where, at)));
+  } else if (type == "Replace") {
+    const auto [pattern, is_regex] = read_pattern(value, where, at);
+    const std::string content = string_of(value, "content", where, at);
+    if (!is_regex) {
+      steps.push_back(NormalizerStep::replace_string(pattern, content));
+    } else {
+      try {
+        steps.push_back(NormalizerStep::replace_regex(pattern, content));
+      } catch (const std::invalid_argument& e) {
+        at.fail(where + ".pattern.Regex", e.what());
+      }
+    }
   } else if (type == "Sequence") {
     const json* list = find(value, "normalizers");
     if (!list || !list->is_array()) at.fail(where + ".normalizers", "expected an array");
     for (std::size_t i = 0; i < list->size(); ++i)
-      read_normalizer((*list)[i], where + ".normalizers[" + std::to_string(i) + "]", nfc, at);
+      read_normalizer((*list)[i], where + ".normalizers[" + std::to_string(i) + "]", steps, at);
   } else {
     at.fail(where + ".type", "unsupported normalizer " + quoted(type) +
-                                 ": only null and NFC are supported");
+                                 ": supported are NFC, Prepend, Replace and Sequence");
   }
+}
+
+// Metaspace's replacement, prepend_scheme (or the older add_prefix_space) and split, as
+// Hugging Face reads them for the pre-tokenizer and the decoder alike.
+PreTokenizerStep read_metaspace(const json& value, const std::string& where, const Context& at) {
+  const std::string replacement = string_of(value, "replacement", where, at);
+  char32_t c;
+  if (replacement.empty() || decode_utf8(replacement, 0, c) != replacement.size())
+    at.fail(where + ".replacement", "expected exactly one character");
+  using Scheme = PreTokenizerStep::PrependScheme;
+  Scheme scheme = Scheme::always;
+  if (const json* name = find(value, "prepend_scheme")) {
+    if (!name->is_string()) at.fail(where + ".prepend_scheme", "expected a string");
+    const std::string text = name->get<std::string>();
+    if (text == "always") scheme = Scheme::always;
+    else if (text == "first") scheme = Scheme::first;
+    else if (text == "never") scheme = Scheme::never;
+    else at.fail(where + ".prepend_scheme", "expected \"always\", \"first\" or \"never\"");
+  }
+  if (const json* prefix = find(value, "add_prefix_space")) {
+    if (!prefix->is_boolean()) at.fail(where + ".add_prefix_space", "expected true or false");
+    // Hugging Face refuses false unless prepend_scheme says "never" (its default is
+    // "always"); true leaves prepend_scheme as it is.
+    if (!prefix->get<bool>() && scheme != Scheme::never)
+      at.fail(where + ".add_prefix_space", "false does not match prepend_scheme");
+  }
+  return PreTokenizerStep::metaspace(replacement, scheme,
+                                     bool_of(value, "split", true, where + ".", at));
 }
 
 // ---- pre-tokenizer ------------------------------------------------------------------------------
@@ -219,6 +315,18 @@ void read_pre_tokenizer(const json& value, const std::string& where,
   if (!steps.empty() && steps.back().kind == PreTokenizerStep::Kind::byte_level)
     at.fail(where + ".type", "a " + quoted(type) + " pre-tokenizer after ByteLevel is not supported: "
                              "ByteLevel must come last");
+  const auto has = [&](PreTokenizerStep::Kind kind) {
+    for (const auto& step : steps)
+      if (step.kind == kind) return true;
+    return false;
+  };
+  if ((type == "ByteLevel" && has(PreTokenizerStep::Kind::metaspace)) ||
+      (type == "Metaspace" && has(PreTokenizerStep::Kind::byte_level)))
+    at.fail(where + ".type", "Metaspace and ByteLevel in one pre-tokenizer are not supported");
+  if (type == "Metaspace") {
+    steps.push_back(read_metaspace(value, where, at));
+    return;
+  }
   if (type == "ByteLevel") {
     const bool prefix = bool_of(value, "add_prefix_space", true, where + ".", at);
     const bool use_regex = bool_of(value, "use_regex", true, where + ".", at);
@@ -226,13 +334,7 @@ void read_pre_tokenizer(const json& value, const std::string& where,
     step.trim_offsets = bool_of(value, "trim_offsets", true, where + ".", at);
     steps.push_back(std::move(step));
   } else if (type == "Split") {
-    const json* pattern = find(value, "pattern");
-    if (!pattern || !pattern->is_object() || pattern->size() != 1)
-      at.fail(where + ".pattern", "expected {\"Regex\": ...} or {\"String\": ...}");
-    const std::string kind = pattern->begin().key();
-    if ((kind != "Regex" && kind != "String") || !pattern->begin().value().is_string())
-      at.fail(where + ".pattern", "expected {\"Regex\": ...} or {\"String\": ...}");
-    const std::string text = pattern->begin().value().get<std::string>();
+    const auto [text, is_regex] = read_pattern(value, where, at);
     const json* behavior = find(value, "behavior");
     if (!behavior || !behavior->is_string()) at.fail(where + ".behavior", "missing");
     PreTokenizerStep::Behavior b;
@@ -246,7 +348,7 @@ void read_pre_tokenizer(const json& value, const std::string& where,
                                        ": only Isolated and Removed are supported");
     if (bool_of(value, "invert", false, where + ".", at))
       at.fail(where + ".invert", "inverted splits are not supported");
-    if (kind == "Regex") {
+    if (is_regex) {
       try {
         steps.push_back(PreTokenizerStep::split_regex(text, b));
       } catch (const std::invalid_argument& e) {
@@ -265,7 +367,7 @@ void read_pre_tokenizer(const json& value, const std::string& where,
         PreTokenizerStep::digits(bool_of(value, "individual_digits", false, where + ".", at)));
   } else {
     at.fail(where + ".type", "unsupported pre-tokenizer " + quoted(type) +
-                                 ": supported are ByteLevel, Split, Digits and Sequence");
+                                 ": supported are ByteLevel, Metaspace, Split, Digits and Sequence");
   }
 }
 
@@ -325,6 +427,63 @@ void read_post_processor(const json& value, const std::string& where, TokenizerP
   }
 }
 
+// ---- decoder ------------------------------------------------------------------------------------
+
+std::size_t count_of(const json& value, const char* key, const std::string& where,
+                     const Context& at) {
+  const json* field = find(value, key);
+  if (!field || !field->is_number_unsigned()) at.fail(where + "." + key, "expected a count");
+  return field->get<std::size_t>();
+}
+
+void read_decoder(const json& value, const std::string& where, std::vector<DecoderStep>& steps,
+                  const Context& at) {
+  const std::string type = type_of(value, where, at);
+  DecoderStep step;
+  if (type == "ByteLevel") {
+    step.kind = DecoderStep::Kind::byte_level;
+  } else if (type == "Replace") {
+    step.kind = DecoderStep::Kind::replace;
+    std::tie(step.pattern, step.pattern_is_regex) = read_pattern(value, where, at);
+    step.content = string_of(value, "content", where, at);
+    if (step.pattern_is_regex) {
+      try {
+        step.regex = std::make_shared<const Regex>(step.pattern);
+      } catch (const std::invalid_argument& e) {
+        at.fail(where + ".pattern.Regex", e.what());
+      }
+    }
+  } else if (type == "ByteFallback") {
+    step.kind = DecoderStep::Kind::byte_fallback;
+  } else if (type == "Fuse") {
+    step.kind = DecoderStep::Kind::fuse;
+  } else if (type == "Strip") {
+    step.kind = DecoderStep::Kind::strip;
+    step.strip_char = string_of(value, "content", where, at);
+    char32_t c;
+    if (step.strip_char.empty() || decode_utf8(step.strip_char, 0, c) != step.strip_char.size())
+      at.fail(where + ".content", "expected exactly one character");
+    step.start = count_of(value, "start", where, at);
+    step.stop = count_of(value, "stop", where, at);
+  } else if (type == "Metaspace") {
+    const PreTokenizerStep metaspace = read_metaspace(value, where, at);
+    step.kind = DecoderStep::Kind::metaspace;
+    step.replacement = metaspace.replacement;
+    step.prepend_never = metaspace.prepend_scheme == PreTokenizerStep::PrependScheme::never;
+  } else if (type == "Sequence") {
+    const json* list = find(value, "decoders");
+    if (!list || !list->is_array()) at.fail(where + ".decoders", "expected an array");
+    for (std::size_t i = 0; i < list->size(); ++i)
+      read_decoder((*list)[i], where + ".decoders[" + std::to_string(i) + "]", steps, at);
+    return;
+  } else {
+    at.fail(where + ".type", "unsupported decoder " + quoted(type) +
+                                 ": supported are ByteLevel, Replace, ByteFallback, Fuse, Strip, "
+                                 "Metaspace and Sequence");
+  }
+  steps.push_back(std::move(step));
+}
+
 std::size_t line_of(const std::string& text, std::size_t byte) {
   std::size_t line = 1;
   for (std::size_t i = 0; i < byte && i < text.size(); ++i)
@@ -354,8 +513,32 @@ ordered_json step_json(const PreTokenizerStep& step) {
       out["type"] = "Digits";
       out["individual_digits"] = step.individual_digits;
       break;
+    case PreTokenizerStep::Kind::metaspace:
+      out["type"] = "Metaspace";
+      out["replacement"] = step.replacement;
+      out["prepend_scheme"] =
+          step.prepend_scheme == PreTokenizerStep::PrependScheme::always  ? "always"
+          : step.prepend_scheme == PreTokenizerStep::PrependScheme::first ? "first"
+                                                                          : "never";
+      out["split"] = step.split_on_replacement;
+      break;
   }
   return out;
+}
+
+ordered_json normalizer_json(const NormalizerStep& step) {
+  switch (step.kind) {
+    case NormalizerStep::Kind::nfc:
+      return ordered_json{{"type", "NFC"}};
+    case NormalizerStep::Kind::prepend:
+      return ordered_json{{"type", "Prepend"}, {"prepend", step.text}};
+    case NormalizerStep::Kind::replace:
+      return ordered_json{
+          {"type", "Replace"},
+          {"pattern", ordered_json{{step.pattern_is_regex ? "Regex" : "String", step.pattern}}},
+          {"content", step.content}};
+  }
+  return nullptr;
 }
 
 // Sections kept verbatim are held as compact JSON text with sorted keys (as read); they are
@@ -388,21 +571,25 @@ Tokenizer Tokenizer::from_json(const std::string& text, const std::string& name)
   if (!root.is_object()) at.fail("", "expected a JSON object at the top level");
 
   TokenizerParts parts;
-  parts.model = read_model(root, at);
-  parts.added_tokens = read_added_tokens(root, at);
-
-  bool nfc = false;
   if (const json* normalizer = find(root, "normalizer"))
-    read_normalizer(*normalizer, "normalizer", nfc, at);
-  parts.normalizer = nfc ? Normalizer::nfc : Normalizer::none;
+    read_normalizer(*normalizer, "normalizer", parts.normalizers, at);
 
-  const json* pre = find(root, "pre_tokenizer");
-  if (!pre) at.fail("pre_tokenizer", "missing: byte-level BPE needs a ByteLevel pre-tokenizer");
   std::vector<PreTokenizerStep> steps;
-  read_pre_tokenizer(*pre, "pre_tokenizer", steps, at);
-  if (steps.empty() || steps.back().kind != PreTokenizerStep::Kind::byte_level)
-    at.fail("pre_tokenizer", "no ByteLevel pre-tokenizer: only byte-level BPE is supported");
+  if (const json* pre = find(root, "pre_tokenizer")) read_pre_tokenizer(*pre, "pre_tokenizer", steps, at);
+  bool byte_level = false;
+  std::string space_symbol;
+  for (const auto& step : steps) {
+    byte_level = byte_level || step.kind == PreTokenizerStep::Kind::byte_level;
+    if (step.kind == PreTokenizerStep::Kind::metaspace) space_symbol = step.replacement;
+  }
+  // Llama-2's "legacy" layout has no pre-tokenizer: its normalizer turns spaces into "▁".
+  for (const auto& step : parts.normalizers)
+    if (step.kind == NormalizerStep::Kind::replace && !step.pattern_is_regex && step.pattern == " ")
+      space_symbol = step.content;
   parts.pre_tokenizer = PreTokenizer(std::move(steps));
+  parts.model = read_model(root, byte_level, space_symbol, at);
+  parts.added_tokens = read_added_tokens(root, at);
+  check_added_token_ids(parts.added_tokens, *parts.model, at);
 
   if (const json* post = find(root, "post_processor")) {
     read_post_processor(*post, "post_processor", parts, at);
@@ -419,11 +606,9 @@ Tokenizer Tokenizer::from_json(const std::string& text, const std::string& name)
     }
 
   const json* decoder = find(root, "decoder");
-  if (!decoder) at.fail("decoder", "missing: byte-level BPE needs the ByteLevel decoder");
-  const std::string decoder_type = type_of(*decoder, "decoder", at);
-  if (decoder_type != "ByteLevel")
-    at.fail("decoder.type", "unsupported decoder " + quoted(decoder_type) +
-                                ": only ByteLevel is supported");
+  if (!decoder) at.fail("decoder", "missing");
+  parts.decoder.clear();
+  read_decoder(*decoder, "decoder", parts.decoder, at);
   parts.decoder_json = decoder->dump();
 
   try {
@@ -459,10 +644,19 @@ std::string Tokenizer::to_json() const {
                                  {"normalized", t.normalized},
                                  {"special", t.special}});
   root["added_tokens"] = std::move(added);
-  root["normalizer"] =
-      p.normalizer == Normalizer::nfc ? ordered_json{{"type", "NFC"}} : ordered_json(nullptr);
+  if (p.normalizers.empty()) {
+    root["normalizer"] = nullptr;
+  } else if (p.normalizers.size() == 1) {
+    root["normalizer"] = normalizer_json(p.normalizers[0]);
+  } else {
+    ordered_json list = ordered_json::array();
+    for (const auto& step : p.normalizers) list.push_back(normalizer_json(step));
+    root["normalizer"] = ordered_json{{"type", "Sequence"}, {"normalizers", std::move(list)}};
+  }
   const auto& steps = p.pre_tokenizer.steps();
-  if (steps.size() == 1) {
+  if (steps.empty()) {
+    root["pre_tokenizer"] = nullptr;
+  } else if (steps.size() == 1) {
     root["pre_tokenizer"] = step_json(steps[0]);
   } else {
     ordered_json list = ordered_json::array();
@@ -478,15 +672,15 @@ std::string Tokenizer::to_json() const {
   m["unk_token"] = model.unk() >= 0 ? ordered_json(model.token(model.unk())) : ordered_json(nullptr);
   m["continuing_subword_prefix"] = nullptr;
   m["end_of_word_suffix"] = nullptr;
-  m["fuse_unk"] = false;
-  m["byte_fallback"] = false;
+  m["fuse_unk"] = model.options().fuse_unk;
+  m["byte_fallback"] = model.options().byte_fallback;
   m["ignore_merges"] = model.ignore_merges();
   ordered_json vocab = ordered_json::object();
   for (std::size_t id = 0; id < model.size(); ++id)
     if (model.has(static_cast<TokenId>(id))) vocab[model.token(static_cast<TokenId>(id))] = id;
   m["vocab"] = std::move(vocab);
   // "left right" strings are read by every version of `tokenizers`; pairs are needed only when
-  // a token holds a space, which byte-level tokens never do.
+  // a token holds a space, which byte-level and "▁"-spelled tokens never do.
   bool spaces = false;
   for (const Merge& merge : model.merges())
     if (model.token(merge.left).find(' ') != std::string::npos ||
