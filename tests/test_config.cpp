@@ -544,7 +544,7 @@ TEST_CASE("config: chat prompts, dtypes and the PRM kinds of published checkpoin
   require_error(replace(kMinimal, "    temperature: 0.5\n", "    temperature: 0.5\n    system: \"S\"\n"), 11,
                 "policies[1].system", "needs 'prompt: chat'");
   require_error(replace(kMinimal, "    temperature: 0.5\n", "    temperature: 0.5\n    dtype: fp8\n"), 11,
-                "policies[1].dtype", "must be auto or float32 or bfloat16 or float16");
+                "policies[1].dtype", "must be auto, float32, bfloat16 or float16");
   require_error(kMinimal + "prms:\n  - {name: r, path: ../models/r, kind: orm}\n", 13, "prms[0].kind", "value_head");
   require_error(kMinimal + "prms:\n  - {name: r, path: ../models/r, kind: chat_turn, step_token: \"+\"}\n", 13,
                 "prms[0].step_token", "assistant's turns");

@@ -26,6 +26,7 @@ struct StandIn {
   std::string chat_template;  // tests/data/chat_templates/NAME.jinja, or "" to keep the package's
   json tokenizer_config;      // keys set in tokenizer_config.json
   std::string added_token;    // a special token the checkpoint adds
+  json generation_config = nullptr;  // generation_config.json, when the checkpoint has one
 };
 
 json read_json(const fs::path& path) { return json::parse(quorum::testing::read_text(path)); }
@@ -49,6 +50,7 @@ void make_stand_in(const fs::path& root, const StandIn& s) {
   for (const auto& [key, value] : s.tokenizer_config.items()) config[key] = value;
   std::ofstream(dir / "tokenizer.json") << tokenizer.dump();
   std::ofstream(dir / "tokenizer_config.json") << config.dump(1);
+  if (!s.generation_config.is_null()) std::ofstream(dir / "generation_config.json") << s.generation_config.dump(1);
   const auto vocab = model::load_vocabulary(dir.string()).tokens.vocab_size();
   const std::string command = "/usr/bin/python3 " + std::string(QUORUM_TEST_DATA) + "/../reference/prm_reference.py make " +
                               dir.string() + " " + s.layout + " " + std::to_string(vocab);
@@ -99,9 +101,16 @@ void check_sweep(const std::string& config_file, const std::string& prompt_start
 
 TEST_CASE("examples: Qwen2.5-Math with Qwen2.5-Math-PRM", "[examples]") {
   TempDir dir("example-qwen-prm");
-  make_stand_in(dir.path(), {"Qwen2.5-Math-1.5B-Instruct", "qwen2", "tokenizer-qwen3", "qwen2.5_math_instruct", json::object(), ""});
+  make_stand_in(dir.path(), {"Qwen2.5-Math-1.5B-Instruct", "qwen2", "tokenizer-qwen3", "qwen2.5_math_instruct", json::object(), "",
+                             {{"eos_token_id", {151643, 151645}}}});
   make_stand_in(dir.path(), {"Qwen2.5-Math-PRM-7B", "reward_head", "tokenizer-qwen3", "qwen2.5_math_instruct", json::object(), "<extra_0>"});
-  check_sweep(example_in(dir.path(), "hf-qwen2.5-math.yaml"), "<|im_start|>system\nPlease reason step by step");
+  const auto config_file = example_in(dir.path(), "hf-qwen2.5-math.yaml");
+  check_sweep(config_file, "<|im_start|>system\nPlease reason step by step");
+  // Sampling stops at generation_config.json's eos ids (<|endoftext|>, <|im_end|>) and the tokenizer's.
+  auto spec = config::load_sweep(config_file).policies.front();
+  spec.device = "cpu";
+  const auto stops = model::load_policy(spec).sampling.stop_token_ids;
+  for (const std::int64_t id : {151643, 151645}) CHECK(std::find(stops.begin(), stops.end(), id) != stops.end());
 }
 
 TEST_CASE("examples: Qwen2.5-Math with Skywork-o1-Open-PRM", "[examples]") {

@@ -39,7 +39,8 @@ TEST_CASE("inspect prints a checkpoint's facts and the logits an independent for
   const auto result = run_quorum("inspect " + dir.path().string() + " --ids " + list + " --json");
   INFO(result.output);
   REQUIRE(result.exit_code == 0);
-  const auto report = json::parse(result.output);
+  // The JSON object is stdout; stderr (captured with it) says where the model runs.
+    const auto report = json::parse(result.output.substr(result.output.find('{')));
   CHECK(report["architecture"] == "Qwen2ForCausalLM");
   CHECK(report["dtype"] == "float32");
   CHECK(report["ids"].size() == 11);

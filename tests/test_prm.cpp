@@ -180,7 +180,8 @@ TEST_CASE("good_token PRMs score as Math-Shepherd's published code does", "[prm]
     const auto result = quorum::testing::run_quorum(command);
     INFO(result.output);
     REQUIRE(result.exit_code == 0);
-    const auto report = json::parse(result.output);
+    // The JSON object is stdout; stderr (captured with it) says where the model runs.
+    const auto report = json::parse(result.output.substr(result.output.find('{')));
     CHECK(report["prm_kind"] == "good_token");
     const auto scores = report["step_scores"].get<std::vector<double>>();
     const auto expected = want.scores[1].get<std::vector<double>>();

@@ -69,7 +69,9 @@ Vocabulary load_vocabulary(const std::string& directory, bool needs_chat_templat
   auto loaded = tokenizer::load_pretrained_tokenizer(directory);
   Vocabulary v{std::move(loaded.tokenizer),
                 {loaded.config.bos_token.value_or(""), loaded.config.eos_token.value_or("")},
-                std::nullopt};
+                std::nullopt,
+                loaded.eos_id ? std::optional<std::int64_t>(*loaded.eos_id) : std::nullopt,
+                loaded.config.clean_up_tokenization_spaces};
   if (needs_chat_template) {
     v.chat_template = chat::load_chat_template(directory);
     if (!v.chat_template)
@@ -80,6 +82,11 @@ Vocabulary load_vocabulary(const std::string& directory, bool needs_chat_templat
   return v;
 }
 
+
+std::string Vocabulary::decode(const std::vector<std::int64_t>& ids) const {
+  auto text = tokens.decode({ids.begin(), ids.end()});
+  return clean_up ? tokenizer::clean_up_tokenization(std::move(text)) : text;
+}
 
 std::vector<std::int64_t> LoadedPolicy::prompt_ids(const std::string& problem) const {
   const auto text = prompts::policy_prompt(prompt, vocabulary.chat_template ? &*vocabulary.chat_template : nullptr,
@@ -116,6 +123,8 @@ LoadedPolicy prepare_policy(const config::PolicySpec& spec, bool load) {
       s.stop_token_ids.push_back(id);
   };
   for (const auto id : generation_eos_ids(spec.path)) stop_at(id);
+  // The tokenizer's own eos too, as vLLM stops at it (tokenizer_config.json's eos_token).
+  if (const auto eos = policy.vocabulary.eos_id) stop_at(*eos);
   const auto eos = manifest_text(manifest, "eos_token");
   if (!eos.empty()) stop_at(prompts::single_token(policy.vocabulary.tokens, eos, spec.path, "eos_token"));
   if (s.stop_token_ids.empty()) throw InputError(spec.path, 0, "eos_token_id", "the policy names no end-of-sequence token");

@@ -24,6 +24,10 @@ struct Vocabulary {
   tokenizer::Tokenizer tokens;
   prompts::Specials specials;
   std::optional<chat::ChatTemplate> chat_template;
+  std::optional<std::int64_t> eos_id;  // tokenizer_config.json's eos_token
+  bool clean_up = false;               // its clean_up_tokenization_spaces
+  // A response's text as transformers' decode gives it (with the config's clean-up).
+  std::string decode(const std::vector<std::int64_t>& ids) const;
 };
 
 // Throws InputError naming `field` when needs_chat_template and the checkpoint has none.

@@ -137,7 +137,7 @@ bus::Result PolicyWorker::run(const bus::SampleWork& work, const std::string& un
   StopCheck stop;
   if (!spec_.stop.empty())
     stop = [&](std::size_t, const std::vector<std::int64_t>& generated) {
-      const auto text = m.vocabulary.tokens.decode({generated.begin(), generated.end()});
+      const auto text = m.vocabulary.decode(generated);
       for (const auto& s : spec_.stop)
         if (text.find(s) != std::string::npos) return true;
       return false;
@@ -151,7 +151,7 @@ bus::Result PolicyWorker::run(const bus::SampleWork& work, const std::string& un
     for (std::size_t i = 0; i < generated.size(); ++i) {
       const auto& slot = slots[first + i];
       const auto& problem = work.problems[slot.problem];
-      auto text = m.vocabulary.tokens.decode({generated[i].tokens.begin(), generated[i].tokens.end()});
+      auto text = m.vocabulary.decode(generated[i].tokens);
       for (const auto& s : spec_.stop)
         if (const auto at = text.find(s); at != std::string::npos) text.resize(at);
       store::ResponseRow row;
