@@ -338,7 +338,7 @@ TEST_CASE("Constructs quorum does not render are refused at parse time, by name"
       {"{% set x %}block{% endset %}", "block form"},
       {"{% set a, b = [1, 2] %}", "several names"},
       {"{% for x in xs recursive %}{% endfor %}", "recursive"},
-      {"{{ (1, 2) }}", "tuple literal"},
+      {"{{ 1, 2 }}", "a tuple without parentheses"},
       {"{{ f(*args) }}", "argument unpacking"},
       {"{% frobnicate %}", "unknown tag 'frobnicate'"},
       {"{% if x %}never closed", "unexpected end of template"},
@@ -370,6 +370,15 @@ TEST_CASE("Constructs quorum does not render are refused at parse time, by name"
   CHECK_THROWS_WITH(ChatTemplate::parse("{{ messages.append(1) }}", "t").render({}, false),
                     Catch::Contains("unsupported list method 'append'"));
   CHECK_THROWS_WITH(ChatTemplate::parse("{{ 'ü'|upper }}", "t").render({}, false), Catch::Contains("non-ASCII"));
+  // Python prints a generator, a range or the loop object with its type and memory address.
+  CHECK_THROWS_WITH(ChatTemplate::parse("{{ messages|selectattr('role') }}", "t").render({{"user", "a"}}, false),
+                    Catch::Contains("cannot print a generator"));
+  CHECK_THROWS_WITH(ChatTemplate::parse("{{ range(3) }}", "t").render({}, false), Catch::Contains("cannot print a range"));
+  CHECK_THROWS_WITH(ChatTemplate::parse("{% for m in messages %}{{ loop }}{% endfor %}", "t").render({{"user", "a"}}, false),
+                    Catch::Contains("LoopContext"));
+  // A generator has no length in Python, so |length on one fails there too.
+  CHECK_THROWS_WITH(ChatTemplate::parse("{{ messages|map(attribute='role')|length }}", "t").render({{"user", "a"}}, false),
+                    Catch::Contains("has no len()"));
 }
 
 TEST_CASE("Rendering is bounded in output and nesting", "[chat]") {
