@@ -38,26 +38,27 @@ void check_arguments(const std::string& filter, const Args& args, const Kwargs& 
     if (!names.count(k)) throw RenderError("filter '" + filter + "' got an unexpected keyword argument '" + k + "'");
 }
 
-int compare_numbers(const Value& a, const Value& b) {
-  const double x = a.as_double(), y = b.as_double();
-  return x < y ? -1 : x > y ? 1 : 0;
-}
-
 }  // namespace
 
-int python_order(const Value& a, const Value& b) {
+bool python_compare(const std::string& op, const Value& a, const Value& b) {
+  auto decide = [&op](const auto& x, const auto& y) {
+    if (op == "<") return x < y;
+    if (op == "<=") return x <= y;
+    if (op == ">") return x > y;
+    return x >= y;  // a NaN operand makes all four false, as in Python
+  };
   if (a.is_number() && b.is_number()) {
     if (a.kind != Value::Kind::Float && b.kind != Value::Kind::Float) {
       const std::int64_t x = a.kind == Value::Kind::Bool ? a.boolean : a.integer;
       const std::int64_t y = b.kind == Value::Kind::Bool ? b.boolean : b.integer;
-      return x < y ? -1 : x > y ? 1 : 0;
+      return decide(x, y);
     }
-    return compare_numbers(a, b);
+    return decide(a.as_double(), b.as_double());
   }
-  if (a.is_string() && b.is_string()) return a.text < b.text ? -1 : a.text > b.text ? 1 : 0;  // UTF-8 keeps code point order
+  if (a.is_string() && b.is_string()) return decide(a.text, b.text);  // UTF-8 byte order is code point order
   if (a.is_undefined()) throw RenderError(undefined_message(a));
   if (b.is_undefined()) throw RenderError(undefined_message(b));
-  throw RenderError("'<' not supported between instances of '" + a.type_name() + "' and '" + b.type_name() + "'");
+  throw RenderError("'" + op + "' not supported between instances of '" + a.type_name() + "' and '" + b.type_name() + "'");
 }
 
 bool python_contains(const Value& container, const Value& item) {
@@ -377,10 +378,10 @@ bool apply_test(const std::string& name, const Value& operand, const Args& args)
   const Value& other = args[0];
   if (name == "eq" || name == "equalto") return equal(operand, other);
   if (name == "ne") return !equal(operand, other);
-  if (name == "lt" || name == "lessthan") return python_order(operand, other) < 0;
-  if (name == "le") return python_order(operand, other) <= 0;
-  if (name == "gt" || name == "greaterthan") return python_order(operand, other) > 0;
-  if (name == "ge") return python_order(operand, other) >= 0;
+  if (name == "lt" || name == "lessthan") return python_compare("<", operand, other);
+  if (name == "le") return python_compare("<=", operand, other);
+  if (name == "gt" || name == "greaterthan") return python_compare(">", operand, other);
+  if (name == "ge") return python_compare(">=", operand, other);
   if (name == "in") return python_contains(other, operand);
   if (name == "divisibleby") {
     if (operand.kind != Kind::Int || other.kind != Kind::Int) throw RenderError("test 'divisibleby' needs integers");

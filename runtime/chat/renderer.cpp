@@ -117,7 +117,12 @@ Value arithmetic(const std::string& op, const Value& a, const Value& b) {
       for (std::int64_t e = as_integer(b); e > 0; --e) result = checked(multiply, result, base);
       return Value::from_int(result);
     }
-    return Value::from_float(std::pow(a.as_double(), b.as_double()));
+    const double base = a.as_double(), exponent = b.as_double();
+    if (base == 0 && exponent < 0) throw RenderError("zero to a negative power");
+    if (base < 0 && exponent != std::floor(exponent)) throw RenderError("unsupported: a complex power");
+    const double result = std::pow(base, exponent);
+    if (std::isinf(result) && std::isfinite(base) && std::isfinite(exponent)) throw RenderError("numerical result out of range");
+    return Value::from_float(result);
   }
   throw RenderError("unsupported operator '" + op + "'");
 }
@@ -362,10 +367,7 @@ class Renderer {
           else if (op == "!=") holds = !equal(left, right);
           else if (op == "in") holds = python_contains(right, left);
           else if (op == "not in") holds = !python_contains(right, left);
-          else {
-            const int order = python_order(left, right);
-            holds = op == "<" ? order < 0 : op == "<=" ? order <= 0 : op == ">" ? order > 0 : order >= 0;
-          }
+          else holds = python_compare(op, left, right);
           if (!holds) return Value::from_bool(false);
           left = std::move(right);
         }
