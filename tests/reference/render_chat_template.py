@@ -41,7 +41,8 @@ def render(template, case):
         ordered = {key: message[key] for key in ("role", "content") if key in message}
         ordered.update(message)
         messages.append(ordered)
-    context = dict(case.get("variables", {}))
+    # transformers always passes tools and documents (None when the caller has none).
+    context = {"tools": None, "documents": None, **case.get("variables", {})}
     context["messages"] = messages
     context["add_generation_prompt"] = case["add_generation_prompt"]
     try:
