@@ -11,6 +11,7 @@ packages=(
   build-essential cmake
   catch2 nlohmann-json3-dev libcli11-dev libpcre2-dev libyaml-cpp-dev libzmq3-dev cppzmq-dev iproute2 pkg-config
   python3 python3-numpy
+  python3-jinja2  # the chat-template tests compare quorum's renderer with jinja2 as transformers sets it up
   libtorch-dev python3-torch
   libopenblas0-openmp  # libtorch on Debian otherwise multiplies matrices with the reference BLAS (20x slower)
   libcaf-dev libsqlite3-dev  # the actors and the store

@@ -4,7 +4,7 @@
 // cache, one forward pass) beside the peak resident memory (VmHWM) of a fresh process that
 // loads the model in float32 or bfloat16 and runs that batch: a prefill of max_tokens - 1
 // tokens per sequence into a KV cache, then one decoding step.
-//   bench_memory [BATCH:TOKENS ...]      (default 1:64 8:256)
+//   bench_memory [BATCH:TOKENS ...]      (default 1:64 8:256 4:1024)
 // The child processes are this binary, run as: bench_memory --measure DIR DTYPE BATCH TOKENS.
 #include <unistd.h>
 
@@ -137,7 +137,7 @@ int main(int argc, char** argv) {
     }
     shapes.emplace_back(std::stoll(arg.substr(0, colon)), std::stoll(arg.substr(colon + 1)));
   }
-  if (shapes.empty()) shapes = {{1, 64}, {8, 256}};
+  if (shapes.empty()) shapes = {{1, 64}, {8, 256}, {4, 1024}};
   const auto directory =
       (std::filesystem::temp_directory_path() / ("quorum-bench-memory-" + std::to_string(::getpid()))).string();
   write_random_checkpoint(directory);

@@ -143,11 +143,11 @@ Value dict_method(const std::shared_ptr<Dict>& dict, const std::string& name) {
       check_arity("dict." + name, args, kwargs, 0);
       std::vector<Value> out;
       for (const auto& [k, v] : dict->items) {
-        if (name == "items") out.push_back(Value::from_list({Value::from_string(k), v}, true));
+        if (name == "items") out.push_back(Value::from_list({Value::from_string(k), v}, Value::Sequence::Tuple));
         else if (name == "keys") out.push_back(Value::from_string(k));
         else out.push_back(v);
       }
-      return Value::from_list(std::move(out));
+      return Value::from_list(std::move(out), Value::Sequence::DictView, "dict_" + name);
     });
   return unsupported_method("dict", name);
 }
@@ -162,6 +162,11 @@ Value get_attribute(const Value& object, const std::string& name) {
   switch (object.kind) {
     case Value::Kind::Undefined: throw RenderError(undefined_message(object));
     case Value::Kind::Dict:
+      if (object.is_loop()) {
+        if (name == "cycle" || name == "changed") return unsupported_method("loop", name);
+        if (const Value* v = object.dict->find(name)) return *v;
+        return Value::undefined("'" + object.object_type + " object' has no attribute '" + name + "'");
+      }
       if (kDictAttributes.count(name)) return dict_method(object.dict, name);
       if (const Value* v = object.dict->find(name)) return *v;
       return Value::undefined("'dict object' has no attribute '" + name + "'");
@@ -172,7 +177,8 @@ Value get_attribute(const Value& object, const std::string& name) {
       if (kStrAttributes.count(name)) return string_method(object.text, name);
       return Value::undefined("'str object' has no attribute '" + name + "'");
     case Value::Kind::List:
-      if (kListAttributes.count(name)) return unsupported_method(object.type_name(), name);
+      if (object.is_indexable() && object.sequence != Value::Sequence::Range && kListAttributes.count(name))
+        return unsupported_method(object.type_name(), name);
       return Value::undefined("'" + object.type_name() + " object' has no attribute '" + name + "'");
     default: return Value::undefined("'" + object.type_name() + " object' has no attribute '" + name + "'");
   }
@@ -182,9 +188,9 @@ Value get_item(const Value& object, const Value& key) {
   if (object.is_undefined()) throw RenderError(undefined_message(object));
   const bool integer_key = key.kind == Value::Kind::Int || key.kind == Value::Kind::Bool;
   const std::int64_t index = key.kind == Value::Kind::Bool ? key.boolean : key.integer;
-  if (object.is_dict() && key.is_string()) {
+  if (object.is_dict() && !object.is_loop() && key.is_string()) {
     if (const Value* v = object.dict->find(key.text)) return *v;
-  } else if (object.is_list() && integer_key) {
+  } else if (object.is_indexable() && integer_key) {
     const auto n = static_cast<std::int64_t>(object.list->size());
     const std::int64_t i = index < 0 ? index + n : index;
     if (i >= 0 && i < n) return (*object.list)[i];
@@ -248,7 +254,7 @@ Dict global_functions() {
                   if (out.size() >= 100000) throw RenderError("range too big");
                   out.push_back(Value::from_int(i));
                 }
-                return Value::from_list(std::move(out));
+                return Value::from_list(std::move(out), Value::Sequence::Range);
               }));
   return globals;
 }

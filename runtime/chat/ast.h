@@ -20,6 +20,7 @@ struct Expr {
     Literal,      // value
     Name,         // name
     List,         // children: items
+    Tuple,        // children: items
     Dict,         // children: key, value, key, value, ...
     GetAttr,      // children[0].name
     GetItem,      // children[0][children[1]]

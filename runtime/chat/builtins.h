@@ -21,8 +21,9 @@ bool is_known_test(const std::string& name);
 Value apply_filter(const std::string& name, const Value& operand, const Args& args, const Kwargs& kwargs);
 bool apply_test(const std::string& name, const Value& operand, const Args& args);
 
-// Python's ordering (-1, 0, 1) of two numbers or two strings; RenderError otherwise.
-int python_order(const Value& a, const Value& b);
+// Python's a < b, a <= b, a > b, a >= b (op "<", "<=", ">", ">=") for two numbers or two
+// strings; RenderError otherwise.
+bool python_compare(const std::string& op, const Value& a, const Value& b);
 // Python's `item in container` (an Undefined container holds nothing, as in jinja2).
 bool python_contains(const Value& container, const Value& item);
 

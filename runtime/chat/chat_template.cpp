@@ -35,6 +35,10 @@ std::string ChatTemplate::render_context(const nlohmann::json& context) const {
   Value values;
   try {
     values = Value::from_json(context);
+    // transformers always passes tools and documents (None when the caller has none), so
+    // `tools is defined` holds in every template it renders.
+    for (const char* always : {"tools", "documents"})
+      if (!values.dict->find(always)) values.dict->set(always, Value::none());
     // Messages are dicts of role then content, in that order, as transformers receives them.
     if (const Value* messages = values.dict->find("messages"); messages && messages->is_list())
       for (Value& message : *messages->list)

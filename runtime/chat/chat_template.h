@@ -28,13 +28,15 @@ class ChatTemplate {
 
   // Renders with `messages` (a list of {role, content} dicts), `add_generation_prompt` and the
   // further top-level variables in `variables` (bos_token, eos_token, date_string, tools, ...;
-  // a JSON object). raise_exception(msg) in the template gives InputError(name, 0,
+  // a JSON object; `tools` and `documents` default to none, as transformers passes them).
+  // raise_exception(msg) in the template gives InputError(name, 0,
   // "chat_template", msg); other render errors name the template line.
   std::string render(const std::vector<Message>& messages, bool add_generation_prompt,
                      const nlohmann::json& variables = nlohmann::json::object()) const;
 
   // Renders with a whole context given as a JSON object, for conversations whose messages
-  // carry more than role and content (tool_calls, reasoning_content, ...).
+  // carry more than role and content (tool_calls, reasoning_content, ...). As transformers,
+  // `tools` and `documents` are none when the context does not set them.
   std::string render_context(const nlohmann::json& context) const;
 
   const std::string& name() const { return name_; }

@@ -38,26 +38,27 @@ void check_arguments(const std::string& filter, const Args& args, const Kwargs& 
     if (!names.count(k)) throw RenderError("filter '" + filter + "' got an unexpected keyword argument '" + k + "'");
 }
 
-int compare_numbers(const Value& a, const Value& b) {
-  const double x = a.as_double(), y = b.as_double();
-  return x < y ? -1 : x > y ? 1 : 0;
-}
-
 }  // namespace
 
-int python_order(const Value& a, const Value& b) {
+bool python_compare(const std::string& op, const Value& a, const Value& b) {
+  auto decide = [&op](const auto& x, const auto& y) {
+    if (op == "<") return x < y;
+    if (op == "<=") return x <= y;
+    if (op == ">") return x > y;
+    return x >= y;  // a NaN operand makes all four false, as in Python
+  };
   if (a.is_number() && b.is_number()) {
     if (a.kind != Value::Kind::Float && b.kind != Value::Kind::Float) {
       const std::int64_t x = a.kind == Value::Kind::Bool ? a.boolean : a.integer;
       const std::int64_t y = b.kind == Value::Kind::Bool ? b.boolean : b.integer;
-      return x < y ? -1 : x > y ? 1 : 0;
+      return decide(x, y);
     }
-    return compare_numbers(a, b);
+    return decide(a.as_double(), b.as_double());
   }
-  if (a.is_string() && b.is_string()) return a.text < b.text ? -1 : a.text > b.text ? 1 : 0;  // UTF-8 keeps code point order
+  if (a.is_string() && b.is_string()) return decide(a.text, b.text);  // UTF-8 byte order is code point order
   if (a.is_undefined()) throw RenderError(undefined_message(a));
   if (b.is_undefined()) throw RenderError(undefined_message(b));
-  throw RenderError("'<' not supported between instances of '" + a.type_name() + "' and '" + b.type_name() + "'");
+  throw RenderError("'" + op + "' not supported between instances of '" + a.type_name() + "' and '" + b.type_name() + "'");
 }
 
 bool python_contains(const Value& container, const Value& item) {
@@ -67,10 +68,17 @@ bool python_contains(const Value& container, const Value& item) {
       if (!item.is_string()) throw RenderError("'in <string>' requires string as left operand, not " + item.type_name());
       return container.text.find(item.text) != std::string::npos;
     case Value::Kind::List:
+      if (container.is_iterator()) {  // Python consumes the iterator up to the match
+        while (const auto element = next_item(container))
+          if (equal(*element, item)) return true;
+        return false;
+      }
       for (const Value& element : *container.list)
         if (equal(element, item)) return true;
       return false;
-    case Value::Kind::Dict: return item.is_string() && container.dict->find(item.text) != nullptr;
+    case Value::Kind::Dict:
+      if (container.is_loop()) throw RenderError("iterating jinja2's loop object is not supported");
+      return item.is_string() && container.dict->find(item.text) != nullptr;
     default: throw RenderError("argument of type '" + container.type_name() + "' is not iterable");
   }
 }
@@ -142,6 +150,21 @@ Value tojson(const Value& operand, const Args& args, const Kwargs& kwargs) {
   options.ensure_ascii = ensure_ascii && ensure_ascii->truthy();
   options.sort_keys = sort_keys && sort_keys->truthy();
   return Value::from_string(json_dumps(operand, options));
+}
+
+// jinja2's reverse filter: a reversed string, a reverse iterator over a sequence or dict, or
+// (for what cannot be reversed in place, such as a generator) a reversed list.
+Value reverse(const Value& operand) {
+  if (operand.is_string()) return Value::from_string(python_slice(operand.text, std::nullopt, std::nullopt, -1));
+  if (operand.is_iterator()) {
+    std::vector<Value> items = iterate(operand);
+    return Value::from_list(std::vector<Value>(items.rbegin(), items.rend()));
+  }
+  std::vector<Value> items = iterate(operand);
+  const std::string type = operand.is_dict() ? "dict_reversekeyiterator"
+                           : operand.is_list() ? operand.type_name() + "_reverseiterator"
+                                               : "reversed";
+  return Value::new_iterator(std::vector<Value>(items.rbegin(), items.rend()), type);
 }
 
 Value to_int(const Value& operand, const Value& fallback) {
@@ -218,8 +241,14 @@ Value apply_filter(const std::string& name, const Value& operand, const Args& ar
   }
   if (name == "first" || name == "last") {
     check_arguments(name, args, kwargs, 0);
+    const std::string empty = "No " + name + " item, sequence was empty.";
+    if (operand.is_iterator()) {
+      if (name == "last") throw RenderError("'" + operand.type_name() + "' object is not reversible");
+      const auto item = next_item(operand);
+      return item ? *item : Value::undefined(empty);
+    }
     const std::vector<Value> items = iterate(operand);
-    if (items.empty()) return Value::undefined("No " + name + " item, sequence was empty.");
+    if (items.empty()) return Value::undefined(empty);
     return name == "first" ? items.front() : items.back();
   }
   if (name == "list") {
@@ -228,17 +257,16 @@ Value apply_filter(const std::string& name, const Value& operand, const Args& ar
   }
   if (name == "reverse") {
     check_arguments(name, args, kwargs, 0);
-    if (operand.is_string()) return Value::from_string(python_slice(operand.text, std::nullopt, std::nullopt, -1));
-    std::vector<Value> items = iterate(operand);
-    return Value::from_list(std::vector<Value>(items.rbegin(), items.rend()));
+    return reverse(operand);
   }
   if (name == "items") {
     check_arguments(name, args, kwargs, 0);
-    if (operand.is_undefined()) return Value::from_list({});
-    if (!operand.is_dict()) throw RenderError("filter 'items' needs a mapping, got " + operand.type_name());
+    if (operand.is_undefined()) return Value::new_iterator({});
+    if (!operand.is_dict() || operand.is_loop()) throw RenderError("Can only get item pairs from a mapping.");
     std::vector<Value> out;
-    for (const auto& [k, v] : operand.dict->items) out.push_back(Value::from_list({Value::from_string(k), v}, true));
-    return Value::from_list(std::move(out));
+    for (const auto& [k, v] : operand.dict->items)
+      out.push_back(Value::from_list({Value::from_string(k), v}, Value::Sequence::Tuple));
+    return Value::new_iterator(std::move(out));
   }
   if (name == "join") {
     check_arguments(name, args, kwargs, 2, {"d", "attribute"});
@@ -254,9 +282,9 @@ Value apply_filter(const std::string& name, const Value& operand, const Args& ar
     return Value::from_string(out);
   }
   if (name == "select" || name == "reject")
-    return Value::from_list(select_or_reject(operand, args, kwargs, false, name == "select", name));
+    return Value::new_iterator(select_or_reject(operand, args, kwargs, false, name == "select", name));
   if (name == "selectattr" || name == "rejectattr")
-    return Value::from_list(select_or_reject(operand, args, kwargs, true, name == "selectattr", name));
+    return Value::new_iterator(select_or_reject(operand, args, kwargs, true, name == "selectattr", name));
   if (name == "map") {
     std::vector<Value> out;
     if (const Value* attribute = keyword(kwargs, "attribute")) {
@@ -266,14 +294,14 @@ Value apply_filter(const std::string& name, const Value& operand, const Args& ar
         Value v = lookup_path(item, attribute->str());
         out.push_back(v.is_undefined() && fallback ? *fallback : v);
       }
-      return Value::from_list(std::move(out));
+      return Value::new_iterator(std::move(out));
     }
     if (args.empty() || !args[0].is_string()) throw RenderError("filter 'map' needs a filter name or attribute=");
     const std::string filter = args[0].text;
     if (!kFilters.count(filter)) throw RenderError("unsupported filter '" + filter + "'");
     const Args rest(args.begin() + 1, args.end());
     for (const Value& item : iterate(operand)) out.push_back(apply_filter(filter, item, rest, kwargs));
-    return Value::from_list(std::move(out));
+    return Value::new_iterator(std::move(out));
   }
   if (name == "int") {
     check_arguments(name, args, kwargs, 1, {"default"});
@@ -323,10 +351,13 @@ bool apply_test(const std::string& name, const Value& operand, const Args& args)
   if (name == "undefined") return operand.is_undefined();
   if (name == "none") return operand.is_none();
   if (name == "string") return operand.is_string();
-  if (name == "mapping") return operand.is_dict();
-  // jinja2's Undefined iterates (as empty) and has a length, so it passes these two.
+  if (name == "mapping") return operand.is_dict() && !operand.is_loop();
+  // jinja2's Undefined iterates (as empty) and has a length and __getitem__, so it passes
+  // these two; generators and dict views iterate but cannot be indexed.
   if (name == "iterable") return operand.kind == Kind::Undefined || operand.is_string() || operand.is_list() || operand.is_dict();
-  if (name == "sequence") return operand.kind == Kind::Undefined || operand.is_string() || operand.is_list() || operand.is_dict();
+  if (name == "sequence")
+    return operand.kind == Kind::Undefined || operand.is_string() || operand.is_indexable() ||
+           (operand.is_dict() && !operand.is_loop());
   if (name == "number") return operand.is_number();
   if (name == "integer") return operand.kind == Kind::Int;
   if (name == "float") return operand.kind == Kind::Float;
@@ -347,10 +378,10 @@ bool apply_test(const std::string& name, const Value& operand, const Args& args)
   const Value& other = args[0];
   if (name == "eq" || name == "equalto") return equal(operand, other);
   if (name == "ne") return !equal(operand, other);
-  if (name == "lt" || name == "lessthan") return python_order(operand, other) < 0;
-  if (name == "le") return python_order(operand, other) <= 0;
-  if (name == "gt" || name == "greaterthan") return python_order(operand, other) > 0;
-  if (name == "ge") return python_order(operand, other) >= 0;
+  if (name == "lt" || name == "lessthan") return python_compare("<", operand, other);
+  if (name == "le") return python_compare("<=", operand, other);
+  if (name == "gt" || name == "greaterthan") return python_compare(">", operand, other);
+  if (name == "ge") return python_compare(">=", operand, other);
   if (name == "in") return python_contains(other, operand);
   if (name == "divisibleby") {
     if (operand.kind != Kind::Int || other.kind != Kind::Int) throw RenderError("test 'divisibleby' needs integers");

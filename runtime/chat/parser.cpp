@@ -56,6 +56,7 @@ class Parser {
         stmt->kind = Stmt::Kind::Output;
         stmt->line = segment.line;
         stmt->expr = parse_expression();
+        refuse_bare_tuple();
         expect_end();
         body.push_back(std::move(stmt));
         ++segment_;
@@ -162,9 +163,15 @@ class Parser {
     if (current().type == Token::Type::End) fail(current().line, "unsupported tag 'set' in its block form ({% set x %}...{% endset %})");
     if (!skip_operator("=")) fail(current().line, "expected '=' in the set tag");
     stmt->expr = parse_expression();
+    refuse_bare_tuple();
     expect_end();
     ++segment_;
     return stmt;
+  }
+
+  // jinja2 reads "a, b" at the top of {{ }} or {% set %} as a tuple; quorum asks for parentheses.
+  void refuse_bare_tuple() {
+    if (is_operator(",")) fail(current().line, "unsupported construct: a tuple without parentheses");
   }
 
   // ---- tokens ----
@@ -405,13 +412,21 @@ class Parser {
         return e;
       }
       case Token::Type::Operator:
-        if (token.text == "(") {
+        if (token.text == "(") {  // a parenthesized expression or a tuple: (), (a,), (a, b)
           next();
-          if (is_operator(")")) fail(line, "unsupported construct: tuple literal");
-          ExprPtr inner = parse_expression();
-          if (is_operator(",")) fail(line, "unsupported construct: tuple literal");
-          expect_operator(")");
-          return inner;
+          auto tuple = make(Expr::Kind::Tuple, line);
+          bool comma = false;
+          while (!is_operator(")")) {
+            if (!tuple->children.empty()) {
+              expect_operator(",");
+              comma = true;
+              if (is_operator(")")) break;
+            }
+            tuple->children.push_back(parse_expression());
+          }
+          next();
+          if (tuple->children.size() == 1 && !comma) return std::move(tuple->children[0]);
+          return tuple;
         }
         if (token.text == "[") {
           next();

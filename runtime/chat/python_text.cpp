@@ -65,9 +65,7 @@ std::vector<std::string> python_split(const std::string& text, const std::option
     while (i < s.size() && python_isspace(s[i])) ++i;
     if (i == s.size()) break;
     if (maxsplit >= 0 && static_cast<std::int64_t>(parts.size()) == maxsplit) {
-      std::size_t end = s.size();
-      while (end > i && python_isspace(s[end - 1])) --end;
-      parts.push_back(from_code_points(s.substr(i, end - i)));
+      parts.push_back(from_code_points(s.substr(i)));  // Python keeps the rest as it is
       break;
     }
     std::size_t j = i;

@@ -45,7 +45,7 @@ Value repeat(const Value& sequence, std::int64_t times) {
   if (sequence.list->size() * static_cast<std::size_t>(times) > kMaxRenderedBytes) throw RenderError("repeated list too long");
   std::vector<Value> out;
   for (std::int64_t i = 0; i < times; ++i) out.insert(out.end(), sequence.list->begin(), sequence.list->end());
-  return Value::from_list(std::move(out), sequence.is_tuple);
+  return Value::from_list(std::move(out), sequence.sequence);
 }
 
 // Python's binary arithmetic operators on the values templates meet.
@@ -57,10 +57,11 @@ Value arithmetic(const std::string& op, const Value& a, const Value& b) {
     if (integers) return Value::from_int(checked(add, as_integer(a), as_integer(b)));
     if (numbers) return Value::from_float(a.as_double() + b.as_double());
     if (a.is_string() && b.is_string()) return Value::from_string(a.text + b.text);
-    if (a.is_list() && b.is_list() && a.is_tuple == b.is_tuple) {
+    if (a.is_list() && b.is_list() && a.sequence == b.sequence &&
+        (a.sequence == Value::Sequence::List || a.sequence == Value::Sequence::Tuple)) {
       std::vector<Value> items = *a.list;
       items.insert(items.end(), b.list->begin(), b.list->end());
-      return Value::from_list(std::move(items), a.is_tuple);
+      return Value::from_list(std::move(items), a.sequence);
     }
     unsupported_operands(op, a, b);
   }
@@ -72,8 +73,11 @@ Value arithmetic(const std::string& op, const Value& a, const Value& b) {
   if (op == "*") {
     if (integers) return Value::from_int(checked(multiply, as_integer(a), as_integer(b)));
     if (numbers) return Value::from_float(a.as_double() * b.as_double());
-    if ((a.is_string() || a.is_list()) && is_integral(b)) return repeat(a, as_integer(b));
-    if (is_integral(a) && (b.is_string() || b.is_list())) return repeat(b, as_integer(a));
+    auto repeatable = [](const Value& v) {
+      return v.is_string() || (v.is_list() && (v.sequence == Value::Sequence::List || v.sequence == Value::Sequence::Tuple));
+    };
+    if (repeatable(a) && is_integral(b)) return repeat(a, as_integer(b));
+    if (is_integral(a) && repeatable(b)) return repeat(b, as_integer(a));
     unsupported_operands(op, a, b);
   }
   if (op == "%" && a.is_string()) throw RenderError("unsupported construct: string formatting with '%'");
@@ -113,7 +117,12 @@ Value arithmetic(const std::string& op, const Value& a, const Value& b) {
       for (std::int64_t e = as_integer(b); e > 0; --e) result = checked(multiply, result, base);
       return Value::from_int(result);
     }
-    return Value::from_float(std::pow(a.as_double(), b.as_double()));
+    const double base = a.as_double(), exponent = b.as_double();
+    if (base == 0 && exponent < 0) throw RenderError("zero to a negative power");
+    if (base < 0 && exponent != std::floor(exponent)) throw RenderError("unsupported: a complex power");
+    const double result = std::pow(base, exponent);
+    if (std::isinf(result) && std::isfinite(base) && std::isfinite(exponent)) throw RenderError("numerical result out of range");
+    return Value::from_float(result);
   }
   throw RenderError("unsupported operator '" + op + "'");
 }
@@ -229,7 +238,9 @@ class Renderer {
       if (i > 0) loop.set("previtem", items[i - 1]);
       if (i + 1 < n) loop.set("nextitem", items[i + 1]);
       scopes_.emplace_back();
-      scopes_.back()["loop"] = Value::from_dict(std::move(loop));
+      Value loop_object = Value::from_dict(std::move(loop));
+      loop_object.object_type = "LoopContext";
+      scopes_.back()["loop"] = std::move(loop_object);
       bind_targets(scopes_.back(), stmt.targets, items[i]);
       Flow flow;
       try {
@@ -264,10 +275,11 @@ class Renderer {
     switch (e.kind) {
       case Expr::Kind::Literal: return e.value;
       case Expr::Kind::Name: return lookup(e.name);
-      case Expr::Kind::List: {
+      case Expr::Kind::List:
+      case Expr::Kind::Tuple: {
         std::vector<Value> items;
         for (const auto& child : e.children) items.push_back(eval(*child));
-        return Value::from_list(std::move(items));
+        return Value::from_list(std::move(items), e.kind == Expr::Kind::Tuple ? Value::Sequence::Tuple : Value::Sequence::List);
       }
       case Expr::Kind::Dict: {
         Dict d;
@@ -289,14 +301,15 @@ class Renderer {
         const auto stop = slice_bound(e.children[2].get());
         const auto step = slice_bound(e.children[3].get());
         if (object.is_string()) return Value::from_string(python_slice(object.text, start, stop, step));
-        if (object.is_list()) {
+        if (object.is_indexable()) {
           std::vector<Value> items;
           for (std::int64_t i : slice_indices(static_cast<std::int64_t>(object.list->size()), start, stop, step))
             items.push_back((*object.list)[i]);
-          return Value::from_list(std::move(items), object.is_tuple);
+          return Value::from_list(std::move(items), object.sequence);
         }
         if (object.is_undefined()) throw RenderError(undefined_message(object));
-        throw RenderError("'" + object.type_name() + "' object is not subscriptable");
+        // jinja2 answers a failed subscript with an undefined.
+        return Value::undefined("'" + object.type_name() + " object' is not subscriptable");
       }
       case Expr::Kind::Call: {
         const Value callee = eval(*e.children[0]);
@@ -354,10 +367,7 @@ class Renderer {
           else if (op == "!=") holds = !equal(left, right);
           else if (op == "in") holds = python_contains(right, left);
           else if (op == "not in") holds = !python_contains(right, left);
-          else {
-            const int order = python_order(left, right);
-            holds = op == "<" ? order < 0 : op == "<=" ? order <= 0 : op == ">" ? order > 0 : order >= 0;
-          }
+          else holds = python_compare(op, left, right);
           if (!holds) return Value::from_bool(false);
           left = std::move(right);
         }

@@ -59,11 +59,17 @@ Value Value::from_string(std::string s) {
   v.text = std::move(s);
   return v;
 }
-Value Value::from_list(std::vector<Value> items, bool tuple) {
+Value Value::from_list(std::vector<Value> items, Sequence sequence, std::string name) {
   Value v;
   v.kind = Kind::List;
   v.list = std::make_shared<std::vector<Value>>(std::move(items));
-  v.is_tuple = tuple;
+  v.sequence = sequence;
+  v.sequence_name = std::move(name);
+  return v;
+}
+Value Value::new_iterator(std::vector<Value> items, std::string python_type) {
+  Value v = from_list(std::move(items), Sequence::Iterator, std::move(python_type));
+  v.consumed = std::make_shared<std::size_t>(0);
   return v;
 }
 Value Value::from_dict(Dict d) {
@@ -119,7 +125,13 @@ std::string Value::type_name() const {
     case Kind::Int: return "int";
     case Kind::Float: return "float";
     case Kind::String: return "str";
-    case Kind::List: return is_tuple ? "tuple" : "list";
+    case Kind::List:
+      switch (sequence) {
+        case Sequence::List: return "list";
+        case Sequence::Tuple: return "tuple";
+        case Sequence::Range: return "range";
+        default: return sequence_name;
+      }
     case Kind::Dict: return "dict";
     case Kind::Namespace: return "Namespace";
     case Kind::Function: return "function";
@@ -135,7 +147,7 @@ bool Value::truthy() const {
     case Kind::Int: return integer != 0;
     case Kind::Float: return number != 0;
     case Kind::String: return !text.empty();
-    case Kind::List: return !list->empty();
+    case Kind::List: return sequence == Sequence::Iterator || !list->empty();  // a generator is always true
     case Kind::Dict: return !dict->items.empty();
     case Kind::Namespace:
     case Kind::Function: return true;
@@ -249,13 +261,18 @@ std::string Value::repr() const {
     case Kind::Float: return float_repr(number);
     case Kind::String: return string_repr(text);
     case Kind::List: {
-      std::string out = is_tuple ? "(" : "[";
+      if (sequence == Sequence::Range || sequence == Sequence::Iterator)
+        throw RenderError("cannot print a " + type_name() + " object (Python prints its type and address)");
+      const bool tuple = sequence == Sequence::Tuple;
+      std::string out = tuple ? "(" : "[";
       for (std::size_t i = 0; i < list->size(); ++i) out += (i ? ", " : "") + (*list)[i].repr();
-      if (is_tuple && list->size() == 1) out += ",";
-      return out + (is_tuple ? ")" : "]");
+      if (tuple && list->size() == 1) out += ",";
+      out += tuple ? ")" : "]";
+      return sequence == Sequence::DictView ? sequence_name + "(" + out + ")" : out;
     }
     case Kind::Dict:
     case Kind::Namespace: {
+      if (kind == Kind::Dict && !object_type.empty()) throw RenderError("cannot print jinja2's " + object_type + " object");
       std::string out = kind == Kind::Namespace ? "<Namespace {" : "{";
       for (std::size_t i = 0; i < dict->items.size(); ++i)
         out += (i ? ", " : "") + string_repr(dict->items[i].first) + ": " + dict->items[i].second.repr();
@@ -282,11 +299,15 @@ bool equal(const Value& a, const Value& b) {
     case Kind::None: return true;
     case Kind::String: return a.text == b.text;
     case Kind::List:
-      if (a.is_tuple != b.is_tuple || a.list->size() != b.list->size()) return false;
+      if (a.sequence == Value::Sequence::Iterator || b.sequence == Value::Sequence::Iterator) return a.list == b.list;
+      if (a.sequence == Value::Sequence::DictView || b.sequence == Value::Sequence::DictView)
+        throw RenderError("comparing dict views is not supported");
+      if (a.sequence != b.sequence || a.list->size() != b.list->size()) return false;
       for (std::size_t i = 0; i < a.list->size(); ++i)
         if (!equal((*a.list)[i], (*b.list)[i])) return false;
       return true;
     case Kind::Dict:
+      if (a.is_loop() || b.is_loop()) return a.dict == b.dict;
       if (a.dict->items.size() != b.dict->items.size()) return false;
       for (const auto& [key, value] : a.dict->items) {
         const Value* other = b.dict->find(key);
@@ -300,8 +321,14 @@ bool equal(const Value& a, const Value& b) {
 std::vector<Value> iterate(const Value& value) {
   switch (value.kind) {
     case Value::Kind::Undefined: return {};
-    case Value::Kind::List: return *value.list;
+    case Value::Kind::List: {
+      if (!value.is_iterator()) return *value.list;
+      std::vector<Value> rest(value.list->begin() + static_cast<std::ptrdiff_t>(*value.consumed), value.list->end());
+      *value.consumed = value.list->size();
+      return rest;
+    }
     case Value::Kind::Dict: {
+      if (value.is_loop()) throw RenderError("iterating jinja2's loop object is not supported");
       std::vector<Value> keys;
       for (const auto& item : value.dict->items) keys.push_back(Value::from_string(item.first));
       return keys;
@@ -315,14 +342,24 @@ std::vector<Value> iterate(const Value& value) {
   }
 }
 
+std::optional<Value> next_item(const Value& iterator) {
+  if (*iterator.consumed >= iterator.list->size()) return std::nullopt;
+  return (*iterator.list)[(*iterator.consumed)++];
+}
+
 std::int64_t python_len(const Value& value) {
   switch (value.kind) {
     case Value::Kind::Undefined: return 0;
     case Value::Kind::String: return static_cast<std::int64_t>(to_code_points(value.text).size());
-    case Value::Kind::List: return static_cast<std::int64_t>(value.list->size());
-    case Value::Kind::Dict: return static_cast<std::int64_t>(value.dict->items.size());
-    default: throw RenderError("object of type '" + value.type_name() + "' has no len()");
+    case Value::Kind::List:
+      if (value.is_iterator()) break;
+      return static_cast<std::int64_t>(value.list->size());
+    case Value::Kind::Dict:
+      if (value.is_loop()) return value.dict->find("length")->integer;
+      return static_cast<std::int64_t>(value.dict->items.size());
+    default: break;
   }
+  throw RenderError("object of type '" + value.type_name() + "' has no len()");
 }
 
 JsonDumpOptions default_json_dump_options(bool has_indent) {
@@ -383,6 +420,7 @@ void dump(std::string& out, const Value& value, const JsonDumpOptions& options, 
       return;
     case Value::Kind::String: dump_string(out, value.text, options.ensure_ascii); return;
     case Value::Kind::List: {
+      if (value.sequence != Value::Sequence::List && value.sequence != Value::Sequence::Tuple) break;
       if (value.list->empty()) {
         out += "[]";
         return;
@@ -398,6 +436,7 @@ void dump(std::string& out, const Value& value, const JsonDumpOptions& options, 
       return;
     }
     case Value::Kind::Dict: {
+      if (value.is_loop()) break;
       if (value.dict->items.empty()) {
         out += "{}";
         return;
@@ -420,8 +459,9 @@ void dump(std::string& out, const Value& value, const JsonDumpOptions& options, 
       out += '}';
       return;
     }
-    default: throw RenderError("Object of type " + value.type_name() + " is not JSON serializable");
+    default: break;
   }
+  throw RenderError("Object of type " + value.type_name() + " is not JSON serializable");
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
@@ -41,11 +42,24 @@ struct Value {
   std::int64_t integer = 0;
   double number = 0;
   std::string text;  // String; for Undefined, what was missing (for error messages)
-  // List/tuple elements (tuple: is_tuple), shared like Python references; templates cannot
-  // mutate lists or dicts (the immutable sandbox), only namespaces.
+  // Which Python object a List value stands for: they iterate alike but print, measure,
+  // index and compare differently (a generator has no len() and is used up by one pass).
+  enum class Sequence {
+    List,
+    Tuple,
+    Range,     // range(...)
+    DictView,  // dict.items()/keys()/values(): sequence_name is dict_items/dict_keys/dict_values
+    Iterator,  // generators and reverse iterators: sequence_name is the Python type
+  };
+
+  // Elements, shared like Python references; templates cannot mutate lists or dicts (the
+  // immutable sandbox), only namespaces.
   std::shared_ptr<std::vector<Value>> list;
-  bool is_tuple = false;
-  std::shared_ptr<Dict> dict;  // Dict and Namespace
+  Sequence sequence = Sequence::List;
+  std::string sequence_name;
+  std::shared_ptr<std::size_t> consumed;  // Iterator: items already taken, as Python iterators are single-use
+  std::shared_ptr<Dict> dict;             // Dict and Namespace
+  std::string object_type;                // Dict: "LoopContext" for jinja2's loop object, else empty
   std::shared_ptr<Function> function;
 
   static Value undefined(std::string what = "");
@@ -54,7 +68,8 @@ struct Value {
   static Value from_int(std::int64_t i);
   static Value from_float(double d);
   static Value from_string(std::string s);
-  static Value from_list(std::vector<Value> items, bool tuple = false);
+  static Value from_list(std::vector<Value> items, Sequence sequence = Sequence::List, std::string name = "");
+  static Value new_iterator(std::vector<Value> items, std::string python_type = "generator");
   static Value from_dict(Dict d);
   static Value new_namespace(Dict attributes);
   static Value from_function(Function f);
@@ -65,6 +80,13 @@ struct Value {
   bool is_string() const { return kind == Kind::String; }
   bool is_list() const { return kind == Kind::List; }
   bool is_dict() const { return kind == Kind::Dict; }
+  bool is_tuple() const { return kind == Kind::List && sequence == Sequence::Tuple; }
+  // list, tuple or range: what Python can index and slice
+  bool is_indexable() const {
+    return kind == Kind::List && (sequence == Sequence::List || sequence == Sequence::Tuple || sequence == Sequence::Range);
+  }
+  bool is_iterator() const { return kind == Kind::List && sequence == Sequence::Iterator; }
+  bool is_loop() const { return kind == Kind::Dict && !object_type.empty(); }
   bool is_number() const { return kind == Kind::Int || kind == Kind::Float || kind == Kind::Bool; }
 
   std::string type_name() const;  // Python's, for error messages
@@ -78,8 +100,12 @@ struct Value {
 bool equal(const Value& a, const Value& b);
 
 // The items `for x in value` visits: list elements, dict keys, string characters; an
-// Undefined iterates as empty (jinja2). RenderError for anything else.
+// Undefined iterates as empty (jinja2); an iterator gives what is left of it and is then
+// used up. RenderError for anything else.
 std::vector<Value> iterate(const Value& value);
+
+// Python's next(iter(value)) on an iterator (taking the item), std::nullopt when exhausted.
+std::optional<Value> next_item(const Value& iterator);
 
 // Python's len(): code points of a string, elements, keys; 0 for Undefined.
 std::int64_t python_len(const Value& value);

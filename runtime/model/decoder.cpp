@@ -44,6 +44,17 @@ torch::Tensor file_tensor(const TensorView& view) {
   return tensor;
 }
 
+// Rows [first, first + count) of a tensor (along its first dimension).
+TensorView rows_of(const TensorView& view, std::int64_t first, std::int64_t count) {
+  if (view.shape.empty()) return view;
+  const auto row_bytes = view.bytes / static_cast<std::size_t>(std::max<std::int64_t>(1, view.shape[0]));
+  TensorView piece = view;
+  piece.shape[0] = count;
+  piece.data = view.data + static_cast<std::size_t>(first) * row_bytes;
+  piece.bytes = static_cast<std::size_t>(count) * row_bytes;
+  return piece;
+}
+
 // The checkpoint tensors a parameter is made of, as consecutive row ranges: the fused q/k/v
 // and gate/up parameters stand for two or three Hugging Face tensors, every other parameter
 // for the one of its own name.
@@ -311,10 +322,15 @@ void visit_parameters(torch::nn::Module& module, const std::string& directory, c
       if (view.shape != expected)
         throw InputError(view.file, 0, part.name,
                          "shape " + shape_text(view.shape) + " but config.json implies " + shape_text(expected));
-      if (copy) {
-        target.narrow(0, row, part.rows).copy_(file_tensor(view));
-        // The mapped pages are not needed again: keep them out of the resident set.
-        release_pages(view);
+      // In slices of about 16 MiB, each slice's mapped pages dropped once copied: the file's
+      // pages are never resident beside the weights by more than one slice.
+      const std::int64_t row_bytes = std::max<std::int64_t>(1, view.bytes / std::max<std::int64_t>(1, part.rows));
+      const std::int64_t slice = std::max<std::int64_t>(1, (16 << 20) / row_bytes);
+      for (std::int64_t first = 0; copy && first < part.rows; first += slice) {
+        const auto rows = std::min(slice, part.rows - first);
+        const auto piece = rows_of(view, first, rows);
+        target.narrow(0, row + first, rows).copy_(file_tensor(piece));
+        release_pages(piece);
       }
       row += part.rows;
     }

@@ -22,8 +22,9 @@ std::size_t model_weight_bytes(const std::string& directory);
 // What a loaded model really holds while it works on a batch: its weights, the KV cache of
 // batch sequences of max_tokens tokens (layers x 2 x batch x kv_heads x max_tokens x head_dim
 // x dtype bytes), and the transient activations of one forward pass over batch x max_tokens
-// tokens: an upper bound checked against measured peak resident memory by
-// bench/bench_memory.cpp (docs/models.md). all_logits: the pass reads logits at every position
+// tokens, with a margin: an upper bound on the peak resident memory a worker's model adds to
+// its process, checked by bench/bench_memory.cpp (docs/models.md). Not included: the process's
+// own baseline (libtorch's code and data, about 155 MiB on the CPU here). all_logits: the pass reads logits at every position
 // (a good-token PRM) rather than at the last one (generation).
 struct ResidentBytes {
   std::size_t weights = 0, kv_cache = 0, activations = 0;

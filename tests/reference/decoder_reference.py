@@ -98,7 +98,7 @@ def make_weights(config, variant):
     h, inter = config["hidden_size"], config["intermediate_size"]
     heads, kv = config["num_attention_heads"], config["num_key_value_heads"]
     d = head_dim(config)
-    qkv_bias = config["model_type"] == "qwen2" or config.get("attention_bias", False)
+    qkv_bias = config.get("model_type") == "qwen2" or config.get("attention_bias", False)
     w = {}
 
     def rnd(*shape, scale=0.08):
@@ -117,7 +117,7 @@ def make_weights(config, variant):
             w[p + "self_attn.v_proj.bias"] = rnd(kv * d)
         if config.get("attention_bias", False):  # Llama and Qwen3 bias o_proj too
             w[p + "self_attn.o_proj.bias"] = rnd(h)
-        if config["model_type"] == "qwen3":
+        if config.get("model_type") == "qwen3":
             w[p + "self_attn.q_norm.weight"] = 1.0 + rnd(d, scale=0.2)
             w[p + "self_attn.k_norm.weight"] = 1.0 + rnd(d, scale=0.2)
         w[p + "mlp.gate_proj.weight"] = rnd(inter, h)
@@ -195,9 +195,9 @@ def rope_frequencies(config):
 
 def layer_window(config, layer):
     """The sliding window of a layer (None: full attention), as transformers' configs decide."""
-    if config["model_type"] == "mistral":
+    if config.get("model_type") == "mistral":
         return config.get("sliding_window", 4096)
-    if config["model_type"] in ("qwen2", "qwen3") and config.get("use_sliding_window", False):
+    if config.get("model_type") in ("qwen2", "qwen3") and config.get("use_sliding_window", False):
         types = config.get("layer_types") or [
             "sliding_attention" if i >= config.get("max_window_layers", 28) else "full_attention"
             for i in range(config["num_hidden_layers"])]

@@ -7,10 +7,10 @@ replaces the tojson filter with json.dumps(ensure_ascii=False, ...) and adds the
 raise_exception and strftime_now; this script sets jinja2 up the same way, without importing
 transformers.
 
-usage: render_chat_template.py TEMPLATE.jinja CASE.json OUTPUT
-  CASE.json: {"messages": [...], "add_generation_prompt": bool, "variables": {...}}
-  OUTPUT receives the rendered text (UTF-8, exact bytes); when the template raises, OUTPUT
-  receives nothing and the message goes to stderr with exit status 3.
+usage: render_chat_template.py TEMPLATE.jinja CASES.json RESULTS.json
+  CASES.json: a list of {"messages": [...], "add_generation_prompt": bool, "variables": {...}}
+  RESULTS.json: for each case, {"text": the rendered text} or, when jinja2 raises a
+  TemplateError (raise_exception, an undefined used as a value, ...), {"error": its message}.
 """
 
 import json
@@ -34,12 +34,29 @@ def strftime_now(format):
     return datetime.now().strftime(format)
 
 
+def render(template, case):
+    # Messages as callers build them: role, then content, then anything else.
+    messages = []
+    for message in case["messages"]:
+        ordered = {key: message[key] for key in ("role", "content") if key in message}
+        ordered.update(message)
+        messages.append(ordered)
+    # transformers always passes tools and documents (None when the caller has none).
+    context = {"tools": None, "documents": None, **case.get("variables", {})}
+    context["messages"] = messages
+    context["add_generation_prompt"] = case["add_generation_prompt"]
+    try:
+        return {"text": template.render(**context)}
+    except jinja2.exceptions.TemplateError as error:
+        return {"error": str(error)}
+
+
 def main():
-    template_path, case_path, output_path = sys.argv[1:4]
+    template_path, cases_path, results_path = sys.argv[1:4]
     with open(template_path, encoding="utf-8", newline="") as f:
         source = f.read()
-    with open(case_path, encoding="utf-8") as f:
-        case = json.load(f)
+    with open(cases_path, encoding="utf-8") as f:
+        cases = json.load(f)
 
     env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[jinja2.ext.loopcontrols])
     env.filters["tojson"] = tojson
@@ -47,22 +64,9 @@ def main():
     env.globals["strftime_now"] = strftime_now
     template = env.from_string(source)
 
-    # Messages as callers build them: role, then content, then anything else.
-    messages = []
-    for message in case["messages"]:
-        ordered = {key: message[key] for key in ("role", "content") if key in message}
-        ordered.update(message)
-        messages.append(ordered)
-    context = dict(case.get("variables", {}))
-    context["messages"] = messages
-    context["add_generation_prompt"] = case["add_generation_prompt"]
-    try:
-        text = template.render(**context)
-    except jinja2.exceptions.TemplateError as error:
-        print(f"{type(error).__name__}: {error}", file=sys.stderr)
-        sys.exit(3)
-    with open(output_path, "wb") as f:
-        f.write(text.encode("utf-8"))
+    results = [render(template, case) for case in cases]
+    with open(results_path, "w", encoding="utf-8") as f:
+        json.dump(results, f)
 
 
 if __name__ == "__main__":
