@@ -15,6 +15,8 @@
 #include "cli_runner.h"
 #include "process.h"
 #include "tiny_sweep.h"
+#include "runtime/config/sweep.h"
+#include "runtime/model/workers.h"
 #include "runtime/store/store.h"
 
 using quorum::testing::read_text;
@@ -74,10 +76,17 @@ TEST_CASE("quorum run: a small sweep streams through the actors into the store a
   CHECK(report.exit_code == 0);
   CHECK(read_text(dir.path() / "again" / "results.csv") == read_text(dir.path() / "out" / "report" / "results.csv"));
 
-  // A memory bound that holds two of the three models (about 0.5 MB each): they take turns,
-  // and the rows are the same.
+  // A memory bound that holds two of the three models (what each holds resident at batch 8:
+  // weights, KV cache, activations) but not all three: they take turns, and the rows are the same.
   auto bounded_yaml = sweep_yaml("bounded/sweep.db", 6, 4, 24);
-  bounded_yaml.replace(bounded_yaml.find("batch_size: 8}"), 14, "batch_size: 8, memory_limit_mb: 1}");
+  const auto planned = quorum::config::load_sweep(dir.file("bounded.yaml", bounded_yaml));
+  std::vector<std::size_t> resident{quorum::model::policy_resident_bytes(planned.policies[0], 8),
+                                    quorum::model::policy_resident_bytes(planned.policies[1], 8),
+                                    quorum::model::prm_resident_bytes(planned.prms[0], 8, quorum::model::prm_input_tokens(planned))};
+  std::sort(resident.begin(), resident.end());
+  const auto limit_mb = ((resident[1] + resident[2]) >> 20) + 1;
+  REQUIRE((resident[0] + resident[1] + resident[2]) > (limit_mb << 20));
+  bounded_yaml.replace(bounded_yaml.find("batch_size: 8}"), 14, "batch_size: 8, memory_limit_mb: " + std::to_string(limit_mb) + "}");
   const auto bounded = run_quorum("run " + dir.file("bounded.yaml", bounded_yaml) + " --quiet");
   INFO(bounded.output);
   REQUIRE(bounded.exit_code == 0);
@@ -88,8 +97,11 @@ TEST_CASE("quorum run: a small sweep streams through the actors into the store a
 
 TEST_CASE("quorum run: broken inputs stop it before any work, naming the cause", "[run][cli]") {
   TempDir dir("run-errors");
+  // A shipped policy's directory whose weights file is not a checkpoint.
   std::filesystem::create_directories(dir.path() / "policy");
-  dir.file("policy/config.json", R"({"architectures": ["Qwen2ForCausalLM"]})");
+  const auto shipped = std::filesystem::path(QUORUM_TEST_DATA) / ".." / ".." / "models" / "policy-small";
+  for (const char* file : {"config.json", "tokenizer.json", "quorum.json"})
+    std::filesystem::copy_file(shipped / file, dir.path() / "policy" / file);
   dir.file("policy/model.safetensors", "not a checkpoint");
   const auto config = dir.file("sweep.yaml",
                                "sweep: broken\nstore: s.db\nproblems:\n  evaluation: {task: arithmetic, levels: [1], count: 2}\n"

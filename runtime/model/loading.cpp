@@ -37,6 +37,11 @@ WeightDtype resolve_dtype(const std::string& setting, const std::string& directo
   return resolve_weight_dtype(setting.empty() ? "auto" : setting, directory, device.is_cuda());
 }
 
+WeightDtype planned_dtype(const std::string& setting, const std::string& directory, const std::string& device) {
+  const bool on_cuda = device.rfind("cuda", 0) == 0 || (device == "auto" && torch::cuda::is_available());
+  return resolve_weight_dtype(setting.empty() ? "auto" : setting, directory, on_cuda);
+}
+
 void log_placement(const std::string& name, const std::string& directory, const torch::Device& device,
                    WeightDtype dtype) {
   std::cerr << "quorum: model " << name << " (" << directory << ") runs on " << device.str() << " in "
@@ -84,7 +89,7 @@ Vocabulary load_vocabulary(const std::string& directory, bool needs_chat_templat
 
 
 std::string Vocabulary::decode(const std::vector<std::int64_t>& ids) const {
-  auto text = tokens.decode({ids.begin(), ids.end()});
+  auto text = tokens.decode({ids.begin(), ids.end()}, /*skip_special=*/true);
   return clean_up ? tokenizer::clean_up_tokenization(std::move(text)) : text;
 }
 
@@ -105,13 +110,15 @@ LoadedPolicy prepare_policy(const config::PolicySpec& spec, bool load) {
   if (prompt.empty())
     throw InputError(spec.path, 0, "prompt", "the policy has no quorum.json prompt: give one in the sweep config");
   LoadedPolicy policy{Decoder(nullptr), load_vocabulary(spec.path, prompt == "chat", "prompt"), {prompt, spec.system}, {}};
-  const auto device = resolve_device(spec.device);
-  const auto dtype = resolve_dtype(spec.dtype, spec.path, device);
+  // A check runs where the sweep is planned, which need not have the GPU its workers have.
   if (load) {
+    const auto device = resolve_device(spec.device);
+    const auto dtype = resolve_dtype(spec.dtype, spec.path, device);
     policy.decoder = load_decoder(spec.path, device, dtype);
     log_placement(spec.name, spec.path, device, dtype);
   } else {
-    policy.decoder = Decoder(ModelConfig::load(spec.path), dtype, torch::Device(torch::kMeta));
+    policy.decoder = Decoder(ModelConfig::load(spec.path), planned_dtype(spec.dtype, spec.path, spec.device),
+                             torch::Device(torch::kMeta));
     check_parameters(*policy.decoder, spec.path);
   }
   auto& s = policy.sampling;
@@ -166,12 +173,12 @@ LoadedPrm prepare_prm(const config::PrmSpec& spec, bool load) {
   // Padding is masked out, so any id of the vocabulary serves; quorum's models name theirs.
   const auto eos = manifest_text(manifest, "eos_token");
   settings.pad_token_id = eos.empty() ? 0 : prompts::single_token(vocabulary.tokens, eos, spec.path, "eos_token");
-  const auto device = resolve_device(spec.device);
-  const auto dtype = resolve_dtype(spec.dtype, spec.path, device);
   if (!load) {
-    ProcessRewardModel::check(spec.path, settings, dtype);
+    ProcessRewardModel::check(spec.path, settings, planned_dtype(spec.dtype, spec.path, spec.device));
     return {std::move(inputs), nullptr};
   }
+  const auto device = resolve_device(spec.device);
+  const auto dtype = resolve_dtype(spec.dtype, spec.path, device);
   auto prm = std::make_unique<ProcessRewardModel>(spec.path, settings, device, dtype);
   log_placement(spec.name, spec.path, device, dtype);
   return {std::move(inputs), std::move(prm)};

@@ -26,7 +26,9 @@ struct Vocabulary {
   std::optional<chat::ChatTemplate> chat_template;
   std::optional<std::int64_t> eos_id;  // tokenizer_config.json's eos_token
   bool clean_up = false;               // its clean_up_tokenization_spaces
-  // A response's text as transformers' decode gives it (with the config's clean-up).
+  // A response's text as vLLM returns it: transformers' decode with skip_special_tokens (so a
+  // policy that writes a special token, e.g. a PRM's step token, leaves no trace of it for the
+  // PRM to misread) and the config's clean-up.
   std::string decode(const std::vector<std::int64_t>& ids) const;
 };
 
@@ -36,6 +38,10 @@ Vocabulary load_vocabulary(const std::string& directory, bool needs_chat_templat
 
 // A sweep's `dtype` setting ("" is auto) for a model that runs on device.
 WeightDtype resolve_dtype(const std::string& setting, const std::string& directory, const torch::Device& device);
+
+// The same where the model is planned, not run: the device setting as written ("auto" is CUDA
+// when this process sees one).
+WeightDtype planned_dtype(const std::string& setting, const std::string& directory, const std::string& device);
 
 // One line on stderr: the device and dtype a model actually runs on.
 void log_placement(const std::string& name, const std::string& directory, const torch::Device& device,

@@ -53,12 +53,12 @@ void ProcessRewardModel::build(const std::string& directory, const torch::Device
   if (settings.kind == Kind::reward_head) {
     head_ = make_head(config.hidden_size);
     fill(*head_, directory, "score.");
-    head_->to(device);
+    if (load) head_->to(device);
     head_->eval();
   } else if (settings.kind == Kind::value_head) {
     value_ = torch::nn::Linear(config.hidden_size, 1);
     fill(*value_, directory, "v_head.summary.");
-    value_->to(device);
+    if (load) value_->to(device);
     value_->eval();
   }
   decoder_->eval();
@@ -154,9 +154,10 @@ torch::Tensor ProcessRewardModel::head_logits(const torch::Tensor& ids, const to
 
 std::vector<torch::Tensor> ProcessRewardModel::parameters() {
   auto all = decoder_->parameters();
-  for (auto* module : {static_cast<torch::nn::Module*>(head_.get()), static_cast<torch::nn::Module*>(value_.get())})
-    if (module)
-      for (auto& p : module->parameters()) all.push_back(p);
+  if (head_)
+    for (auto& p : head_->parameters()) all.push_back(p);
+  if (value_)
+    for (auto& p : value_->parameters()) all.push_back(p);
   return all;
 }
 

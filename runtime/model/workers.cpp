@@ -63,14 +63,6 @@ ResidentBytes model_resident_bytes(const std::string& directory, WeightDtype dty
 
 bool cuda_available() { return torch::cuda::is_available(); }
 
-namespace {
-
-WeightDtype planned_dtype(const std::string& setting, const std::string& directory, const std::string& device) {
-  const bool on_cuda = device.rfind("cuda", 0) == 0 || (device == "auto" && cuda_available());
-  return resolve_weight_dtype(setting.empty() ? "auto" : setting, directory, on_cuda);
-}
-
-}  // namespace
 
 std::size_t policy_resident_bytes(const config::PolicySpec& spec, std::size_t batch_size) {
   const auto dtype = planned_dtype(spec.dtype, spec.path, spec.device);
