@@ -23,18 +23,6 @@ const std::set<std::string> kDictAttributes = {"clear", "copy", "fromkeys", "get
 const std::set<std::string> kListAttributes = {"append", "clear", "copy", "count", "extend", "index",
                                                "insert", "pop", "remove", "reverse", "sort"};
 
-const Value* keyword(const Kwargs& kwargs, const std::string& name) {
-  for (const auto& [k, v] : kwargs)
-    if (k == name) return &v;
-  return nullptr;
-}
-
-// Argument i (or the keyword of that name), nullptr when absent.
-const Value* argument(const Args& args, const Kwargs& kwargs, std::size_t i, const std::string& name) {
-  if (i < args.size()) return &args[i];
-  return keyword(kwargs, name);
-}
-
 void check_arity(const std::string& method, const Args& args, const Kwargs& kwargs, std::size_t most,
                  const std::set<std::string>& keywords = {}) {
   if (args.size() > most) throw RenderError(method + "() takes at most " + std::to_string(most) + " arguments");
@@ -257,6 +245,17 @@ Dict global_functions() {
                 return Value::from_list(std::move(out), Value::Sequence::Range);
               }));
   return globals;
+}
+
+const Value* keyword(const Kwargs& kwargs, const std::string& name) {
+  for (const auto& [k, v] : kwargs)
+    if (k == name) return &v;
+  return nullptr;
+}
+
+const Value* argument(const Args& args, const Kwargs& kwargs, std::size_t i, const std::string& name) {
+  if (i < args.size()) return &args[i];
+  return keyword(kwargs, name);
 }
 
 }  // namespace quorum::chat

@@ -36,6 +36,12 @@ Value get_item(const Value& object, const Value& key);
 // The global names: raise_exception, strftime_now, namespace, range, dict.
 Dict global_functions();
 
+// A call's keyword argument of that name, nullptr when absent.
+const Value* keyword(const Kwargs& kwargs, const std::string& name);
+// A call's argument i (a filter's counts after its operand), else its keyword form; nullptr
+// when absent.
+const Value* argument(const Args& args, const Kwargs& kwargs, std::size_t i, const std::string& name);
+
 // The message an Undefined carries, for errors when a template uses it as a value.
 std::string undefined_message(const Value& undefined);
 

@@ -19,18 +19,6 @@ const std::set<std::string> kTests = {
     "in", "integer", "iterable", "le", "lessthan", "lower", "lt", "mapping", "ne", "none", "number", "odd",
     "sameas", "sequence", "string", "true", "undefined", "upper"};
 
-const Value* keyword(const Kwargs& kwargs, const std::string& name) {
-  for (const auto& [k, v] : kwargs)
-    if (k == name) return &v;
-  return nullptr;
-}
-
-// The filter's argument i (after the operand) or its keyword form; nullptr when absent.
-const Value* argument(const Args& args, const Kwargs& kwargs, std::size_t i, const std::string& name) {
-  if (i < args.size()) return &args[i];
-  return keyword(kwargs, name);
-}
-
 void check_arguments(const std::string& filter, const Args& args, const Kwargs& kwargs, std::size_t most,
                      const std::set<std::string>& names = {}) {
   if (args.size() > most) throw RenderError("filter '" + filter + "' takes at most " + std::to_string(most) + " arguments");

@@ -29,7 +29,7 @@ std::size_t model_weight_bytes(const std::string& directory) {
 }
 
 ResidentBytes model_resident_bytes(const std::string& directory, WeightDtype dtype, std::size_t batch,
-                                   std::size_t max_tokens, bool all_logits) {
+                                   std::size_t max_tokens) {
   const auto c = ModelConfig::load(directory);
   const double b = static_cast<double>(weight_dtype_bytes(dtype));
   const double n = static_cast<double>(batch), t = static_cast<double>(max_tokens);
@@ -50,8 +50,8 @@ ResidentBytes model_resident_bytes(const std::string& directory, WeightDtype dty
   const double mlp = tokens * b * (4 * hidden + 3.0 * c.intermediate_size + hidden);
   // Rotary angles (float32 freqs, angles, cos, sin) and cos/sin in the model's dtype.
   const double rotary = tokens * c.head_dim * (4.0 * 4 + 2 * b);
-  // Logits in the model's dtype and as float32, at the last position or at every one.
-  const double logits = (all_logits ? tokens : n) * c.vocab_size * (b + 4);
+  // Logits in the model's dtype and as float32, at one position per sequence.
+  const double logits = n * c.vocab_size * (b + 4);
   // A quarter more for allocator slack and kernel workspaces, and a fixed 64 MiB for what is no
   // tensor of the pass: the 16 MiB slices loading copies through and the kernel code and
   // buffers libtorch maps in on first use (22 MiB beside the weights after loading, measured

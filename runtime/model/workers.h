@@ -24,14 +24,14 @@ std::size_t model_weight_bytes(const std::string& directory);
 // x dtype bytes), and the transient activations of one forward pass over batch x max_tokens
 // tokens, with a margin: an upper bound on the peak resident memory a worker's model adds to
 // its process, checked by bench/bench_memory.cpp (docs/models.md). Not included: the process's
-// own baseline (libtorch's code and data, about 155 MiB on the CPU here). all_logits: the pass reads logits at every position
-// (a good-token PRM) rather than at the last one (generation).
+// own baseline (libtorch's code and data, about 155 MiB on the CPU here). Logits are counted
+// at one position per sequence (generation's last; a PRM reads only its score positions).
 struct ResidentBytes {
   std::size_t weights = 0, kv_cache = 0, activations = 0;
   std::size_t total() const { return weights + kv_cache + activations; }
 };
 ResidentBytes model_resident_bytes(const std::string& directory, WeightDtype dtype, std::size_t batch,
-                                   std::size_t max_tokens, bool all_logits = false);
+                                   std::size_t max_tokens);
 
 // Everything about a model that its first unit would otherwise stumble on, checked before any
 // sweep work: config.json's fields, every tensor's name and shape (file headers only, no

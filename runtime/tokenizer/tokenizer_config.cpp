@@ -9,25 +9,16 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/common/error.h"
+#include "runtime/tokenizer/json_reading.h"
 
 namespace quorum::tokenizer {
 namespace {
 
 using nlohmann::json;
 
-struct Context {
-  const std::string& file;
-  [[noreturn]] void fail(const std::string& field, const std::string& what) const {
-    throw InputError(file, 0, field, what);
-  }
-};
-
-std::string quoted(const std::string& text) { return "'" + text + "'"; }
-
-const json* find(const json& object, const char* key) {
-  const auto it = object.find(key);
-  return it == object.end() || it->is_null() ? nullptr : &*it;
-}
+using json_reading::Context;
+using json_reading::find;
+using json_reading::quoted;
 
 std::optional<bool> optional_bool(const json& object, const char* key, const std::string& where,
                                   const Context& at) {
@@ -51,13 +42,6 @@ std::optional<std::string> token_content(const json& object, const char* key, co
   at.fail(key, "expected a string, an object with \"content\", or null");
 }
 
-std::size_t line_of(const std::string& text, std::size_t byte) {
-  std::size_t line = 1;
-  for (std::size_t i = 0; i < byte && i < text.size(); ++i)
-    if (text[i] == '\n') ++line;
-  return line;
-}
-
 bool is_llama_class(const std::string& name) {
   return name == "LlamaTokenizer" || name == "LlamaTokenizerFast" ||
          name == "CodeLlamaTokenizer" || name == "CodeLlamaTokenizerFast";
@@ -71,14 +55,7 @@ std::string config_name(const TokenizerConfig& config) {
 
 TokenizerConfig parse_tokenizer_config(const std::string& text, const std::string& name) {
   const Context at{name};
-  json root;
-  try {
-    root = json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw InputError(name, line_of(text, e.byte > 0 ? e.byte - 1 : 0), "",
-                     std::string("malformed JSON: ") + e.what());
-  }
-  if (!root.is_object()) at.fail("", "expected a JSON object at the top level");
+  const json root = json_reading::parse_object(text, name);
   TokenizerConfig config;
   config.present = true;
   config.path = name;

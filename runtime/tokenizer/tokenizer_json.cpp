@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/common/error.h"
+#include "runtime/tokenizer/json_reading.h"
 #include "runtime/tokenizer/tokenizer.h"
 #include "runtime/tokenizer/utf8.h"
 
@@ -20,25 +21,15 @@ namespace {
 using nlohmann::json;
 using ordered_json = nlohmann::ordered_json;
 
-struct Context {
-  const std::string& file;
-  [[noreturn]] void fail(const std::string& field, const std::string& what) const {
-    throw InputError(file, 0, field, what);
-  }
-};
-
-std::string quoted(const std::string& text) { return "'" + text + "'"; }
+using json_reading::Context;
+using json_reading::find;
+using json_reading::quoted;
 
 // Ids index tables, so an absurd id would mean an absurd allocation.
 constexpr long long kMaxId = (1LL << 24) - 1;
 
 bool valid_id(const json& value) {
   return value.is_number_integer() && value.get<long long>() >= 0 && value.get<long long>() <= kMaxId;
-}
-
-const json* find(const json& object, const char* key) {
-  const auto it = object.find(key);
-  return it == object.end() || it->is_null() ? nullptr : &*it;
 }
 
 bool bool_of(const json& object, const char* key, bool fallback, const std::string& where,
@@ -484,13 +475,6 @@ void read_decoder(const json& value, const std::string& where, std::vector<Decod
   steps.push_back(std::move(step));
 }
 
-std::size_t line_of(const std::string& text, std::size_t byte) {
-  std::size_t line = 1;
-  for (std::size_t i = 0; i < byte && i < text.size(); ++i)
-    if (text[i] == '\n') ++line;
-  return line;
-}
-
 // ---- writing ------------------------------------------------------------------------------------
 
 ordered_json step_json(const PreTokenizerStep& step) {
@@ -561,14 +545,7 @@ ordered_json type_first(const json& value) {
 
 Tokenizer Tokenizer::from_json(const std::string& text, const std::string& name) {
   const Context at{name};
-  json root;
-  try {
-    root = json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw InputError(name, line_of(text, e.byte > 0 ? e.byte - 1 : 0), "",
-                     std::string("malformed JSON: ") + e.what());
-  }
-  if (!root.is_object()) at.fail("", "expected a JSON object at the top level");
+  const json root = json_reading::parse_object(text, name);
 
   TokenizerParts parts;
   if (const json* normalizer = find(root, "normalizer"))
