@@ -112,6 +112,20 @@ TEST_CASE("quorum run: broken inputs stop it before any work, naming the cause",
   CHECK(run.output.find("model.safetensors") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(dir.path() / "s.db"));
 
+  // The shipped weights under a config that asks for a RoPE scaling quorum does not compute:
+  // one line naming config.json and the field, before any work.
+  std::filesystem::copy_file(shipped / "model.safetensors", dir.path() / "policy" / "model.safetensors",
+                             std::filesystem::copy_options::overwrite_existing);
+  auto model_config = read_text(shipped / "config.json");
+  model_config.insert(model_config.find('{') + 1, "\"rope_scaling\": {\"rope_type\": \"yarn\", \"factor\": 4.0},");
+  dir.file("policy/config.json", model_config);
+  const auto scaled = run_quorum("run " + config);
+  INFO(scaled.output);
+  CHECK(scaled.exit_code == 2);
+  CHECK(scaled.output.find("config.json: field 'rope_scaling.rope_type'") != std::string::npos);
+  CHECK(std::count(scaled.output.begin(), scaled.output.end(), '\n') == 1);
+  CHECK_FALSE(std::filesystem::exists(dir.path() / "s.db"));
+
   const auto typo = run_quorum("run " + dir.file("typo.yaml", "sweep: t\nstore: s.db\nsamplse: 3\n"));
   INFO(typo.output);
   CHECK(typo.exit_code == 2);
