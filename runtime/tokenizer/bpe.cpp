@@ -5,6 +5,7 @@
 #include <functional>
 #include <mutex>
 
+#include "runtime/common/text.h"
 #include "runtime/tokenizer/bytes.h"
 #include "runtime/tokenizer/utf8.h"
 
@@ -77,20 +78,6 @@ int byte_token_value(const std::string& token) {
     else return -1;
   }
   return value;
-}
-
-std::string replace_all(const std::string& text, const std::string& from, const std::string& to) {
-  if (from.empty()) return text;
-  std::string out;
-  std::size_t last = 0;
-  for (std::size_t found = text.find(from); found != std::string::npos;
-       found = text.find(from, last)) {
-    out.append(text, last, found - last);
-    out += to;
-    last = found + from.size();
-  }
-  out.append(text, last, std::string::npos);
-  return out;
 }
 
 }  // namespace

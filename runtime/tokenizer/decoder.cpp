@@ -1,5 +1,6 @@
 #include "runtime/tokenizer/decoder.h"
 
+#include "runtime/common/text.h"
 #include "runtime/tokenizer/bytes.h"
 #include "runtime/tokenizer/utf8.h"
 
@@ -9,24 +10,15 @@ namespace {
 const char* const kReplacementCharacter = "\xEF\xBF\xBD";  // U+FFFD
 
 std::string replace_in(const std::string& token, const DecoderStep& step) {
+  if (!step.pattern_is_regex) return replace_all(token, step.pattern, step.content);
+  if (!is_valid_utf8(token)) return token;
   std::string out;
   std::size_t last = 0;
-  if (step.pattern_is_regex) {
-    if (!is_valid_utf8(token)) return token;
-    step.regex->for_each_match(token, [&](std::size_t begin, std::size_t end) {
-      out.append(token, last, begin - last);
-      out += step.content;
-      last = end;
-    });
-  } else {
-    if (step.pattern.empty()) return token;
-    for (std::size_t found = token.find(step.pattern); found != std::string::npos;
-         found = token.find(step.pattern, last)) {
-      out.append(token, last, found - last);
-      out += step.content;
-      last = found + step.pattern.size();
-    }
-  }
+  step.regex->for_each_match(token, [&](std::size_t begin, std::size_t end) {
+    out.append(token, last, begin - last);
+    out += step.content;
+    last = end;
+  });
   out.append(token, last, std::string::npos);
   return out;
 }

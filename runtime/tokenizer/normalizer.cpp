@@ -1,5 +1,6 @@
 #include "runtime/tokenizer/normalizer.h"
 
+#include "runtime/common/text.h"
 #include "runtime/tokenizer/normalize.h"
 #include "runtime/tokenizer/utf8.h"
 
@@ -30,23 +31,6 @@ NormalizerStep NormalizerStep::replace_regex(std::string pattern, std::string co
 }
 
 namespace {
-
-std::string replace_literal(std::string_view text, const std::string& pattern,
-                            const std::string& content) {
-  // An empty pattern matches nowhere useful; Hugging Face leaves the text alone too.
-  if (pattern.empty()) return std::string(text);
-  std::string out;
-  out.reserve(text.size());
-  std::size_t last = 0;
-  for (std::size_t found = text.find(pattern); found != std::string_view::npos;
-       found = text.find(pattern, last)) {
-    out.append(text.substr(last, found - last));
-    out += content;
-    last = found + pattern.size();
-  }
-  out.append(text.substr(last));
-  return out;
-}
 
 std::string replace_matches(std::string_view text, const Regex& regex,
                             const std::string& content) {
@@ -93,7 +77,7 @@ std::string_view normalize(const std::vector<NormalizerStep>& steps, std::string
         else if (text.find(step.pattern) == std::string_view::npos || step.pattern.empty())
           continue;
         else
-          scratch = replace_literal(text, step.pattern, step.content);
+          scratch = replace_all(text, step.pattern, step.content);
         break;
     }
     text = scratch;

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/common/error.h"
+#include "runtime/common/text.h"
 #include "runtime/tokenizer/json_reading.h"
 
 namespace quorum::tokenizer {
@@ -237,19 +238,7 @@ std::string clean_up_tokenization(std::string text) {
   static const std::pair<const char*, const char*> kReplacements[] = {
       {" .", "."},     {" ?", "?"},     {" !", "!"},     {" ,", ","},       {" ' ", "'"},
       {" n't", "n't"}, {" 'm", "'m"},   {" 's", "'s"},   {" 've", "'ve"}, {" 're", "'re"}};
-  for (const auto& [from, to] : kReplacements) {
-    const std::string pattern(from);
-    std::string out;
-    std::size_t last = 0;
-    for (std::size_t found = text.find(pattern); found != std::string::npos;
-         found = text.find(pattern, last)) {
-      out.append(text, last, found - last);
-      out += to;
-      last = found + pattern.size();
-    }
-    out.append(text, last, std::string::npos);
-    text = std::move(out);
-  }
+  for (const auto& [from, to] : kReplacements) text = replace_all(text, from, to);
   return text;
 }
 
