@@ -21,8 +21,6 @@ std::vector<T> read_raw(const std::filesystem::path& path) {
   return values;
 }
 
-std::string quoted(const std::string& text) { return "'" + text + "'"; }
-
 }  // namespace
 
 TEST_CASE("inspect prints a checkpoint's facts and the logits an independent forward pass computes", "[inspect]") {

@@ -2,7 +2,6 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -23,15 +22,9 @@ using nlohmann::json;
 // architecture implies (a reward or value head); empty for a plain causal language model.
 std::string prm_kind_of(const InspectRequest& request, const ModelConfig& config) {
   if (!request.prm.kind.empty()) return request.prm.kind;
-  const auto manifest_path = fs::path(request.directory) / "quorum.json";
-  if (fs::exists(manifest_path)) {
-    try {
-      const auto manifest = json::parse(std::ifstream(manifest_path));
-      if (manifest.value("role", "") == "prm") return manifest.value("kind", "reward_head");
-    } catch (const json::exception& e) {
-      throw InputError(manifest_path.string(), 0, "", std::string("not valid JSON: ") + e.what());
-    }
-  }
+  const auto manifest = manifest_of(request.directory);
+  if (manifest.contains("role") && manifest["role"] == "prm")
+    return manifest.contains("kind") && manifest["kind"].is_string() ? manifest["kind"].get<std::string>() : "reward_head";
   if (config.architecture.find("ForProcessRewardModel") != std::string::npos) return "reward_head";
   if (config.architecture.find("ForPrmModel") != std::string::npos) return "value_head";
   return "";

@@ -15,11 +15,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// quorum.json beside a model: what quorum's own models record about themselves. Published
-// checkpoints have none; the sweep config then supplies what is needed.
-nlohmann::json manifest_of(const std::string& directory) {
-  const auto path = fs::path(directory) / "quorum.json";
-  if (!fs::exists(path)) return nlohmann::json::object();
+// A model directory's optional JSON file (null when absent).
+nlohmann::json optional_json_file(const fs::path& path) {
+  if (!fs::exists(path)) return nullptr;
   try {
     return nlohmann::json::parse(std::ifstream(path));
   } catch (const nlohmann::json::exception& e) {
@@ -32,6 +30,11 @@ std::string manifest_text(const nlohmann::json& manifest, const char* key) {
 }
 
 }  // namespace
+
+nlohmann::json manifest_of(const std::string& directory) {
+  auto manifest = optional_json_file(fs::path(directory) / "quorum.json");
+  return manifest.is_null() ? nlohmann::json::object() : manifest;
+}
 
 WeightDtype resolve_dtype(const std::string& setting, const std::string& directory, const torch::Device& device) {
   return resolve_weight_dtype(setting.empty() ? "auto" : setting, directory, device.is_cuda());
@@ -52,14 +55,9 @@ void log_placement(const std::string& name, const std::string& directory, const 
 // lists <|endoftext|> there only).
 std::vector<std::int64_t> generation_eos_ids(const std::string& directory) {
   const auto path = fs::path(directory) / "generation_config.json";
-  if (!fs::exists(path)) return {};
-  nlohmann::json root;
-  try {
-    root = nlohmann::json::parse(std::ifstream(path));
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError(path.string(), 0, "", std::string("not valid JSON: ") + e.what());
-  }
+  const auto root = optional_json_file(path);
   std::vector<std::int64_t> ids;
+  if (!root.is_object()) return ids;
   const auto it = root.find("eos_token_id");
   if (it == root.end() || it->is_null()) return ids;
   for (const auto& id : it->is_array() ? *it : nlohmann::json::array({*it})) {
@@ -86,7 +84,6 @@ Vocabulary load_vocabulary(const std::string& directory, bool needs_chat_templat
   }
   return v;
 }
-
 
 std::string Vocabulary::decode(const std::vector<std::int64_t>& ids) const {
   auto text = tokens.decode({ids.begin(), ids.end()}, /*skip_special=*/true);

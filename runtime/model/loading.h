@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "runtime/chat/chat_template.h"
 #include "runtime/config/sweep.h"
 #include "runtime/model/decoder.h"
@@ -46,6 +48,11 @@ WeightDtype planned_dtype(const std::string& setting, const std::string& directo
 // One line on stderr: the device and dtype a model actually runs on.
 void log_placement(const std::string& name, const std::string& directory, const torch::Device& device,
                    WeightDtype dtype);
+
+// DIR/quorum.json: what quorum's own models record about themselves (role, prompt, kind, step
+// and eos tokens). Published checkpoints have none (an empty object); the sweep config then
+// supplies what is needed.
+nlohmann::json manifest_of(const std::string& directory);
 
 // DIR/generation_config.json's eos_token_id (one id or a list; none without the file).
 std::vector<std::int64_t> generation_eos_ids(const std::string& directory);

@@ -78,12 +78,7 @@ std::vector<std::int64_t> step_sequence(const tokenizer::Tokenizer& tokens, cons
 
 std::vector<std::vector<float>> ProcessRewardModel::score(const std::vector<std::vector<std::int64_t>>& sequences) {
   std::vector<prompts::ScoringInput> inputs;
-  for (const auto& sequence : sequences) {
-    auto& input = inputs.emplace_back();
-    input.ids = sequence;
-    for (std::size_t t = 0; t < sequence.size(); ++t)
-      if (sequence[t] == settings_.step_token_id) input.positions.push_back(static_cast<std::int64_t>(t));
-  }
+  for (const auto& sequence : sequences) inputs.push_back({sequence, prompts::positions_of(sequence, settings_.step_token_id)});
   return score(inputs);
 }
 

@@ -153,16 +153,12 @@ ScoringInput PrmInputBuilder::build(const std::string& problem, const std::vecto
   return input;
 }
 
-namespace {
-
 std::vector<std::int64_t> positions_of(const std::vector<std::int64_t>& ids, std::int64_t token) {
   std::vector<std::int64_t> positions;
   for (std::size_t i = 0; i < ids.size(); ++i)
     if (ids[i] == token) positions.push_back(static_cast<std::int64_t>(i));
   return positions;
 }
-
-}  // namespace
 
 // Qwen2.5-Math-PRM: the conversation's assistant turn is the steps, each followed by the step
 // token, rendered by the chat template and encoded whole; quorum's own PRMs (a plain prompt)

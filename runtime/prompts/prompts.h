@@ -68,6 +68,9 @@ struct ScoringInput {
   std::vector<std::int64_t> positions;
 };
 
+// Every position of token in ids.
+std::vector<std::int64_t> positions_of(const std::vector<std::int64_t>& ids, std::int64_t token);
+
 class PrmInputBuilder {
  public:
   // Resolves the tokens the format names in the tokenizer; throws InputError naming `model`
