@@ -13,32 +13,19 @@
 #include <catch2/catch.hpp>
 
 #include "runtime/aggregation/draws.h"
+#include "tiny_config.h"
 
 using namespace quorum;
 
 namespace {
 
-model::ModelConfig small_config(std::int64_t sliding_window) {
-  model::ModelConfig config;
-  config.architecture = "Qwen2ForCausalLM";
-  config.vocab_size = 64;
-  config.hidden_size = 32;
-  config.intermediate_size = 48;
-  config.num_layers = 2;
-  config.num_heads = 4;
-  config.num_kv_heads = 2;
-  config.head_dim = 8;
-  config.qkv_bias = true;
-  config.tie_word_embeddings = true;
+model::Decoder small_decoder(std::int64_t sliding_window = 0) {
+  auto config = quorum::testing::tiny_config(64);
   if (sliding_window > 0) {
     config.sliding_window = sliding_window;
     config.windowed_layers = {true, false};
   }
-  return config;
-}
-
-model::Decoder small_decoder(std::int64_t sliding_window = 0) {
-  model::Decoder decoder(small_config(sliding_window));
+  model::Decoder decoder(config);
   model::initialize(*decoder, 7);
   decoder->eval();
   return decoder;
