@@ -155,7 +155,7 @@ TEST_CASE("CUDA: the decoder's logits are the CPU's, in float32 and bfloat16", "
 TEST_CASE("CUDA: greedy generation of a shipped policy gives the CPU's tokens", "[cuda]") {
   config::PolicySpec spec;
   spec.name = "policy-medium", spec.path = shipped_model("policy-medium");
-  spec.device = "cpu", spec.temperature = 0, spec.max_new_tokens = 48;
+  spec.device = "cpu", spec.dtype = "float32", spec.temperature = 0, spec.max_new_tokens = 48;
   auto cpu = model::load_policy(spec);
   std::vector<model::GenerationRequest> requests;
   for (const auto& problem : task::generate_set(2, 21, 8)) requests.push_back({cpu.prompt_ids(task::problem_text(problem)), 0});
@@ -196,7 +196,7 @@ TEST_CASE("CUDA: greedy generation of a shipped policy gives the CPU's tokens", 
 
 TEST_CASE("CUDA: a shipped PRM's step scores are the CPU's", "[cuda]") {
   config::PrmSpec spec;
-  spec.name = "prm-small", spec.path = shipped_model("prm-small"), spec.device = "cpu";
+  spec.name = "prm-small", spec.path = shipped_model("prm-small"), spec.device = "cpu", spec.dtype = "float32";
   const auto cpu = model::load_prm(spec);
   // Reference solutions, and the same with a wrong result in the first step.
   std::vector<prompts::ScoringInput> inputs;
