@@ -79,6 +79,13 @@ function(quorum_refuse_old_abi)
                       "PyTorch 2.7 or later from pip (its Linux wheels use the C++11 ABI) with QUORUM_LIBTORCH=python.")
 endfunction()
 
+# TorchConfig.cmake caches the paths of the libraries it finds, so a build folder stays with the
+# first libtorch found in it.
+if(DEFINED CACHE{QUORUM_LIBTORCH_CONFIGURED} AND NOT QUORUM_LIBTORCH STREQUAL QUORUM_LIBTORCH_CONFIGURED)
+  message(FATAL_ERROR "This build folder was configured with QUORUM_LIBTORCH='${QUORUM_LIBTORCH_CONFIGURED}', not "
+                      "'${QUORUM_LIBTORCH}': another libtorch needs another build folder (or this one removed; "
+                      "setup.sh builds Debian's into build/ and another into build-libtorch/)")
+endif()
 if(QUORUM_LIBTORCH)
   quorum_torch_config_dir("${QUORUM_LIBTORCH}" quorum_torch_dir)
   set(Torch_DIR "${quorum_torch_dir}" CACHE PATH "The folder of TorchConfig.cmake" FORCE)
@@ -88,6 +95,7 @@ if(QUORUM_LIBTORCH)
                  "at configure time: nvcc on PATH, or CUDAToolkit_ROOT)")
 endif()
 find_package(Torch REQUIRED)
+set(QUORUM_LIBTORCH_CONFIGURED "${QUORUM_LIBTORCH}" CACHE INTERNAL "The QUORUM_LIBTORCH this folder was configured with")
 quorum_refuse_old_abi()
 
 set(QUORUM_TORCH_HAS_CUDA OFF)

@@ -1,8 +1,9 @@
 // Which libtorch the build uses (cmake/libtorch.cmake, README "A GPU build"), configured on its
 // probe project (tests/cmake/libtorch_probe), seconds instead of quorum's minutes: a
 // QUORUM_LIBTORCH that names no libtorch, or a python3 without a usable PyTorch, stops CMake
-// with a message that says so; this build's own libtorch is accepted and described; the same
-// libtorch claiming the pre-C++11 libstdc++ ABI is refused.
+// with a message that says so; this build's own libtorch is accepted and described; a build
+// folder does not switch libtorch; the same libtorch claiming the pre-C++11 libstdc++ ABI is
+// refused.
 #include <catch2/catch.hpp>
 
 #include <cctype>
@@ -15,12 +16,13 @@ using quorum::testing::TempDir;
 
 namespace {
 
-// Configures the probe with QUORUM_LIBTORCH=spec; `environment` prefixes the command line. The
-// output's whitespace runs are single spaces: CMake wraps its messages.
+// Configures the probe with QUORUM_LIBTORCH=spec, in a fresh build folder unless `again`;
+// `environment` prefixes the command line. The output's whitespace runs are single spaces:
+// CMake wraps its messages.
 quorum::testing::CommandResult configure(const TempDir& dir, const std::string& spec,
-                                         const std::string& environment = "") {
+                                         const std::string& environment = "", bool again = false) {
   const auto build = dir.path() / "probe-build";
-  std::filesystem::remove_all(build);
+  if (!again) std::filesystem::remove_all(build);
   auto result = quorum::testing::run_quorum_in_shell(environment + " '" + QUORUM_CMAKE + "' -S '" + QUORUM_LIBTORCH_PROBE +
                                                      "' -B '" + build.string() + "' -DQUORUM_LIBTORCH='" + spec + "'");
   std::string flat;
@@ -95,6 +97,11 @@ TEST_CASE("this build's libtorch is described, and refused when it claims the pr
   std::ofstream(old_abi / "TorchConfig.cmake") << "include(\"" << QUORUM_TORCH_DIR << "/TorchConfig.cmake\")\n"
                                                << "set(TORCH_CXX_FLAGS \"-D_GLIBCXX_USE_CXX11_ABI=0\")\n";
   std::ofstream(old_abi / "TorchConfigVersion.cmake") << "include(\"" << QUORUM_TORCH_DIR << "/TorchConfigVersion.cmake\")\n";
+  // A build folder keeps the libtorch it was configured with: TorchConfig.cmake caches paths.
+  const auto switched = configure(dir, old_abi.string(), "", /*again=*/true);
+  INFO(switched.output);
+  CHECK(switched.exit_code != 0);
+  CHECK_THAT(switched.output, Catch::Contains("another libtorch needs another build folder"));
   const auto refused = configure(dir, old_abi.string());
   INFO(refused.output);
   CHECK(refused.exit_code != 0);
