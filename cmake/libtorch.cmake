@@ -79,6 +79,9 @@ function(quorum_refuse_old_abi)
                       "PyTorch 2.7 or later from pip (its Linux wheels use the C++11 ABI) with QUORUM_LIBTORCH=python.")
 endfunction()
 
+if(QUORUM_LIBTORCH)
+  quorum_torch_config_dir("${QUORUM_LIBTORCH}" quorum_torch_dir)
+endif()
 # TorchConfig.cmake caches the paths of the libraries it finds, so a build folder stays with the
 # first libtorch found in it.
 if(DEFINED CACHE{QUORUM_LIBTORCH_CONFIGURED} AND NOT QUORUM_LIBTORCH STREQUAL QUORUM_LIBTORCH_CONFIGURED)
@@ -87,7 +90,6 @@ if(DEFINED CACHE{QUORUM_LIBTORCH_CONFIGURED} AND NOT QUORUM_LIBTORCH STREQUAL QU
                       "setup.sh builds Debian's into build/ and another into build-libtorch/)")
 endif()
 if(QUORUM_LIBTORCH)
-  quorum_torch_config_dir("${QUORUM_LIBTORCH}" quorum_torch_dir)
   set(Torch_DIR "${quorum_torch_dir}" CACHE PATH "The folder of TorchConfig.cmake" FORCE)
   # A CUDA libtorch's TorchConfig looks for the CUDA toolkit (FindCUDA or FindCUDAToolkit,
   # depending on the version) and stops here without it.
