@@ -4,18 +4,31 @@
 #   ./setup.sh demo     ... then run the demo sweep (configs/demo.yaml)
 #   ./setup.sh test     ... then run the whole test suite
 #   ./setup.sh bench    ... then run the benchmarks
+# With QUORUM_LIBTORCH set, quorum builds against another libtorch than Debian's CPU-only one,
+# e.g. a CUDA one (README, "A GPU build"), into build-libtorch/ (build/ keeps Debian's):
+#   QUORUM_LIBTORCH=/path/to/libtorch ./setup.sh   a libtorch folder (share/cmake/Torch inside)
+#                                                  or the folder of its TorchConfig.cmake
+#   QUORUM_LIBTORCH=python ./setup.sh              the libtorch of the PyTorch python3 imports
 set -euo pipefail
+libtorch=${QUORUM_LIBTORCH:-}
+# A relative folder is taken from where setup.sh was started.
+[[ -n $libtorch && $libtorch != python ]] && libtorch=$(realpath -m -- "$libtorch")
 cd "$(dirname "$0")"
+build=build
+[[ -n $libtorch ]] && build="build-libtorch"
 
 packages=(
   build-essential cmake
   catch2 nlohmann-json3-dev libcli11-dev libpcre2-dev libyaml-cpp-dev libzmq3-dev cppzmq-dev iproute2 pkg-config
   python3 python3-numpy
   python3-jinja2  # the chat-template tests compare quorum's renderer with jinja2 as transformers sets it up
-  libtorch-dev python3-torch
   libopenblas0-openmp  # libtorch on Debian otherwise multiplies matrices with the reference BLAS (20x slower)
   libcaf-dev libsqlite3-dev  # the actors and the store
 )
+# Debian's libtorch, unless another is named; the test suite's reference scripts run on Debian's
+# python3 with its torch either way (python3-torch brings no headers, only its own libtorch).
+[[ -z $libtorch ]] && packages+=(libtorch-dev python3-torch)
+[[ -n $libtorch && ${1:-} == test ]] && packages+=(python3-torch)
 # The HTML report's charting libraries come from the npm registry (web/package-lock.json); a
 # machine with its own Node.js keeps it, one without gets Debian's.
 command -v npm >/dev/null || packages+=(nodejs npm)
@@ -33,17 +46,18 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j"$(nproc)"
+# Only CMake's line on the libtorch it found (version, library, CUDA or not) is shown.
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DQUORUM_LIBTORCH="$libtorch" | sed -n 's/^-- libtorch/setup: libtorch/p'
+cmake --build "$build" -j"$(nproc)"
 
 case "${1:-}" in
   "") ;;
   demo)
     # The main job: every shipped policy sampled, every shipped PRM scoring, all strategies
     # evaluated (configs/demo.yaml). A second run continues the stored sweep.
-    exec ./build/quorum run configs/demo.yaml
+    exec "./$build/quorum" run configs/demo.yaml
     ;;
-  test)  cd build && exec ctest --output-on-failure -j"$(nproc)" ;;
-  bench) ./build/bench_analyze && exec ./build/bench_bus ;;
+  test)  cd "$build" && exec ctest --output-on-failure -j"$(nproc)" ;;
+  bench) "./$build/bench_analyze" && exec "./$build/bench_bus" ;;
   *) echo "setup: unknown action '$1' (expected demo, test or bench)" >&2; exit 2 ;;
 esac

@@ -34,6 +34,17 @@ inline CommandResult run_quorum(const std::string& arguments) {
   return run_quorum_in_shell(std::string(QUORUM_BINARY) + " " + arguments);
 }
 
+// Where `quorum` said model NAME runs, e.g. "cpu in float32" from its line "quorum: model NAME
+// (DIR) runs on cpu in float32" (runtime/model/loading.h); empty when it did not say.
+inline std::string placement(const std::string& output, const std::string& name) {
+  const auto start = output.find("quorum: model " + name + " (");
+  if (start == std::string::npos) return "";
+  const auto line = output.substr(start, output.find('\n', start) - start);
+  const std::string runs_on = ") runs on ";
+  const auto at = line.rfind(runs_on);
+  return at == std::string::npos ? "" : line.substr(at + runs_on.size());
+}
+
 // A fresh directory under the system temp dir, removed when the object goes away.
 class TempDir {
  public:

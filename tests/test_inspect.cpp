@@ -37,8 +37,10 @@ TEST_CASE("inspect prints a checkpoint's facts and the logits an independent for
   const auto result = run_quorum("inspect " + dir.path().string() + " --ids " + list + " --json");
   INFO(result.output);
   REQUIRE(result.exit_code == 0);
-  // The JSON object is stdout; stderr (captured with it) says where the model runs.
-    const auto report = json::parse(result.output.substr(result.output.find('{')));
+  // The JSON object is stdout; stderr (captured with it) says where the model runs (--device
+  // is cpu unless given).
+  CHECK(quorum::testing::placement(result.output, "inspect") == "cpu in float32");
+  const auto report = json::parse(result.output.substr(result.output.find('{')));
   CHECK(report["architecture"] == "Qwen2ForCausalLM");
   CHECK(report["dtype"] == "float32");
   CHECK(report["ids"].size() == 11);

@@ -40,6 +40,9 @@ TEST_CASE("quorum run: a small sweep streams through the actors into the store a
   REQUIRE(run.exit_code == 0);
   CHECK(run.output.find("report: " + (dir.path() / "out" / "report").string() + "/report.html") != std::string::npos);
   CHECK(run.output.find("sample ") != std::string::npos);  // the progress view
+  // Every model says where it runs: `device: auto` (the default) is the GPU when there is one.
+  const std::string device = quorum::model::cuda_available() ? "cuda:0" : "cpu";
+  for (const char* model : {"pa", "pb", "prm"}) CHECK(quorum::testing::placement(run.output, model) == device + " in float32");
   const auto summary = read_text(dir.path() / "out" / "report" / "summary.md");
   CHECK(summary.find("| pa | prm |") != std::string::npos);
   CHECK(summary.find("| pb | prm |") != std::string::npos);

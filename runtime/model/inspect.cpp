@@ -121,6 +121,7 @@ std::string inspect(const InspectRequest& request) {
         throw InputError(request.directory, 0, "--ids", "token id " + std::to_string(id) + " is not in the vocabulary");
     if (!config.lm_head) throw InputError(request.directory, 0, "architectures", "this model has no language-model head");
     auto decoder = load_decoder(request.directory, device, dtype);
+    log_placement("inspect", request.directory, decoder);
     c10::InferenceMode inference;
     const auto n = static_cast<std::int64_t>(ids.size());
     const auto input = torch::tensor(ids, torch::kInt64).view({1, n}).to(device);

@@ -45,10 +45,10 @@ WeightDtype planned_dtype(const std::string& setting, const std::string& directo
   return resolve_weight_dtype(setting.empty() ? "auto" : setting, directory, on_cuda);
 }
 
-void log_placement(const std::string& name, const std::string& directory, const torch::Device& device,
-                   WeightDtype dtype) {
-  std::cerr << "quorum: model " << name << " (" << directory << ") runs on " << device.str() << " in "
-            << weight_dtype_name(dtype) << "\n";
+void log_placement(const std::string& name, const std::string& directory, Decoder& decoder) {
+  // The decoder creates every weight in its dtype, on one device.
+  std::cerr << "quorum: model " << name << " (" << directory << ") runs on "
+            << decoder->parameters().front().device().str() << " in " << weight_dtype_name(decoder->dtype()) << "\n";
 }
 
 // transformers' generate stops at each of them, so quorum's sampler does too (Qwen2.5-Instruct
@@ -112,7 +112,7 @@ LoadedPolicy prepare_policy(const config::PolicySpec& spec, bool load) {
     const auto device = resolve_device(spec.device);
     const auto dtype = resolve_dtype(spec.dtype, spec.path, device);
     policy.decoder = load_decoder(spec.path, device, dtype);
-    log_placement(spec.name, spec.path, device, dtype);
+    log_placement(spec.name, spec.path, policy.decoder);
   } else {
     policy.decoder = Decoder(ModelConfig::load(spec.path), planned_dtype(spec.dtype, spec.path, spec.device),
                              torch::Device(torch::kMeta));
@@ -177,7 +177,7 @@ LoadedPrm prepare_prm(const config::PrmSpec& spec, bool load) {
   const auto device = resolve_device(spec.device);
   const auto dtype = resolve_dtype(spec.dtype, spec.path, device);
   auto prm = std::make_unique<ProcessRewardModel>(spec.path, settings, device, dtype);
-  log_placement(spec.name, spec.path, device, dtype);
+  log_placement(spec.name, spec.path, prm->decoder());
   return {std::move(inputs), std::move(prm)};
 }
 

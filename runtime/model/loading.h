@@ -45,9 +45,11 @@ WeightDtype resolve_dtype(const std::string& setting, const std::string& directo
 // when this process sees one).
 WeightDtype planned_dtype(const std::string& setting, const std::string& directory, const std::string& device);
 
-// One line on stderr: the device and dtype a model actually runs on.
-void log_placement(const std::string& name, const std::string& directory, const torch::Device& device,
-                   WeightDtype dtype);
+// One line on stderr: the device and dtype a model actually runs on, read from the loaded
+// decoder (not from the settings that asked for them), e.g. "quorum: model small (models/policy-small)
+// runs on cpu in float32". Every model quorum loads says it: the sweep's policies and PRMs,
+// `quorum inspect`'s, and those `quorum train` and `quorum eval` train and evaluate.
+void log_placement(const std::string& name, const std::string& directory, Decoder& decoder);
 
 // DIR/quorum.json: what quorum's own models record about themselves (role, prompt, kind, step
 // and eos tokens). Published checkpoints have none (an empty object); the sweep config then

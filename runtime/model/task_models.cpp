@@ -11,6 +11,7 @@
 
 #include "runtime/common/error.h"
 #include "runtime/model/generate.h"
+#include "runtime/model/loading.h"
 #include "runtime/task/arithmetic.h"
 #include "runtime/tokenizer/tokenizer.h"
 #include "runtime/tokenizer/train.h"
@@ -134,6 +135,13 @@ tokenizer::Tokenizer model_tokenizer(const std::string& directory) {
   return tokenizer::Tokenizer::load((std::filesystem::path(directory) / "tokenizer.json").string());
 }
 
+// quorum train and quorum eval run their models on the CPU in float32, and say so.
+Decoder load_on_cpu(const char* role, const std::string& directory) {
+  auto decoder = load_decoder(directory);
+  log_placement(role, directory, decoder);
+  return decoder;
+}
+
 }  // namespace
 
 ModelConfig demo_shape(const std::string& size, std::int64_t vocab_size) {
@@ -178,6 +186,7 @@ double train_task_policy(const PolicyTraining& options, const std::string& direc
   config.eos_token_ids = {eos};
   Decoder decoder(config);
   initialize(*decoder, options.train.seed);
+  log_placement("policy", directory, decoder);
   auto train = options.train;
   train.pad_token_id = eos;
   const double loss = train_language_model(decoder, examples, train, progress_line(log, "train policy"));
@@ -193,19 +202,15 @@ double train_task_policy(const PolicyTraining& options, const std::string& direc
 }
 
 double train_task_prm(const PrmTraining& options, const std::string& directory, const TrainLog& log) {
-  auto policy = load_decoder(options.policy);
+  auto policy = load_on_cpu("policy", options.policy);
   const auto tokens = tokenizer::Tokenizer::load((std::filesystem::path(options.policy) / "tokenizer.json").string());
   const auto eos = token_id(tokens, kEndOfText);
   const auto step = token_id(tokens, kStepToken);
   // Problems the policy was not trained on: another seed stream.
   const auto problems = problems_of(options.levels, options.train.seed ^ 0x5052'4d00ULL, options.problems);
 
-  const auto sampled = sample_labelled_steps(policy, tokens, problems, options.samples, options.temperature,
-                                             options.max_new_tokens, options.train.seed, log);
-  const auto& examples = sampled.examples;
-  const auto good = sampled.good, bad = sampled.bad;
-  if (examples.empty()) throw InputError(options.policy, 0, "", "the policy produced no steps to learn from");
-
+  // Built before sampling, so that its placement is logged before the progress lines (sampling
+  // draws no numbers from torch's generator, which initialize and the head seed).
   PrmSettings settings;
   settings.step_token_id = step;
   settings.pad_token_id = eos;
@@ -213,6 +218,14 @@ double train_task_prm(const PrmTraining& options, const std::string& directory, 
                                               : Decoder(demo_shape(options.size, policy->config().vocab_size));
   if (options.size != "policy") initialize(*backbone, options.train.seed);
   ProcessRewardModel prm(backbone, settings, options.train.seed);
+  log_placement("prm", directory, prm.decoder());
+
+  const auto sampled = sample_labelled_steps(policy, tokens, problems, options.samples, options.temperature,
+                                             options.max_new_tokens, options.train.seed, log);
+  const auto& examples = sampled.examples;
+  const auto good = sampled.good, bad = sampled.bad;
+  if (examples.empty()) throw InputError(options.policy, 0, "", "the policy produced no steps to learn from");
+
   auto train = options.train;
   train.pad_token_id = eos;
   const double loss = train_reward_model(prm, examples, train, progress_line(log, "train prm"));
@@ -249,7 +262,7 @@ double step_auc(const std::vector<float>& scores, const std::vector<float>& labe
 
 std::vector<PolicyScore> evaluate_task_policy(const std::string& policy_dir, const std::vector<int>& levels,
                                               std::size_t problems, std::size_t samples, std::uint64_t seed) {
-  auto policy = load_decoder(policy_dir);
+  auto policy = load_on_cpu("policy", policy_dir);
   const auto tokens = model_tokenizer(policy_dir);
   std::vector<PolicyScore> scores;
   for (int level : levels) {
@@ -266,7 +279,7 @@ std::vector<PolicyScore> evaluate_task_policy(const std::string& policy_dir, con
 
 PrmScore evaluate_task_prm(const std::string& prm_dir, const std::string& policy_dir, const std::vector<int>& levels,
                            std::size_t problems, std::size_t samples, std::uint64_t seed) {
-  auto policy = load_decoder(policy_dir);
+  auto policy = load_on_cpu("policy", policy_dir);
   const auto tokens = model_tokenizer(policy_dir);
   // The PRM reads the policy's text through its own tokenizer, as a sweep's verifier does.
   const auto prm_tokens = model_tokenizer(prm_dir);
@@ -274,6 +287,7 @@ PrmScore evaluate_task_prm(const std::string& prm_dir, const std::string& policy
   settings.step_token_id = token_id(prm_tokens, kStepToken);
   settings.pad_token_id = token_id(prm_tokens, kEndOfText);
   ProcessRewardModel prm(prm_dir, settings);
+  log_placement("prm", prm_dir, prm.decoder());
   const auto sampled =
       sample_labelled_steps(policy, tokens, problems_of(levels, seed ^ kEvaluationStream, problems), samples, 1.0, kEvaluationMaxTokens, seed, {});
   std::vector<std::vector<std::int64_t>> sequences;
