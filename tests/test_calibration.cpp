@@ -66,6 +66,21 @@ TEST_CASE("calibration uses only the problems it is given", "[calibration]") {
   CHECK(fit.correct_responses == 6);
 }
 
+TEST_CASE("a draw in which no response has an answer credits no offset", "[calibration]") {
+  // Problem 0: three answered responses; problem 1: four responses, none answered.
+  auto hand = std::vector<HandProblem>{{{}, {0}, 2}, {{}, {0}, 1}};
+  for (int i = 0; i < 3; ++i) hand[0].responses.push_back({0, 0.8f});
+  for (int i = 0; i < 4; ++i) hand[1].responses.push_back({-1, 0.5f});
+  const auto pool = hand_pool(hand);
+  const auto scores = aggregation::reduced_scores(pool, 0, aggregation::Reduction::last);
+  calibration::CalibrationSettings settings;
+  settings.budgets = {1, 2, 3};
+  settings.draws = 4;
+  const auto credit = calibration::offset_credit(pool, {scores}, settings).front();
+  for (const auto& values : {credit.linear, credit.logit})
+    for (const double v : values) CHECK(std::isfinite(v));
+}
+
 TEST_CASE("kde ratio is uninformative without both kinds of responses", "[calibration]") {
   const auto ratio = calibration::KdeRatio::fit({1.0, 2.0, 3.0}, {0.5});
   CHECK_FALSE(ratio.informative());

@@ -239,6 +239,7 @@ TEST_CASE("bus fault injection: killed workers, a killed coordinator, a cut-off 
           quorum_args({"worker", "--connect", endpoint, "--key", key.string(), "--name", name, "--patience", "60"}),
           suite.log(name)));
     sleep_s(std::uniform_real_distribution<double>(0.3, 0.6)(random) * suite.two_worker_seconds);
+    INFO(first.output());
     REQUIRE(first.running());
     first.signal(SIGKILL);
     first.wait(10);

@@ -66,10 +66,11 @@ TEST_CASE("quorum run: a small sweep streams through the actors into the store a
   CHECK(exported.output.find("12 (policy, problem) rows") != std::string::npos);
   CHECK(run_quorum("export " + store + " --split calibration --out " + calibration).exit_code == 0);
   const auto analyzed = run_quorum("analyze --input " + evaluation + " --calibration " + calibration + " --out " +
-                                   (dir.path() / "analysis").string() + " --budgets 1,2,4 --draws 8 --bootstrap 20 --quiet");
+                                   (dir.path() / "analysis").string() + " --budgets 1,2,4 --draws 8 --bootstrap 20 --calibration-draws 2 --seed 5 --quiet");
   INFO(analyzed.output);
   CHECK(analyzed.exit_code == 0);
-  // The analysis of the exported rows is the run's own report.
+  // The analysis of the exported rows, with the sweep's analysis settings (tiny_sweep.h: seed 5,
+  // calibration_draws 2), is the run's own report.
   CHECK(read_text(dir.path() / "analysis" / "results.csv") == read_text(dir.path() / "out" / "report" / "results.csv"));
 
   const auto report = run_quorum("report " + store + " --out " + (dir.path() / "again").string());

@@ -9,7 +9,6 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -541,7 +540,10 @@ TEST_CASE("tokenizer_config.json errors name the file and the field", "[tokenize
   }
 }
 
-TEST_CASE("Encoding with the published vocabularies stays fast", "[tokenizer]") {
+// Throughput is bench material (docs/tokenizer.md); this test keeps the long-input path exact:
+// a 2 MiB text, which Llama-2's tokenizer (no pre-tokenizer) merges as one piece with a heap,
+// encodes and decodes back unchanged. A quadratic merge would run into ctest's timeout.
+TEST_CASE("A 2 MiB text round-trips through the published vocabularies", "[tokenizer]") {
   const Tokenizer llama2 = Tokenizer::load(package_dir("llama2") + "/tokenizer.json");
   // No added tokens and no literal "▁" inside, so that the text decodes back unchanged.
   std::string text;
@@ -549,24 +551,11 @@ TEST_CASE("Encoding with the published vocabularies stays fast", "[tokenizer]") 
     for (const std::string& t : texts())
       if (t.find('<') == std::string::npos && t.find("\xE2\x96\x81") == std::string::npos)
         text += t + "\n";
-  const auto start = std::chrono::steady_clock::now();
-  const auto ids = llama2.encode(text);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const double mb_per_s = text.size() / 1e6 / seconds;
-  WARN("Llama-2 tokenizer: " << mb_per_s << " MB/s, " << ids.size() << " tokens");
-  // Llama-2 has no pre-tokenizer: the whole text is one piece, merged with a heap.
-  CHECK(mb_per_s > 0.5);
-  CHECK(llama2.decode(ids) == text);
-
+  CHECK(llama2.decode(llama2.encode(text)) == text);
   for (const char* name : {"llama3_1", "qwen3"}) {
     const Tokenizer tok = Tokenizer::load(package_dir(name) + "/tokenizer.json");
-    const auto begin = std::chrono::steady_clock::now();
     const auto byte_level_ids = tok.encode(text);
-    const double s =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
-    WARN(name << " tokenizer: " << text.size() / 1e6 / s << " MB/s");
-    CHECK(text.size() / 1e6 / s > 2.0);
+    CHECK(!byte_level_ids.empty());
     if (tok.parts().normalizers.empty()) CHECK(tok.decode(byte_level_ids) == text);
   }
 }

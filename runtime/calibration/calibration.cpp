@@ -92,6 +92,7 @@ double vote_at(const std::vector<CountGroup>& groups, double c, std::size_t& lea
 // added as a step to `steps` (steps[g] - steps[g+1] apply from g on; summed later).
 void add_offset_credit(const std::vector<CountGroup>& groups, const std::vector<double>& offsets,
                        double weight, double* credit, double* steps) {
+  if (groups.empty()) return;  // no drawn response has an answer: nothing is credited at any offset
   std::size_t g = 0;
   while (g < offsets.size()) {
     std::size_t leader = 0;

@@ -147,8 +147,82 @@ AttentionImpl::AttentionImpl(const ModelConfig& config, const torch::TensorOptio
   }
 }
 
+std::pair<torch::Tensor, torch::Tensor> KvCache::extend(std::int64_t layer, const torch::Tensor& new_keys,
+                                                       const torch::Tensor& new_values) {
+  auto k = new_keys, v = new_values;
+  if (torch::GradMode::is_enabled()) {  // out of place, for autograd
+    if (keys[layer].defined()) k = torch::cat({keys[layer], k}, 2), v = torch::cat({values[layer], v}, 2);
+    keys[layer] = k, values[layer] = v;
+    return {k, v};
+  }
+  const auto batch = k.size(0), steps = k.size(2);
+  const auto past = keys[layer].defined() ? keys[layer].size(2) : 0;
+  const auto total = past + steps;
+  auto& key_buffer = key_store[layer];
+  auto& value_buffer = value_store[layer];
+  if (!key_buffer.defined() || key_buffer.size(2) < total || key_buffer.size(0) != batch) {
+    std::int64_t capacity = std::max(total, reserve);
+    if (key_buffer.defined()) capacity = std::max(capacity, 2 * key_buffer.size(2));
+    auto shape = k.sizes().vec();
+    shape[2] = capacity;
+    auto grown_keys = torch::empty(shape, k.options()), grown_values = torch::empty(shape, v.options());
+    if (past > 0) {
+      grown_keys.narrow(2, 0, past).copy_(keys[layer]);
+      grown_values.narrow(2, 0, past).copy_(values[layer]);
+    }
+    key_buffer = grown_keys, value_buffer = grown_values;
+  }
+  key_buffer.narrow(2, past, steps).copy_(k);
+  value_buffer.narrow(2, past, steps).copy_(v);
+  keys[layer] = key_buffer.narrow(2, 0, total);
+  values[layer] = value_buffer.narrow(2, 0, total);
+  return {keys[layer], values[layer]};
+}
+
+SlotCache::SlotCache(const ModelConfig& config, std::int64_t slots, std::int64_t capacity,
+                     const torch::TensorOptions& options)
+    : lengths(static_cast<std::size_t>(slots), 0) {
+  // Zeroed, not empty: a step reads every slot up to the longest one, and a masked position's
+  // zero weight times a never-written NaN would still be NaN.
+  for (std::int64_t layer = 0; layer < config.num_layers; ++layer) {
+    keys.push_back(torch::zeros({slots, config.num_kv_heads, capacity, config.head_dim}, options));
+    values.push_back(torch::zeros({slots, config.num_kv_heads, capacity, config.head_dim}, options));
+  }
+}
+
+void SlotCache::assign(std::int64_t slot, const KvCache& prefilled, std::int64_t row) {
+  const auto length = prefilled.length();
+  if (length > capacity()) throw std::logic_error("a prompt longer than the slot cache's capacity");
+  for (std::size_t layer = 0; layer < keys.size(); ++layer) {
+    keys[layer][slot].narrow(1, 0, length).copy_(prefilled.keys[layer][row]);
+    values[layer][slot].narrow(1, 0, length).copy_(prefilled.values[layer][row]);
+  }
+  lengths[slot] = length;
+}
+
+void SlotCache::move(std::int64_t from, std::int64_t to) {
+  const auto length = lengths[from];
+  for (std::size_t layer = 0; layer < keys.size(); ++layer) {
+    keys[layer][to].narrow(1, 0, length).copy_(keys[layer][from].narrow(1, 0, length));
+    values[layer][to].narrow(1, 0, length).copy_(values[layer][from].narrow(1, 0, length));
+  }
+  lengths[to] = length;
+}
+
+std::pair<torch::Tensor, torch::Tensor> SlotCache::extend(std::int64_t layer, const torch::Tensor& k,
+                                                         const torch::Tensor& v) {
+  using torch::indexing::Slice;
+  const auto n = k.size(0);
+  const auto rows = torch::arange(n, step_positions.options());
+  keys[layer].index_put_({rows, Slice(), step_positions}, k.squeeze(2));
+  values[layer].index_put_({rows, Slice(), step_positions}, v.squeeze(2));
+  const auto span = *std::max_element(lengths.begin(), lengths.begin() + n) + 1;
+  return {keys[layer].narrow(0, 0, n).narrow(2, 0, span), values[layer].narrow(0, 0, n).narrow(2, 0, span)};
+}
+
+template <class Cache>
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                                     const torch::Tensor& mask, KvCache* cache, std::int64_t layer) {
+                                     const torch::Tensor& mask, Cache* cache, std::int64_t layer) {
   // In-place updates save memory without autograd; with it, every step stays out of place.
   const bool autograd = torch::GradMode::is_enabled();
   const auto batch = x.size(0), steps = x.size(1);
@@ -164,33 +238,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
   auto v = qkv.narrow(-1, (heads_ + kv_heads_) * head_dim_, kv_heads_ * head_dim_)
                .view({batch, steps, kv_heads_, head_dim_})
                .transpose(1, 2);
-  if (cache && autograd) {
-    auto& keys = cache->keys[layer];
-    auto& values = cache->values[layer];
-    if (keys.defined()) k = torch::cat({keys, k}, 2), v = torch::cat({values, v}, 2);
-    keys = k, values = v;
-  } else if (cache) {
-    const auto past = cache->keys[layer].defined() ? cache->keys[layer].size(2) : 0;
-    const auto total = past + steps;
-    auto& key_store = cache->key_store[layer];
-    auto& value_store = cache->value_store[layer];
-    if (!key_store.defined() || key_store.size(2) < total || key_store.size(0) != batch) {
-      std::int64_t capacity = std::max(total, cache->reserve);
-      if (key_store.defined()) capacity = std::max(capacity, 2 * key_store.size(2));
-      auto grown_keys = torch::empty({batch, kv_heads_, capacity, head_dim_}, k.options());
-      auto grown_values = torch::empty({batch, kv_heads_, capacity, head_dim_}, v.options());
-      if (past > 0) {
-        grown_keys.narrow(2, 0, past).copy_(cache->keys[layer]);
-        grown_values.narrow(2, 0, past).copy_(cache->values[layer]);
-      }
-      key_store = grown_keys;
-      value_store = grown_values;
-    }
-    key_store.narrow(2, past, steps).copy_(k);
-    value_store.narrow(2, past, steps).copy_(v);
-    k = cache->keys[layer] = key_store.narrow(2, 0, total);
-    v = cache->values[layer] = value_store.narrow(2, 0, total);
-  }
+  if (cache) std::tie(k, v) = cache->extend(layer, k, v);
   const auto total = k.size(2);
   // Grouped-query attention without copying k/v: the rep query heads of each key/value head
   // become rows, q [B, kv, rep * T, D] against k [B, kv, S, D].
@@ -235,9 +283,10 @@ BlockImpl::BlockImpl(const ModelConfig& config, const torch::TensorOptions& opti
       register_module("post_attention_layernorm", RmsNorm(config.hidden_size, config.rms_norm_eps, options));
 }
 
+template <class Cache>
 torch::Tensor BlockImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                                 const torch::Tensor& mask, KvCache* cache, std::int64_t layer) {
-  const auto h = x + self_attn_(input_layernorm_(x), cos, sin, mask, cache, layer);
+                                 const torch::Tensor& mask, Cache* cache, std::int64_t layer) {
+  const auto h = x + self_attn_->forward(input_layernorm_(x), cos, sin, mask, cache, layer);
   return h + mlp_(post_attention_layernorm_(h));
 }
 
@@ -257,44 +306,80 @@ DecoderImpl::DecoderImpl(const ModelConfig& config, WeightDtype dtype, const tor
   inv_freq_ = register_buffer("inv_freq", rope_inverse_frequencies(config).to(device));
 }
 
+std::pair<torch::Tensor, torch::Tensor> DecoderImpl::rotary(const torch::Tensor& positions) const {
+  // Angles in float32 (as transformers computes them), cos and sin cast to the model's dtype.
+  const auto dtype = torch_dtype(dtype_);
+  const auto freqs = positions.to(torch::kFloat32).unsqueeze(-1) * inv_freq_.view({1, 1, -1});
+  const auto angles = torch::cat({freqs, freqs}, -1);
+  return {angles.cos().to(dtype), angles.sin().to(dtype)};
+}
+
+std::pair<torch::Tensor, torch::Tensor> DecoderImpl::attention_masks(const torch::Tensor& allowed,
+                                                                     const torch::Tensor& query_at,
+                                                                     const torch::Tensor& key_at) const {
+  auto additive = [&](const torch::Tensor& ok) {
+    return torch::zeros(ok.sizes(), ok.options().dtype(torch::kFloat32))
+        .masked_fill(ok.logical_not(), std::numeric_limits<float>::lowest());
+  };
+  torch::Tensor window_mask;
+  if (config_.sliding_window > 0)
+    window_mask = additive(allowed & (query_at - key_at < config_.sliding_window).view({-1, 1, allowed.size(2), allowed.size(3)}));
+  return {additive(allowed), window_mask};
+}
+
+template <class Cache>
+torch::Tensor DecoderImpl::run_layers(const torch::Tensor& ids, const torch::Tensor& cos, const torch::Tensor& sin,
+                                      const std::pair<torch::Tensor, torch::Tensor>& masks, Cache* cache) {
+  auto x = model_->embed_tokens(ids);
+  for (std::int64_t i = 0; i < config_.num_layers; ++i)
+    x = model_->layers->at<BlockImpl>(i).forward(x, cos, sin, config_.windowed(i) ? masks.second : masks.first, cache, i);
+  return model_->norm(x);
+}
+
 torch::Tensor DecoderImpl::hidden(const torch::Tensor& ids, const torch::Tensor& positions,
                                   const torch::Tensor& valid, KvCache* cache) {
   const auto batch = ids.size(0), steps = ids.size(1);
   const std::int64_t past = cache ? cache->length() : 0;
   const std::int64_t total = past + steps;
-  const auto dtype = torch_dtype(dtype_);
-
-  // Angles in float32 (as transformers computes them), cos and sin cast to the model's dtype.
-  const auto freqs = positions.to(torch::kFloat32).unsqueeze(-1) * inv_freq_.view({1, 1, -1});
-  const auto angles = torch::cat({freqs, freqs}, -1);
-  const auto cos = angles.cos().to(dtype), sin = angles.sin().to(dtype);
+  const auto [cos, sin] = rotary(positions);
 
   // Query t (at cache slot past + t) sees key s when s <= past + t and s is a real token; in a
   // windowed layer also only when past + t - s < sliding_window.
-  const auto options = torch::TensorOptions().device(ids.device());
-  const auto query_at = torch::arange(past, total, options.dtype(torch::kInt64)).view({steps, 1});
-  const auto key_at = torch::arange(0, total, options.dtype(torch::kInt64)).view({1, total});
+  const auto options = torch::TensorOptions().device(ids.device()).dtype(torch::kInt64);
+  const auto query_at = torch::arange(past, total, options).view({steps, 1});
+  const auto key_at = torch::arange(0, total, options).view({1, total});
   auto allowed = (key_at <= query_at).view({1, 1, steps, total});
   if (valid.defined()) allowed = allowed & valid.to(torch::kBool).view({batch, 1, 1, total});
-  auto additive = [&](const torch::Tensor& ok) {
-    return torch::zeros(ok.sizes(), options.dtype(torch::kFloat32))
-        .masked_fill(ok.logical_not(), std::numeric_limits<float>::lowest());
-  };
-  const auto mask = additive(allowed);
-  torch::Tensor window_mask;
-  if (config_.sliding_window > 0)
-    window_mask = additive(allowed & (query_at - key_at < config_.sliding_window).view({1, 1, steps, total}));
-
   if (cache) {
     cache->keys.resize(config_.num_layers);
     cache->values.resize(config_.num_layers);
     cache->key_store.resize(config_.num_layers);
     cache->value_store.resize(config_.num_layers);
   }
-  auto x = model_->embed_tokens(ids);
-  for (std::int64_t i = 0; i < config_.num_layers; ++i)
-    x = model_->layers->at<BlockImpl>(i).forward(x, cos, sin, config_.windowed(i) ? window_mask : mask, cache, i);
-  return model_->norm(x);
+  return run_layers(ids, cos, sin, attention_masks(allowed, query_at, key_at), cache);
+}
+
+torch::Tensor DecoderImpl::decode(const torch::Tensor& ids, SlotCache& cache) {
+  const auto n = ids.size(0);
+  if (n == 0 || n > static_cast<std::int64_t>(cache.lengths.size()))
+    throw std::logic_error("a decoding step of " + std::to_string(n) + " slots");
+  const std::vector<std::int64_t> lengths(cache.lengths.begin(), cache.lengths.begin() + n);
+  const auto span = *std::max_element(lengths.begin(), lengths.end()) + 1;
+  if (span > cache.capacity()) throw std::logic_error("a slot cache's capacity exceeded");
+  const auto options = torch::TensorOptions().device(ids.device()).dtype(torch::kInt64);
+  // Each slot's new token sits at its own position and sees that slot's keys up to it.
+  cache.step_positions = torch::tensor(lengths, torch::kInt64).to(ids.device());
+  const auto query_at = cache.step_positions.view({n, 1, 1, 1});
+  const auto key_at = torch::arange(0, span, options).view({1, 1, 1, span});
+  const auto [cos, sin] = rotary(cache.step_positions.view({n, 1}));
+  const auto hidden = run_layers(ids.view({n, 1}), cos, sin, attention_masks(key_at <= query_at, query_at, key_at), &cache);
+  for (std::int64_t slot = 0; slot < n; ++slot) ++cache.lengths[slot];
+  return hidden.view({n, -1});
+}
+
+SlotCache DecoderImpl::slot_cache(std::int64_t slots, std::int64_t capacity) {
+  const auto& weight = model_->embed_tokens->weight;
+  return SlotCache(config_, slots, capacity, weight.options());
 }
 
 torch::Tensor DecoderImpl::logits(const torch::Tensor& hidden) {

@@ -14,6 +14,7 @@
 
 #include <string>
 #include <vector>
+#include <utility>
 
 #include <torch/torch.h>
 
@@ -66,15 +67,39 @@ struct KvCache {
   std::vector<torch::Tensor> key_store, value_store;
   std::int64_t reserve = 0;
   std::int64_t length() const { return keys.empty() ? 0 : keys.front().size(2); }
+  // Appends a layer's new keys and values [batch, kv_heads, T, head_dim]; returns all of them.
+  std::pair<torch::Tensor, torch::Tensor> extend(std::int64_t layer, const torch::Tensor& k, const torch::Tensor& v);
+};
+
+// The keys and values of up to `slots` independent sequences for continuous batching: each
+// slot a row of buffers [slots, kv_heads, capacity, head_dim] per layer, allocated once, with
+// its own length, so one slot is refilled with a new sequence while the others keep decoding.
+// A decoding step runs the first n slots (DecoderImpl::decode); a finished sequence's slot is
+// reused by copying the last busy slot into it (move), which keeps the busy slots first.
+struct SlotCache {
+  SlotCache(const ModelConfig& config, std::int64_t slots, std::int64_t capacity, const torch::TensorOptions& options);
+  std::vector<torch::Tensor> keys, values;
+  std::vector<std::int64_t> lengths;  // per slot: positions held
+  std::int64_t capacity() const { return keys.front().size(2); }
+  // Slot becomes row `row` of a prefilled cache (a prompt's keys and values copied in).
+  void assign(std::int64_t slot, const KvCache& prefilled, std::int64_t row = 0);
+  // Slot `to` becomes a copy of slot `from`.
+  void move(std::int64_t from, std::int64_t to);
+  // Writes a decoding step's keys and values [n, kv_heads, 1, head_dim] of slots 0..n-1 at each
+  // slot's own position (lengths, advanced by decode once every layer has written); returns
+  // the slots' keys and values up to the longest one.
+  std::pair<torch::Tensor, torch::Tensor> extend(std::int64_t layer, const torch::Tensor& k, const torch::Tensor& v);
+  torch::Tensor step_positions;  // [n] int64 on the cache's device, set by decode for its step
 };
 
 class AttentionImpl : public torch::nn::Module {
  public:
   AttentionImpl(const ModelConfig& config, const torch::TensorOptions& options);
   // x [B, T, hidden]; cos/sin [B, T, head_dim]; mask [B or 1, 1, T, S] additive, float32;
-  // cache entries of this layer are extended when given.
+  // cache entries of this layer are extended when given (KvCache or SlotCache).
+  template <class Cache>
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                        const torch::Tensor& mask, KvCache* cache, std::int64_t layer);
+                        const torch::Tensor& mask, Cache* cache, std::int64_t layer);
 
  private:
   std::int64_t heads_, kv_heads_, head_dim_;
@@ -96,8 +121,9 @@ TORCH_MODULE(Mlp);
 class BlockImpl : public torch::nn::Module {
  public:
   BlockImpl(const ModelConfig& config, const torch::TensorOptions& options);
+  template <class Cache>
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                        const torch::Tensor& mask, KvCache* cache, std::int64_t layer);
+                        const torch::Tensor& mask, Cache* cache, std::int64_t layer);
 
  private:
   RmsNorm input_layernorm_{nullptr}, post_attention_layernorm_{nullptr};
@@ -130,6 +156,10 @@ class DecoderImpl : public torch::nn::Module {
   // slots, which equal token positions for the left- or right-padded batches quorum builds.
   torch::Tensor hidden(const torch::Tensor& ids, const torch::Tensor& positions,
                        const torch::Tensor& valid = {}, KvCache* cache = nullptr);
+  // One decoding step of slots 0..n-1 of a slot cache: ids [n] (int64), the token of each
+  // slot at that slot's next position. Returns the final hidden states [n, hidden].
+  torch::Tensor decode(const torch::Tensor& ids, SlotCache& cache);
+  SlotCache slot_cache(std::int64_t slots, std::int64_t capacity);
   // Logits [B, T, vocab] (float32) from hidden states.
   torch::Tensor logits(const torch::Tensor& hidden);
 
@@ -137,6 +167,16 @@ class DecoderImpl : public torch::nn::Module {
   WeightDtype dtype() const { return dtype_; }
 
  private:
+  // Rotary cos and sin [.., head_dim] for positions, in the model's dtype.
+  std::pair<torch::Tensor, torch::Tensor> rotary(const torch::Tensor& positions) const;
+  // The additive float32 masks (plain, and for windowed layers) from which keys each query may
+  // see, given each query's and key's position.
+  std::pair<torch::Tensor, torch::Tensor> attention_masks(const torch::Tensor& allowed, const torch::Tensor& query_at,
+                                                          const torch::Tensor& key_at) const;
+  template <class Cache>
+  torch::Tensor run_layers(const torch::Tensor& ids, const torch::Tensor& cos, const torch::Tensor& sin,
+                           const std::pair<torch::Tensor, torch::Tensor>& masks, Cache* cache);
+
   ModelConfig config_;
   WeightDtype dtype_;
   torch::Tensor inv_freq_;

@@ -1,6 +1,8 @@
-// Batched sampling with a KV cache. Every sequence carries its own seed, and its random numbers
-// come from a counter-based generator keyed by (seed, step), so what a sequence generates does
-// not depend on which other sequences share its batch (design.md section 5).
+// Sampling with a per-slot KV cache and continuous batching. Every sequence carries its own
+// seed, and its random numbers come from a counter-based generator keyed by (seed, step), so
+// what a sequence generates does not depend on which other sequences share its batch, on the
+// number of slots or on the order they are filled in (design.md section 5; docs/models.md
+// says where floating-point rounding of batched products can still reach a token).
 #pragma once
 
 #include <cstdint>
@@ -20,6 +22,15 @@ struct SamplingSettings {
   std::int64_t pad_token_id = 0;
 };
 
+// How sequences share the decoder: slots sequences are decoded together (0: all requests at
+// once). Continuous batching gives a sequence's slot to the next pending request as soon as it
+// stops; static batching (what quorum did before, kept for comparison in bench_generate) waits
+// until every sequence of the batch has stopped, decoding the stopped ones along.
+struct BatchingSettings {
+  std::size_t slots = 0;
+  bool continuous = true;
+};
+
 struct GenerationRequest {
   std::vector<std::int64_t> prompt;
   std::uint64_t seed = 0;
@@ -29,18 +40,30 @@ struct GenerationResult {
   std::vector<std::int64_t> tokens;  // generated tokens, stop token excluded
   std::int64_t prompt_tokens = 0;
   bool stopped = false;              // by a stop token or the stop callback (else: max_new_tokens)
-  double seconds = 0;                // from the start of the batch until this sequence finished
+  double seconds = 0;                // from the sequence's first decoding step until it finished
 };
 
 // Called after each new token of a sequence with its generated tokens so far; returning true
-// ends the sequence there (stop strings are checked this way, on decoded text).
+// ends the sequence there (stop strings are checked this way, on decoded text). sequence is the
+// request's index.
 using StopCheck = std::function<bool(std::size_t sequence, const std::vector<std::int64_t>& tokens)>;
 
+// Generates a response to every request, results in request order. Requests with the same
+// prompt share one prefill: the prompt's keys and values are computed once and copied into
+// each of their slots.
 std::vector<GenerationResult> generate(Decoder& decoder, const std::vector<GenerationRequest>& requests,
-                                       const SamplingSettings& settings, const StopCheck& stop = {});
+                                       const SamplingSettings& settings, const StopCheck& stop = {},
+                                       const BatchingSettings& batching = {});
 
-// The next token from one row of logits (on the CPU), with the sequence's own random number
-// for this step: temperature, then top-k, then top-p, then inverse-CDF sampling.
+// The next token of each row of logits [rows, vocab] (float32, on any device), row r with the
+// random number of (seeds[r], steps[r]): temperature, then top-k, then top-p, then
+// inverse-CDF sampling over the kept tokens in order of decreasing probability (over the whole
+// vocabulary in vocabulary order when nothing is cut). No row's whole vocabulary is sorted:
+// top-k and top-p take a partial top-k selection, widened only while the nucleus is not
+// reached.
+std::vector<std::int64_t> sample_tokens(const torch::Tensor& logits, const SamplingSettings& settings,
+                                        const std::vector<std::uint64_t>& seeds, const std::vector<std::int64_t>& steps);
+// One row of logits [vocab].
 std::int64_t sample_token(const torch::Tensor& logits, const SamplingSettings& settings, std::uint64_t seed,
                           std::int64_t step);
 

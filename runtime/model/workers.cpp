@@ -28,36 +28,70 @@ std::size_t model_weight_bytes(const std::string& directory) {
   return model_weight_bytes(directory, WeightDtype::float32);
 }
 
+namespace {
+
+// One forward pass's transients at their peak (decoder.cpp), rows sequences of `queries` new
+// tokens against `keys` key positions each, every tensor counted as if all were alive
+// together: the residual stream and its norm (4 x hidden), q/k/v and their rotation (the
+// projection, the rotated heads and rotate_half's three temporaries), the grouped queries and
+// the attention output (twice: permuted copy), the scores in the model's dtype, their float32
+// copy, the float32 softmax and its cast back, the float32 and boolean masks (twice with a
+// sliding window), and the MLP's gate/up product, activation and output; the rotary angles
+// (float32 freqs, angles, cos, sin) and cos/sin in the model's dtype; logits in the model's
+// dtype and as float32 at one position per sequence.
+double pass_bytes(const ModelConfig& c, double b, double rows, double queries, double keys) {
+  const double tokens = rows * queries;
+  const double hidden = c.hidden_size, q = c.num_heads * c.head_dim, kv = c.num_kv_heads * c.head_dim;
+  const double scores = tokens * c.num_heads * keys;
+  const double masks = rows * queries * keys * (4.0 + 1.0) * (c.sliding_window > 0 ? 2 : 1);
+  const double attention = tokens * b * (4 * hidden + (q + 2 * kv) + 4 * (q + kv) + 3 * q) + scores * (b + 4 + 4 + b) + masks;
+  const double mlp = tokens * b * (4 * hidden + 3.0 * c.intermediate_size + hidden);
+  const double rotary = tokens * c.head_dim * (4.0 * 4 + 2 * b);
+  const double logits = rows * c.vocab_size * (b + 4);
+  return std::max(attention, mlp) + rotary + logits;
+}
+
+// A quarter more for allocator slack and kernel workspaces, and a fixed 64 MiB for what is no
+// tensor of the pass: the 16 MiB slices loading copies through and the kernel code and buffers
+// libtorch maps in on first use (22 MiB beside the weights after loading, measured by
+// bench/bench_memory.cpp).
+std::size_t with_slack(double transient_bytes) {
+  return static_cast<std::size_t>(1.25 * transient_bytes + 64.0 * 1024 * 1024);
+}
+
+double kv_bytes_per_token(const ModelConfig& c, double b) { return c.num_layers * 2.0 * c.num_kv_heads * c.head_dim * b; }
+
+}  // namespace
+
 ResidentBytes model_resident_bytes(const std::string& directory, WeightDtype dtype, std::size_t batch,
                                    std::size_t max_tokens) {
   const auto c = ModelConfig::load(directory);
   const double b = static_cast<double>(weight_dtype_bytes(dtype));
   const double n = static_cast<double>(batch), t = static_cast<double>(max_tokens);
-  const double tokens = n * t;
-  const double hidden = c.hidden_size, q = c.num_heads * c.head_dim, kv = c.num_kv_heads * c.head_dim;
   ResidentBytes bytes;
   bytes.weights = model_weight_bytes(directory, dtype);
-  bytes.kv_cache = static_cast<std::size_t>(c.num_layers * 2.0 * tokens * kv * b);
-  // One layer's transients at their peak (decoder.cpp), every tensor counted as if all were
-  // alive together: the residual stream and its norm (4 x hidden), q/k/v and their rotation
-  // (the projection, the rotated heads and rotate_half's three temporaries), the grouped
-  // queries and the attention output (twice: permuted copy), the scores in the model's dtype,
-  // their float32 copy, the float32 softmax and its cast back, the float32 and boolean masks
-  // (twice with a sliding window), and the MLP's gate/up product, activation and output.
-  const double scores = tokens * c.num_heads * t;
-  const double masks = n * t * t * (4.0 + 1.0) * (c.sliding_window > 0 ? 2 : 1);
-  const double attention = tokens * b * (4 * hidden + (q + 2 * kv) + 4 * (q + kv) + 3 * q) + scores * (b + 4 + 4 + b) + masks;
-  const double mlp = tokens * b * (4 * hidden + 3.0 * c.intermediate_size + hidden);
-  // Rotary angles (float32 freqs, angles, cos, sin) and cos/sin in the model's dtype.
-  const double rotary = tokens * c.head_dim * (4.0 * 4 + 2 * b);
-  // Logits in the model's dtype and as float32, at one position per sequence.
-  const double logits = n * c.vocab_size * (b + 4);
-  // A quarter more for allocator slack and kernel workspaces, and a fixed 64 MiB for what is no
-  // tensor of the pass: the 16 MiB slices loading copies through and the kernel code and
-  // buffers libtorch maps in on first use (22 MiB beside the weights after loading, measured
-  // by bench/bench_memory.cpp).
-  const double overhead = 64.0 * 1024 * 1024;
-  bytes.activations = static_cast<std::size_t>(1.25 * (std::max(attention, mlp) + rotary + logits) + overhead);
+  bytes.kv_cache = static_cast<std::size_t>(n * t * kv_bytes_per_token(c, b));
+  bytes.activations = with_slack(pass_bytes(c, b, n, t, t));
+  return bytes;
+}
+
+ResidentBytes generation_resident_bytes(const std::string& directory, WeightDtype dtype, std::size_t slots,
+                                        std::size_t prompt_tokens, std::size_t new_tokens) {
+  const auto c = ModelConfig::load(directory);
+  const double b = static_cast<double>(weight_dtype_bytes(dtype));
+  const double n = static_cast<double>(slots), p = static_cast<double>(prompt_tokens);
+  const double capacity = p + static_cast<double>(new_tokens);
+  ResidentBytes bytes;
+  bytes.weights = model_weight_bytes(directory, dtype);
+  // The slot cache, and the prefills of two prompts (the one being admitted and the one whose
+  // requests still wait, when prompts alternate).
+  bytes.kv_cache = static_cast<std::size_t>((n * capacity + 2 * p) * kv_bytes_per_token(c, b));
+  // Either a prompt's prefill, or a decoding step of every slot against the longest slot
+  // together with sampling: the slots' float32 logits and their concatenation with admitted
+  // ones, the float64 scaled logits, their softmax and cumulative sums.
+  const double prefill = pass_bytes(c, b, 1, p, p);
+  const double step = pass_bytes(c, b, n, 1, capacity) + n * c.vocab_size * (2 * 4.0 + 3 * 8.0);
+  bytes.activations = with_slack(std::max(prefill, step));
   return bytes;
 }
 
@@ -66,7 +100,8 @@ bool cuda_available() { return torch::cuda::is_available(); }
 
 std::size_t policy_resident_bytes(const config::PolicySpec& spec, std::size_t batch_size) {
   const auto dtype = planned_dtype(spec.dtype, spec.path, spec.device);
-  return model_resident_bytes(spec.path, dtype, batch_size, kPromptTokens + spec.max_new_tokens).total();
+  return generation_resident_bytes(spec.path, dtype, batch_size, kPromptTokens, static_cast<std::size_t>(spec.max_new_tokens))
+      .total();
 }
 
 std::size_t prm_resident_bytes(const config::PrmSpec& spec, std::size_t batch_size, std::size_t max_tokens) {
@@ -141,30 +176,26 @@ bus::Result PolicyWorker::run(const bus::SampleWork& work, const std::string& un
     };
   bus::Result result;
   result.unit_id = unit_id;
-  for (std::size_t first = 0; first < requests.size(); first += batch_size_) {
-    const auto last = std::min(requests.size(), first + batch_size_);
-    const std::vector<GenerationRequest> batch(requests.begin() + first, requests.begin() + last);
-    const auto generated = generate(m.decoder, batch, m.sampling, stop);
-    for (std::size_t i = 0; i < generated.size(); ++i) {
-      const auto& slot = slots[first + i];
-      const auto& problem = work.problems[slot.problem];
-      auto text = m.vocabulary.decode(generated[i].tokens);
-      for (const auto& s : spec_.stop)
-        if (const auto at = text.find(s); at != std::string::npos) text.resize(at);
-      store::ResponseRow row;
-      row.id = store::response_id(work.policy, work.split, problem.id, slot.sample);
-      row.policy = work.policy, row.split = work.split, row.problem_id = problem.id;
-      row.sample_index = slot.sample;
-      row.steps = split_steps(text, spec_.step_separator);
-      // Every response is one step at least, so every PRM scores every response.
-      if (row.steps.empty()) row.steps.push_back("");
-      row.answer = answers::extract_answer(text);
-      row.text = std::move(text);
-      row.prompt_tokens = generated[i].prompt_tokens;
-      row.completion_tokens = static_cast<std::int64_t>(generated[i].tokens.size());
-      row.seconds = generated[i].seconds;
-      result.responses.push_back(std::move(row));
-    }
+  const auto generated = generate(m.decoder, requests, m.sampling, stop, {batch_size_, true});
+  for (std::size_t i = 0; i < generated.size(); ++i) {
+    const auto& slot = slots[i];
+    const auto& problem = work.problems[slot.problem];
+    auto text = m.vocabulary.decode(generated[i].tokens);
+    for (const auto& s : spec_.stop)
+      if (const auto at = text.find(s); at != std::string::npos) text.resize(at);
+    store::ResponseRow row;
+    row.id = store::response_id(work.policy, work.split, problem.id, slot.sample);
+    row.policy = work.policy, row.split = work.split, row.problem_id = problem.id;
+    row.sample_index = slot.sample;
+    row.steps = split_steps(text, spec_.step_separator);
+    // Every response is one step at least, so every PRM scores every response.
+    if (row.steps.empty()) row.steps.push_back("");
+    row.answer = answers::extract_answer(text);
+    row.text = std::move(text);
+    row.prompt_tokens = generated[i].prompt_tokens;
+    row.completion_tokens = static_cast<std::int64_t>(generated[i].tokens.size());
+    row.seconds = generated[i].seconds;
+    result.responses.push_back(std::move(row));
   }
   return result;
 }

@@ -32,6 +32,11 @@ struct ResidentBytes {
 };
 ResidentBytes model_resident_bytes(const std::string& directory, WeightDtype dtype, std::size_t batch,
                                    std::size_t max_tokens);
+// The same for the sampler's engine (generate.h): the slot cache of `slots` sequences of up to
+// prompt_tokens + new_tokens, and the larger of one prompt's prefill and one decoding step of
+// every slot with its sampling buffers.
+ResidentBytes generation_resident_bytes(const std::string& directory, WeightDtype dtype, std::size_t slots,
+                                        std::size_t prompt_tokens, std::size_t new_tokens);
 
 // Everything about a model that its first unit would otherwise stumble on, checked before any
 // sweep work: config.json's fields, every tensor's name and shape (file headers only, no
@@ -41,8 +46,8 @@ ResidentBytes model_resident_bytes(const std::string& directory, WeightDtype dty
 void check_policy(const config::PolicySpec& spec);
 void check_prm(const config::PrmSpec& spec);
 
-// What a worker holds resident for a policy sampling batch_size sequences (weights at the dtype
-// it runs in, the KV cache and the activations of prompts of up to kPromptTokens tokens and
+// What a worker holds resident for a policy sampling with batch_size slots (weights at the dtype
+// it runs in, generation_resident_bytes for prompts of up to kPromptTokens tokens and
 // max_new_tokens more), and for a PRM scoring inputs of up to max_tokens tokens (its weights and
 // the activations of one scoring chunk; no cache).
 constexpr std::size_t kPromptTokens = 1024;
