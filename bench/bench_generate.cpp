@@ -24,6 +24,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -686,14 +687,27 @@ class Bench {
   int failures_ = 0;
 };
 
-// The temporary directory of the random models and token files, removed however the bench ends.
-struct ScratchDirectory {
-  ScratchDirectory()
-      : path((std::filesystem::temp_directory_path() / ("quorum-bench-generate-" + std::to_string(::getpid()))).string()) {
+// The temporary directory of the random models (about 4 GB with the real-shape ones) and the
+// token files, removed when the bench ends. A run killed by a signal cannot remove its own, so
+// each run first removes those of runs whose process is gone.
+class ScratchDirectory {
+ public:
+  ScratchDirectory() {
+    const auto temporary = std::filesystem::temp_directory_path();
+    for (const auto& entry : std::filesystem::directory_iterator(temporary)) {
+      const auto name = entry.path().filename().string();
+      if (name.rfind(kPrefix, 0) != 0) continue;
+      const auto pid = std::strtol(name.c_str() + std::strlen(kPrefix), nullptr, 10);
+      if (pid > 0 && !std::filesystem::exists("/proc/" + std::to_string(pid))) std::filesystem::remove_all(entry.path());
+    }
+    path = (temporary / (kPrefix + std::to_string(::getpid()))).string();
     std::filesystem::create_directories(path);
   }
   ~ScratchDirectory() { std::filesystem::remove_all(path); }
   std::string path;
+
+ private:
+  static constexpr const char* kPrefix = "quorum-bench-generate-";
 };
 
 std::vector<std::size_t> batches_of(const Options& options, std::vector<std::size_t> table) {
