@@ -17,11 +17,13 @@
 #include <catch2/catch.hpp>
 
 #include "cli_runner.h"
+#include "tiny_model.h"
 #include "runtime/aggregation/draws.h"
 #include "runtime/common/error.h"
 
 using namespace quorum;
 using quorum::testing::TempDir;
+using quorum::testing::tiny_config;
 
 namespace {
 
@@ -579,25 +581,6 @@ TEST_CASE("a good-token PRM scores P(good) / (P(good) + P(bad)) at each step tag
   settings.good_token_id = 500;
   CHECK_THROWS_AS(model::ProcessRewardModel(dir.path().string(), settings), InputError);
 }
-
-namespace {
-
-model::ModelConfig tiny_config(std::int64_t vocab) {
-  model::ModelConfig config;
-  config.architecture = "Qwen2ForCausalLM";
-  config.vocab_size = vocab;
-  config.hidden_size = 32;
-  config.intermediate_size = 64;
-  config.num_layers = 2;
-  config.num_heads = 4;
-  config.num_kv_heads = 2;
-  config.head_dim = 8;
-  config.qkv_bias = true;
-  config.tie_word_embeddings = true;
-  return config;
-}
-
-}  // namespace
 
 TEST_CASE("the trainer teaches a tiny policy a counting task, and the schedule warms up then decays", "[model][train]") {
   model::TrainSettings settings;
