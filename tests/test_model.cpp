@@ -582,7 +582,6 @@ TEST_CASE("a good-token PRM scores P(good) / (P(good) + P(bad)) at each step tag
   CHECK_THROWS_AS(model::ProcessRewardModel(dir.path().string(), settings), InputError);
 }
 
-
 TEST_CASE("the trainer teaches a tiny policy a counting task, and the schedule warms up then decays", "[model][train]") {
   model::TrainSettings settings;
   settings.steps = 150;

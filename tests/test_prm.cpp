@@ -2,8 +2,10 @@
 // code: tests/reference/prm_inputs.cjs builds the inputs with transformers.js' tokenizer and chat
 // template over a real vocabulary (npm, tests/vocab), tests/reference/prm_reference.py writes a
 // tiny checkpoint in the published layout and computes the scores with an eager PyTorch pass.
-// quorum must build the same token ids and read the same scores.
+// quorum must build the same token ids and read the same scores. Then how score() groups a batch
+// of inputs: by length, within its budget, each input scored as it would be alone.
 #include "runtime/model/loading.h"
+#include "runtime/model/train.h"
 // libtorch brings glog, whose CHECK would shadow Catch's.
 #undef CHECK
 #include <catch2/catch.hpp>
@@ -12,7 +14,9 @@
 
 #include "cli_runner.h"
 #include "published_vocab.h"
+#include "runtime/aggregation/draws.h"
 #include "runtime/common/error.h"
+#include "tiny_config.h"
 
 using namespace quorum;
 using nlohmann::json;
@@ -193,4 +197,168 @@ TEST_CASE("chat_turn PRMs score as the RLHFlow PRMs' published code does", "[prm
     set_config(dir, "chat_template", nullptr);
     CHECK_THROWS_WITH(model::load_prm(spec_for(dir, "chat_turn")), Catch::Contains("chat template"));
   }
+}
+
+namespace {
+
+// Inputs of the given lengths over tiny_config(20)'s vocabulary: random tokens, the step token 2
+// after every `every` of them and last. An input of length 0 is empty, with no positions.
+std::vector<prompts::ScoringInput> step_inputs(const std::vector<std::int64_t>& lengths, std::int64_t every) {
+  std::vector<prompts::ScoringInput> inputs;
+  std::uint64_t state = 11;
+  for (const auto length : lengths) {
+    prompts::ScoringInput input;
+    for (std::int64_t t = 0; t < length; ++t) {
+      state = aggregation::splitmix64(state);
+      const bool step = (t + 1) % every == 0 || t == length - 1;
+      input.ids.push_back(step ? 2 : 3 + static_cast<std::int64_t>(state % 17));
+      if (step) input.positions.push_back(t);
+    }
+    inputs.push_back(std::move(input));
+  }
+  return inputs;
+}
+
+// Lengths 1..most in a random order, count of them.
+std::vector<std::int64_t> mixed_lengths(std::size_t count, std::int64_t most, std::uint64_t seed) {
+  std::vector<std::int64_t> lengths;
+  for (std::size_t i = 0; i < count; ++i) {
+    seed = aggregation::splitmix64(seed);
+    lengths.push_back(1 + static_cast<std::int64_t>(seed % static_cast<std::uint64_t>(most)));
+  }
+  return lengths;
+}
+
+// Scored together within the budget, every input gets the scores it gets alone, in its place.
+void check_scored_as_alone(model::ProcessRewardModel& prm, const std::vector<prompts::ScoringInput>& inputs,
+                           const model::ScoringBudget& budget) {
+  const auto together = prm.score(inputs, budget);
+  REQUIRE(together.size() == inputs.size());
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    INFO("input " << i << " of " << inputs[i].ids.size() << " tokens");
+    const auto alone = prm.score(std::vector<prompts::ScoringInput>{inputs[i]}).front();
+    REQUIRE(together[i].size() == inputs[i].positions.size());
+    REQUIRE(alone.size() == together[i].size());
+    for (std::size_t k = 0; k < alone.size(); ++k) CHECK(together[i][k] == Approx(alone[k]).margin(1e-5).epsilon(0));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("scoring groups are runs of ascending length within the budget, each input once", "[prm]") {
+  model::ScoringBudget budget;
+  budget.tokens = 1024, budget.attention_bytes = 256 << 10, budget.rows = 12;
+  const std::int64_t heads = 4;
+  // Each limit binds somewhere: the rows at short lengths, the attention scores (256 KiB /
+  // (4 heads x T x T x 4 bytes)) at longer ones, the tokens once the scores are let be.
+  CHECK(budget.rows_for(8, heads) == 12);
+  CHECK(budget.rows_for(40, heads) == 10);
+  CHECK(budget.rows_for(64, heads) == 4);
+  CHECK(budget.rows_for(100, heads) == 1);
+  CHECK(budget.rows_for(5000, heads) == 1);  // over every limit: alone
+  CHECK(budget.rows_for(0, heads) == 12);
+  budget.attention_bytes = std::int64_t{1} << 40;
+  CHECK(budget.rows_for(100, heads) == 10);  // 1024 tokens / 100
+  CHECK(budget.rows_for(1000, heads) == 1);
+  budget.attention_bytes = 256 << 10;
+
+  auto lengths = mixed_lengths(120, 160, 3);
+  lengths.insert(lengths.end(), {7, 7, 7, 7, 2000, 900});  // equal lengths keep their order
+  const auto groups = model::scoring_groups(lengths, heads, budget);
+  std::vector<std::size_t> flat;
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    const auto& group = groups[g];
+    REQUIRE(!group.empty());
+    flat.insert(flat.end(), group.begin(), group.end());
+    const auto longest = lengths[group.back()];
+    const auto rows = static_cast<std::int64_t>(group.size());
+    CHECK(rows <= budget.rows_for(longest, heads));
+    if (rows > 1) {
+      CHECK(rows <= budget.rows);
+      CHECK(rows * longest <= budget.tokens);
+      CHECK(rows * heads * longest * longest * 4 <= budget.attention_bytes);
+    }
+    // Greedy: the group stopped because one more input at the next length would not fit.
+    if (g + 1 < groups.size()) CHECK(rows + 1 > budget.rows_for(lengths[groups[g + 1].front()], heads));
+  }
+  std::vector<std::size_t> sorted(lengths.size());
+  for (std::size_t i = 0; i < sorted.size(); ++i) sorted[i] = i;
+  std::stable_sort(sorted.begin(), sorted.end(), [&](std::size_t a, std::size_t b) { return lengths[a] < lengths[b]; });
+  CHECK(flat == sorted);
+  CHECK(model::scoring_groups({}, heads, budget).empty());
+}
+
+TEST_CASE("a PRM scores each input as it would alone, whatever group it lands in, in the inputs' order", "[prm]") {
+  model::Decoder backbone(quorum::testing::tiny_config(20));
+  model::initialize(*backbone, 7);
+  model::PrmSettings settings;
+  settings.step_token_id = 2;
+  model::ProcessRewardModel prm(backbone, settings, 8);
+  model::ScoringBudget small;
+  small.tokens = 256, small.rows = 6;
+
+  SECTION("a mix of lengths, one over the budget, one without steps and one empty") {
+    auto lengths = mixed_lengths(40, 120, 5);
+    lengths.insert(lengths.begin() + 13, 700);  // over the 256-token budget: a group of its own
+    lengths.push_back(0);
+    auto inputs = step_inputs(lengths, 9);
+    prompts::ScoringInput prompt_only{{4, 5, 6, 7, 8}, {}};
+    inputs.insert(inputs.begin() + 3, prompt_only);
+    REQUIRE(model::scoring_groups(lengths, 4, small).size() > 5);
+    check_scored_as_alone(prm, inputs, small);
+    // The default budget groups them otherwise: the same scores.
+    const auto grouped = prm.score(inputs, small), defaulted = prm.score(inputs);
+    for (std::size_t i = 0; i < inputs.size(); ++i)
+      for (std::size_t k = 0; k < grouped[i].size(); ++k) CHECK(defaulted[i][k] == Approx(grouped[i][k]).margin(1e-5).epsilon(0));
+    CHECK(grouped[3].empty());
+    CHECK(grouped.back().empty());
+
+    // Each input's seconds are its group's by its share of the tokens; unrun inputs cost none.
+    std::vector<double> seconds;
+    const auto start = std::chrono::steady_clock::now();
+    prm.score(inputs, small, &seconds);
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    REQUIRE(seconds.size() == inputs.size());
+    CHECK(seconds[3] == 0.0);
+    CHECK(seconds.back() == 0.0);
+    double total = 0;
+    for (const auto s : seconds) total += s;
+    CHECK((total > 0 && total <= wall));
+    std::vector<std::size_t> run;
+    std::vector<std::int64_t> run_lengths;
+    for (std::size_t i = 0; i < inputs.size(); ++i)
+      if (!inputs[i].positions.empty()) run.push_back(i), run_lengths.push_back(static_cast<std::int64_t>(inputs[i].ids.size()));
+    for (const auto& group : model::scoring_groups(run_lengths, 4, small)) {
+      const auto first = run[group.front()];
+      const double per_token = seconds[first] / static_cast<double>(inputs[first].ids.size());
+      CHECK(per_token > 0);
+      for (const auto g : group)
+        CHECK(seconds[run[g]] / static_cast<double>(inputs[run[g]].ids.size()) == Approx(per_token).epsilon(1e-9));
+    }
+  }
+  SECTION("a long input padded beside short ones") {
+    model::ScoringBudget wide;
+    wide.tokens = 2048;
+    const std::vector<std::int64_t> lengths = {5, 500, 3, 9};
+    REQUIRE(model::scoring_groups(lengths, 4, wide).size() == 1);
+    check_scored_as_alone(prm, step_inputs(lengths, 4), wide);
+  }
+  SECTION("a score position outside its input is refused") {
+    CHECK_THROWS_AS(prm.score(std::vector<prompts::ScoringInput>{{{3, 4, 2}, {3}}}), std::out_of_range);
+  }
+}
+
+TEST_CASE("a good-token PRM projects a group's many steps in slices with the same scores", "[prm]") {
+  TempDir dir("prm-grouped-good-token");
+  model::Decoder decoder(quorum::testing::tiny_config(20));
+  model::initialize(*decoder, 9);
+  model::save_decoder(decoder, dir.path().string());
+  model::PrmSettings settings;
+  settings.kind = model::PrmSettings::Kind::good_token;
+  settings.step_token_id = 2, settings.good_token_id = 10, settings.bad_token_id = 11;
+  model::ProcessRewardModel prm(dir.path().string(), settings);
+  // A step every other token: a group's positions outnumber its rows many times over.
+  model::ScoringBudget budget;
+  budget.tokens = 512, budget.rows = 5;
+  check_scored_as_alone(prm, step_inputs(mixed_lengths(24, 90, 13), 2), budget);
 }

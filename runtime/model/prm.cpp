@@ -1,6 +1,7 @@
 #include "runtime/model/prm.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "runtime/common/error.h"
 #include "runtime/model/batch.h"
@@ -82,55 +83,98 @@ std::vector<std::vector<float>> ProcessRewardModel::score(const std::vector<std:
   return score(inputs);
 }
 
-std::vector<std::vector<float>> ProcessRewardModel::score(const std::vector<prompts::ScoringInput>& inputs) {
+std::int64_t ScoringBudget::rows_for(std::int64_t longest, std::int64_t heads) const {
+  const auto length = std::max<std::int64_t>(longest, 1);
+  const auto score_bytes = std::max<std::int64_t>(heads, 1) * length * length * static_cast<std::int64_t>(sizeof(float));
+  return std::max<std::int64_t>(1, std::min({rows, tokens / length, attention_bytes / score_bytes}));
+}
+
+std::vector<std::vector<std::size_t>> scoring_groups(const std::vector<std::int64_t>& lengths, std::int64_t heads,
+                                                     const ScoringBudget& budget) {
+  std::vector<std::size_t> order(lengths.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return lengths[a] < lengths[b]; });
+  // Lengths ascend, so the input a group takes last is its longest: it takes the next one while
+  // the budget allows that many rows at the next one's length.
+  std::vector<std::vector<std::size_t>> groups;
+  for (std::size_t first = 0; first < order.size();) {
+    std::size_t end = first + 1;
+    while (end < order.size() &&
+           static_cast<std::int64_t>(end - first + 1) <= budget.rows_for(lengths[order[end]], heads))
+      ++end;
+    groups.emplace_back(order.begin() + first, order.begin() + end);
+    first = end;
+  }
+  return groups;
+}
+
+std::vector<std::vector<float>> ProcessRewardModel::score(const std::vector<prompts::ScoringInput>& inputs,
+                                                          const ScoringBudget& budget, std::vector<double>* seconds) {
   c10::InferenceMode inference;
   std::vector<std::vector<float>> scores(inputs.size());
-  if (inputs.empty()) return scores;
-  const auto batch = static_cast<std::int64_t>(inputs.size());
-  std::vector<const std::vector<std::int64_t>*> rows;
-  for (const auto& input : inputs) rows.push_back(&input.ids);
-  const auto [ids, valid] = right_pad(rows, settings_.pad_token_id);
-  const auto longest = ids.size(1);
-  if (longest == 0) return scores;
-  const auto device = decoder_->parameters().front().device();
-  const auto positions = torch::arange(longest, torch::kInt64).unsqueeze(0).expand({batch, longest}).contiguous();
-  // Sequences go through in chunks of about kScoringChunkTokens tokens: the activations of a chunk
-  // (attention scores, MLP intermediates) stay small enough to be reused from the allocator and
-  // the caches instead of being mapped afresh for every operation; the rows are independent.
-  const std::int64_t chunk = std::max<std::int64_t>(1, kScoringChunkTokens / longest);
-  for (std::int64_t b = 0; b < batch; ++b)
-    for (const auto t : inputs[b].positions)
-      if (t < 0 || t >= static_cast<std::int64_t>(inputs[b].ids.size()))
+  if (seconds) seconds->assign(inputs.size(), 0.0);
+  // Inputs without score positions are not run; the others are grouped by length.
+  std::vector<std::size_t> scored;
+  std::vector<std::int64_t> lengths;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    for (const auto t : inputs[i].positions)
+      if (t < 0 || t >= static_cast<std::int64_t>(inputs[i].ids.size()))
         throw std::out_of_range("a PRM score position lies outside its input");
-  for (std::int64_t first = 0; first < batch; first += chunk) {
-    const auto rows = std::min(chunk, batch - first);
-    const auto hidden = decoder_->hidden(ids.narrow(0, first, rows).to(device), positions.narrow(0, first, rows).to(device),
-                                         valid.narrow(0, first, rows).to(device));
+    if (inputs[i].positions.empty()) continue;
+    scored.push_back(i);
+    lengths.push_back(static_cast<std::int64_t>(inputs[i].ids.size()));
+  }
+  const auto device = decoder_->parameters().front().device();
+  for (const auto& group : scoring_groups(lengths, decoder_->config().num_heads, budget)) {
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<std::size_t> members;  // indices into inputs
+    std::vector<const std::vector<std::int64_t>*> rows;
+    for (const auto g : group) {
+      members.push_back(scored[g]);
+      rows.push_back(&inputs[scored[g]].ids);
+    }
+    const auto count = static_cast<std::int64_t>(members.size());
+    const auto [ids, valid] = right_pad(rows, settings_.pad_token_id);
+    const auto longest = ids.size(1);
+    const auto positions = torch::arange(longest, torch::kInt64).unsqueeze(0).expand({count, longest}).contiguous();
+    const auto hidden = decoder_->hidden(ids.to(device), positions.to(device), valid.to(device));
     // Only the hidden states at the score positions go through the head (or the vocabulary
     // projection: a good-token PRM's logits at every position would be [rows, T, vocab]).
     std::vector<std::int64_t> flat;
-    for (std::int64_t b = first; b < first + rows; ++b)
-      for (const auto t : inputs[b].positions) flat.push_back((b - first) * longest + t);
-    if (flat.empty()) continue;
-    const auto picked = hidden.reshape({rows * longest, hidden.size(-1)})
+    for (std::int64_t r = 0; r < count; ++r)
+      for (const auto t : inputs[members[r]].positions) flat.push_back(r * longest + t);
+    const auto picked = hidden.reshape({count * longest, hidden.size(-1)})
                             .index_select(0, torch::tensor(flat, torch::kInt64).to(device));  // [K, hidden]
-    torch::Tensor probability;  // [K]
-    if (settings_.kind == Kind::reward_head) {
-      probability = torch::softmax(head_->forward(picked.to(torch::kFloat32)), -1).select(-1, 1);
-    } else if (settings_.kind == Kind::value_head) {
-      probability = torch::sigmoid(value_->forward(picked.to(torch::kFloat32))).squeeze(-1);
-    } else {
-      const auto logits = decoder_->logits(picked);
-      const auto pair = torch::stack({logits.select(-1, settings_.good_token_id), logits.select(-1, settings_.bad_token_id)}, -1);
-      probability = torch::softmax(pair, -1).select(-1, 0);
-    }
-    const auto values = probability.to(torch::kCPU, torch::kFloat32).contiguous();
+    const auto values = probabilities(picked, count).to(torch::kCPU, torch::kFloat32).contiguous();
     const auto* p = values.data_ptr<float>();
-    std::size_t k = 0;
-    for (std::int64_t b = first; b < first + rows; ++b)
-      for (std::size_t i = 0; i < inputs[b].positions.size(); ++i) scores[b].push_back(p[k++]);
+    for (const auto m : members) {
+      scores[m].assign(p, p + inputs[m].positions.size());
+      p += inputs[m].positions.size();
+    }
+    if (seconds) {
+      // The group's time, shared by tokens: what each input cost of the pass.
+      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      double tokens = 0;
+      for (const auto m : members) tokens += static_cast<double>(inputs[m].ids.size());
+      for (const auto m : members) (*seconds)[m] = elapsed * static_cast<double>(inputs[m].ids.size()) / tokens;
+    }
   }
   return scores;
+}
+
+torch::Tensor ProcessRewardModel::probabilities(const torch::Tensor& picked, std::int64_t rows) {
+  if (settings_.kind == Kind::reward_head)
+    return torch::softmax(head_->forward(picked.to(torch::kFloat32)), -1).select(-1, 1);
+  if (settings_.kind == Kind::value_head) return torch::sigmoid(value_->forward(picked.to(torch::kFloat32))).squeeze(-1);
+  // The vocabulary projection takes the positions `rows` at a time: its logits stay [rows,
+  // vocab], as a pass's memory account counts them (workers.h), however many steps the inputs hold.
+  std::vector<torch::Tensor> pieces;
+  for (const auto& slice : picked.split(rows)) {
+    const auto logits = decoder_->logits(slice);
+    const auto pair = torch::stack({logits.select(-1, settings_.good_token_id), logits.select(-1, settings_.bad_token_id)}, -1);
+    pieces.push_back(torch::softmax(pair, -1).select(-1, 0));
+  }
+  return torch::cat(pieces);
 }
 
 ProcessRewardModel::ProcessRewardModel(Decoder backbone, const PrmSettings& settings, std::uint64_t seed)

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -24,8 +25,28 @@ namespace quorum::model {
 std::vector<std::int64_t> step_sequence(const tokenizer::Tokenizer& tokens, const std::string& prompt,
                                         const std::vector<std::string>& steps, std::int64_t step_token);
 
-// PRM inputs are scored in chunks of about this many tokens (rows x longest input).
-constexpr std::int64_t kScoringChunkTokens = 1024;
+// How score() cuts its inputs into forward passes. The inputs are sorted by length and taken in
+// groups of consecutive lengths, each right-padded to its longest input; a group holds as many
+// inputs as keep its padded size (rows x longest) within `tokens` and one layer's attention
+// scores (rows x heads x longest x longest, float32) within `attention_bytes`, and no more than
+// `rows`. An input over the budget alone is a group of one. The defaults come from measurement
+// on the CPU (docs/models.md): wider passes gained nothing there, and passes with hundreds of
+// MiB of attention scores were a third slower; these keep a pass's activations small.
+constexpr std::int64_t kScoringBatchTokens = 2048;
+constexpr std::int64_t kScoringAttentionBytes = std::int64_t{16} << 20;
+struct ScoringBudget {
+  std::int64_t tokens = kScoringBatchTokens;
+  std::int64_t attention_bytes = kScoringAttentionBytes;
+  std::int64_t rows = std::numeric_limits<std::int64_t>::max();
+  // The most inputs a group whose longest input has `longest` tokens holds (1 at least), for a
+  // model of `heads` attention heads.
+  std::int64_t rows_for(std::int64_t longest, std::int64_t heads) const;
+};
+
+// The groups score() runs, as indices into `lengths` (each group in ascending length, the
+// groups in ascending length too). Every index appears once.
+std::vector<std::vector<std::size_t>> scoring_groups(const std::vector<std::int64_t>& lengths, std::int64_t heads,
+                                                     const ScoringBudget& budget);
 
 struct PrmSettings {
   using Kind = prompts::PrmKind;
@@ -55,9 +76,12 @@ class ProcessRewardModel {
   // Writes a reward-head PRM as a "...ForProcessRewardModel" checkpoint (model.* and score.*).
   void save(const std::string& directory);
 
-  // For each input, the scores at its positions, in order. Inputs are scored together,
-  // right-padded.
-  std::vector<std::vector<float>> score(const std::vector<prompts::ScoringInput>& inputs);
+  // For each input, the scores at its positions, in order, the inputs in groups of similar
+  // length within the budget (scoring_groups); an input without positions is not run. An
+  // input's scores do not depend on the group it lands in (up to float rounding). With seconds,
+  // each input's share of its group's time, by tokens.
+  std::vector<std::vector<float>> score(const std::vector<prompts::ScoringInput>& inputs,
+                                        const ScoringBudget& budget = {}, std::vector<double>* seconds = nullptr);
   // For each token sequence, the scores at its step tokens (settings().step_token_id), in order.
   std::vector<std::vector<float>> score(const std::vector<std::vector<std::int64_t>>& sequences);
 
@@ -67,6 +91,8 @@ class ProcessRewardModel {
  private:
   explicit ProcessRewardModel(const PrmSettings& settings) : settings_(settings) {}
   void build(const std::string& directory, const torch::Device& device, WeightDtype dtype, bool load);
+  // The score at each of picked's hidden states [K, hidden], K of them, from a group of rows inputs.
+  torch::Tensor probabilities(const torch::Tensor& picked, std::int64_t rows);
   PrmSettings settings_;
   Decoder decoder_{nullptr};
   torch::nn::Sequential head_{nullptr};   // reward_head

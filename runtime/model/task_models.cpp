@@ -294,16 +294,12 @@ PrmScore evaluate_task_prm(const std::string& prm_dir, const std::string& policy
   for (std::size_t e = 0; e < sampled.examples.size(); ++e)
     sequences.push_back(step_sequence(prm_tokens, sampled.prompts[e], sampled.steps[e], settings.step_token_id));
   std::vector<float> all_scores, all_labels;
-  const std::size_t batch = 32;
-  for (std::size_t first = 0; first < sequences.size(); first += batch) {
-    const std::vector<std::vector<std::int64_t>> chunk(sequences.begin() + first,
-                                                       sequences.begin() + std::min(sequences.size(), first + batch));
-    const auto scores = prm.score(chunk);
-    for (std::size_t i = 0; i < scores.size(); ++i) {
-      const auto& labels = sampled.examples[first + i].labels;
-      all_scores.insert(all_scores.end(), scores[i].begin(), scores[i].end());
-      all_labels.insert(all_labels.end(), labels.begin(), labels.end());
-    }
+  // All at once: score() groups the sequences by length within its budget.
+  const auto scores = prm.score(sequences);
+  for (std::size_t i = 0; i < scores.size(); ++i) {
+    const auto& labels = sampled.examples[i].labels;
+    all_scores.insert(all_scores.end(), scores[i].begin(), scores[i].end());
+    all_labels.insert(all_labels.end(), labels.begin(), labels.end());
   }
   return {step_auc(all_scores, all_labels), sampled.good, sampled.bad};
 }

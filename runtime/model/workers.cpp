@@ -61,6 +61,14 @@ std::size_t with_slack(double transient_bytes) {
 
 double kv_bytes_per_token(const ModelConfig& c, double b) { return c.num_layers * 2.0 * c.num_kv_heads * c.head_dim * b; }
 
+// How a PRM worker's score() groups a lease: the default budget, with runtime.batch_size as the
+// most sequences per forward pass.
+ScoringBudget prm_scoring_budget(std::size_t batch_size) {
+  ScoringBudget budget;
+  budget.rows = static_cast<std::int64_t>(std::max<std::size_t>(batch_size, 1));
+  return budget;
+}
+
 }  // namespace
 
 ResidentBytes model_resident_bytes(const std::string& directory, WeightDtype dtype, std::size_t batch,
@@ -106,9 +114,18 @@ std::size_t policy_resident_bytes(const config::PolicySpec& spec, std::size_t ba
 
 std::size_t prm_resident_bytes(const config::PrmSpec& spec, std::size_t batch_size, std::size_t max_tokens) {
   const auto dtype = planned_dtype(spec.dtype, spec.path, spec.device);
-  const auto rows = std::max<std::size_t>(1, std::min(batch_size, static_cast<std::size_t>(kScoringChunkTokens) / std::max<std::size_t>(max_tokens, 1)));
-  const auto bytes = model_resident_bytes(spec.path, dtype, rows, max_tokens);
-  return bytes.weights + bytes.activations;
+  const auto config = ModelConfig::load(spec.path);
+  // A PRM worker's passes are score()'s groups: up to rows_for(T) inputs whose longest has T
+  // tokens, batch_size at most. The largest of them over every T an input can have.
+  const double b = static_cast<double>(weight_dtype_bytes(dtype));
+  const auto budget = prm_scoring_budget(batch_size);
+  std::size_t activations = 0;
+  for (std::size_t longest = 1; longest <= std::max<std::size_t>(max_tokens, 1); ++longest) {
+    const auto rows = budget.rows_for(static_cast<std::int64_t>(longest), config.num_heads);
+    activations = std::max(activations, with_slack(pass_bytes(config, b, static_cast<double>(rows), static_cast<double>(longest),
+                                                                      static_cast<double>(longest))));
+  }
+  return model_weight_bytes(spec.path, dtype) + activations;
 }
 
 std::size_t prm_input_tokens(const config::SweepConfig& sweep) {
@@ -217,28 +234,21 @@ bus::Result PrmWorker::run(const bus::ScoreWork& work, const std::string& unit_i
   auto& m = model_->prm;
   std::map<std::string, const bus::ProblemInput*> problems;
   for (const auto& p : work.problems) problems[p.id] = &p;
-  bus::Result result;
-  result.unit_id = unit_id;
-  std::vector<prompts::ScoringInput> batch;
-  std::vector<const bus::ScoreInput*> inputs;
-  auto flush = [&] {
-    const auto start = std::chrono::steady_clock::now();
-    const auto scores = batch.empty() ? std::vector<std::vector<float>>() : m.prm->score(batch);
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    for (std::size_t i = 0; i < inputs.size(); ++i)
-      result.scores.push_back({inputs[i]->response_id, work.prm, scores[i],
-                               static_cast<std::int64_t>(batch[i].ids.size()), seconds / inputs.size()});
-    batch.clear(), inputs.clear();
-  };
+  std::vector<prompts::ScoringInput> inputs;
   for (const auto& response : work.responses) {
     const auto problem = problems.find(response.problem_id);
     if (problem == problems.end())
       throw std::runtime_error("score unit " + unit_id + " lacks problem " + response.problem_id);
-    batch.push_back(m.inputs.build(problem->second->text, response.steps));
-    inputs.push_back(&response);
-    if (batch.size() == batch_size_) flush();
+    inputs.push_back(m.inputs.build(problem->second->text, response.steps));
   }
-  flush();
+  // The whole lease at once: score() groups it by length within the budget.
+  std::vector<double> seconds;
+  const auto scores = m.prm->score(inputs, prm_scoring_budget(batch_size_), &seconds);
+  bus::Result result;
+  result.unit_id = unit_id;
+  for (std::size_t i = 0; i < inputs.size(); ++i)
+    result.scores.push_back({work.responses[i].response_id, work.prm, scores[i],
+                             static_cast<std::int64_t>(inputs[i].ids.size()), seconds[i]});
   return result;
 }
 

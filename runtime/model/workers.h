@@ -49,7 +49,8 @@ void check_prm(const config::PrmSpec& spec);
 // What a worker holds resident for a policy sampling with batch_size slots (weights at the dtype
 // it runs in, generation_resident_bytes for prompts of up to kPromptTokens tokens and
 // max_new_tokens more), and for a PRM scoring inputs of up to max_tokens tokens (its weights and
-// the activations of one scoring chunk; no cache).
+// the activations of the largest forward pass its scoring groups can make, batch_size inputs at
+// most, prm.h's ScoringBudget; no cache).
 constexpr std::size_t kPromptTokens = 1024;
 std::size_t policy_resident_bytes(const config::PolicySpec& spec, std::size_t batch_size);
 std::size_t prm_resident_bytes(const config::PrmSpec& spec, std::size_t batch_size, std::size_t max_tokens);
@@ -77,6 +78,7 @@ class PolicyWorker {
 
 class PrmWorker {
  public:
+  // batch_size: the most inputs one forward pass scores.
   PrmWorker(config::PrmSpec spec, std::size_t batch_size);
   ~PrmWorker();
   bus::Result run(const bus::ScoreWork& work, const std::string& unit_id);
