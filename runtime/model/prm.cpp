@@ -83,6 +83,12 @@ std::vector<std::vector<float>> ProcessRewardModel::score(const std::vector<std:
   return score(inputs);
 }
 
+ScoringBudget ScoringBudget::for_batch(std::size_t batch_size) {
+  ScoringBudget budget;
+  budget.rows = static_cast<std::int64_t>(std::max<std::size_t>(batch_size, 1));
+  return budget;
+}
+
 std::int64_t ScoringBudget::rows_for(std::int64_t longest, std::int64_t heads) const {
   const auto length = std::max<std::int64_t>(longest, 1);
   const auto score_bytes = std::max<std::int64_t>(heads, 1) * length * length * static_cast<std::int64_t>(sizeof(float));

@@ -38,6 +38,9 @@ struct ScoringBudget {
   std::int64_t tokens = kScoringBatchTokens;
   std::int64_t attention_bytes = kScoringAttentionBytes;
   std::int64_t rows = std::numeric_limits<std::int64_t>::max();
+  // The default budget with at most batch_size inputs a pass (1 at least): how a sweep's PRM
+  // worker (runtime.batch_size) and a search's verifier score.
+  static ScoringBudget for_batch(std::size_t batch_size);
   // The most inputs a group whose longest input has `longest` tokens holds (1 at least), for a
   // model of `heads` attention heads.
   std::int64_t rows_for(std::int64_t longest, std::int64_t heads) const;

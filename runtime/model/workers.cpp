@@ -61,13 +61,6 @@ std::size_t with_slack(double transient_bytes) {
 
 double kv_bytes_per_token(const ModelConfig& c, double b) { return c.num_layers * 2.0 * c.num_kv_heads * c.head_dim * b; }
 
-// How a PRM worker's score() groups a lease: the default budget, with runtime.batch_size as the
-// most sequences per forward pass.
-ScoringBudget prm_scoring_budget(std::size_t batch_size) {
-  ScoringBudget budget;
-  budget.rows = static_cast<std::int64_t>(std::max<std::size_t>(batch_size, 1));
-  return budget;
-}
 
 }  // namespace
 
@@ -118,7 +111,7 @@ std::size_t prm_resident_bytes(const config::PrmSpec& spec, std::size_t batch_si
   // A PRM worker's passes are score()'s groups: up to rows_for(T) inputs whose longest has T
   // tokens, batch_size at most. The largest of them over every T an input can have.
   const double b = static_cast<double>(weight_dtype_bytes(dtype));
-  const auto budget = prm_scoring_budget(batch_size);
+  const auto budget = ScoringBudget::for_batch(batch_size);
   std::size_t activations = 0;
   for (std::size_t longest = 1; longest <= std::max<std::size_t>(max_tokens, 1); ++longest) {
     const auto rows = budget.rows_for(static_cast<std::int64_t>(longest), config.num_heads);
@@ -243,7 +236,7 @@ bus::Result PrmWorker::run(const bus::ScoreWork& work, const std::string& unit_i
   }
   // The whole lease at once: score() groups it by length within the budget.
   std::vector<double> seconds;
-  const auto scores = m.prm->score(inputs, prm_scoring_budget(batch_size_), &seconds);
+  const auto scores = m.prm->score(inputs, ScoringBudget::for_batch(batch_size_), &seconds);
   bus::Result result;
   result.unit_id = unit_id;
   for (std::size_t i = 0; i < inputs.size(); ++i)

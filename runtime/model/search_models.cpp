@@ -1,0 +1,140 @@
+// The search's step policy and step verifier over loaded models (search_models.h).
+#include "runtime/model/search_models.h"
+
+#include <map>
+
+#include "runtime/common/error.h"
+#include "runtime/common/text.h"
+#include "runtime/model/loading.h"
+
+namespace quorum::model {
+
+struct SearchModels::Models {
+  config::PolicySpec policy_spec;
+  LoadedPolicy policy;
+  LoadedPrm prm;
+  std::size_t batch_size;
+};
+
+namespace {
+
+class PolicySteps : public search::StepPolicy {
+ public:
+  PolicySteps(SearchModels::Models& models, std::vector<std::int64_t> prompt)
+      : models_(models), prompt_(std::move(prompt)) {}
+
+  std::vector<search::GeneratedStep> extend(const std::vector<search::Extension>& extensions) override {
+    std::vector<search::GeneratedStep> steps(extensions.size());
+    // Sampled steps and greedy (lookahead) ones differ only in temperature: one generate() each.
+    for (const bool greedy : {false, true}) {
+      std::vector<std::size_t> picked;
+      for (std::size_t i = 0; i < extensions.size(); ++i)
+        if (extensions[i].greedy == greedy) picked.push_back(i);
+      if (!picked.empty()) generate_steps(extensions, picked, greedy, steps);
+    }
+    return steps;
+  }
+
+  void release(const std::vector<search::NodeId>& nodes) override {
+    for (const auto node : nodes) paths_.erase(node);
+  }
+
+ private:
+  // The generated ids of the path to node (after the prompt).
+  const std::vector<std::int64_t>& path(search::NodeId node) const {
+    static const std::vector<std::int64_t> empty;
+    if (node == search::kNoNode) return empty;
+    return paths_.at(node);
+  }
+
+  void generate_steps(const std::vector<search::Extension>& extensions, const std::vector<std::size_t>& picked,
+                      bool greedy, std::vector<search::GeneratedStep>& steps) {
+    const auto& separator = models_.policy_spec.step_separator;
+    auto& vocabulary = models_.policy.vocabulary;
+    auto sampling = models_.policy.sampling;
+    if (greedy) sampling.temperature = 0;
+    sampling.max_new_tokens = 1;
+    std::vector<GenerationRequest> requests;
+    std::vector<std::int64_t> limits;
+    for (const auto i : picked) {
+      auto ids = prompt_;
+      const auto& before = path(extensions[i].parent);
+      ids.insert(ids.end(), before.begin(), before.end());
+      requests.push_back({std::move(ids), extensions[i].seed});
+      limits.push_back(std::max<std::int64_t>(extensions[i].max_tokens, 1));
+      sampling.max_new_tokens = std::max(sampling.max_new_tokens, limits.back());
+    }
+    // A step ends at its separator or at its token limit; a stop string or a stop token ends
+    // the response.
+    const auto& stop_strings = models_.policy_spec.stop;
+    std::vector<char> cut(picked.size(), 0);
+    const StopCheck stop = [&](std::size_t r, const std::vector<std::int64_t>& generated) {
+      const auto text = vocabulary.decode(generated);
+      for (const auto& s : stop_strings)
+        if (text.find(s) != std::string::npos) return true;
+      if (text.find(separator) != std::string::npos || static_cast<std::int64_t>(generated.size()) >= limits[r])
+        return cut[r] = 1, true;
+      return false;
+    };
+    const auto results = generate(models_.policy.decoder, requests, sampling, stop,
+                                  {models_.batch_size, true});
+    for (std::size_t r = 0; r < picked.size(); ++r) {
+      const auto& e = extensions[picked[r]];
+      auto text = vocabulary.decode(results[r].tokens);
+      for (const auto& end : stop_strings)
+        if (const auto at = text.find(end); at != std::string::npos) text.resize(at);
+      if (const auto at = text.find(separator); at != std::string::npos) text.resize(at);
+      auto& step = steps[picked[r]];
+      step.text = trim(text, " \t\r\n\v\f");
+      step.tokens = static_cast<std::int64_t>(results[r].tokens.size());
+      step.finished = results[r].stopped && !cut[r];
+      auto ids = path(e.parent);
+      ids.insert(ids.end(), results[r].tokens.begin(), results[r].tokens.end());
+      paths_[e.node] = std::move(ids);
+    }
+  }
+
+  SearchModels::Models& models_;
+  std::vector<std::int64_t> prompt_;
+  std::map<search::NodeId, std::vector<std::int64_t>> paths_;
+};
+
+class PrmSteps : public search::StepVerifier {
+ public:
+  PrmSteps(SearchModels::Models& models, std::string problem) : models_(models), problem_(std::move(problem)) {}
+
+  search::ScoredPaths score(const std::vector<std::vector<std::string>>& paths) override {
+    std::vector<prompts::ScoringInput> inputs;
+    search::ScoredPaths scored;
+    for (const auto& steps : paths) {
+      inputs.push_back(models_.prm.inputs.build(problem_, steps));
+      scored.tokens_read += static_cast<std::int64_t>(inputs.back().ids.size());
+    }
+    for (const auto& scores : models_.prm.prm->score(inputs, ScoringBudget::for_batch(models_.batch_size)))
+      scored.scores.emplace_back(scores.begin(), scores.end());
+    return scored;
+  }
+
+ private:
+  SearchModels::Models& models_;
+  std::string problem_;
+};
+
+}  // namespace
+
+SearchModels::SearchModels(const config::PolicySpec& policy, const config::PrmSpec& prm, std::size_t batch_size) {
+  if (policy.step_separator.empty())
+    throw InputError("", 0, "step_separator", "policy " + policy.name + " has no step separator: a search needs one");
+  models_ = std::make_unique<Models>(Models{policy, load_policy(policy), load_prm(prm), std::max<std::size_t>(batch_size, 1)});
+}
+
+SearchModels::~SearchModels() = default;
+
+search::SearchResult SearchModels::run(const search::SearchSettings& settings, std::uint64_t seed,
+                                       const std::string& problem) {
+  PolicySteps policy(*models_, models_->policy.prompt_ids(problem));
+  PrmSteps verifier(*models_, problem);
+  return search::run_search(settings, seed, policy, verifier);
+}
+
+}  // namespace quorum::model

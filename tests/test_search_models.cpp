@@ -1,0 +1,78 @@
+// Step-level search over the shipped models (runtime/model/search_models.h): the policy writes
+// the arithmetic task's steps, the PRM scores them.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+
+#include "runtime/model/search_models.h"
+#include "runtime/task/arithmetic.h"
+
+using namespace quorum;
+
+namespace {
+
+std::string shipped_model(const char* name) { return std::string(QUORUM_TEST_DATA) + "/../../models/" + name; }
+
+model::SearchModels shipped_search_models(std::size_t batch_size) {
+  config::PolicySpec policy;
+  policy.name = "policy-medium", policy.path = shipped_model("policy-medium"), policy.device = "cpu";
+  policy.max_new_tokens = 96;
+  config::PrmSpec prm;
+  prm.name = "prm-small", prm.path = shipped_model("prm-small"), prm.device = "cpu";
+  return model::SearchModels(policy, prm, batch_size);
+}
+
+search::SearchSettings settings_of(search::Method method, std::int64_t n, std::int64_t m, std::int64_t lookahead = 0) {
+  search::SearchSettings settings;
+  settings.method = method, settings.n = n, settings.m = m, settings.lookahead = lookahead;
+  settings.max_steps = 12, settings.max_tokens = 96;
+  return settings;
+}
+
+}  // namespace
+
+TEST_CASE("searches over the shipped policy and PRM return scored, separator-free steps", "[search][model]") {
+  auto models = shipped_search_models(8);
+  const auto problems = task::generate_set(2, 31, 3);
+  for (const auto& settings : {settings_of(search::Method::best_of_n, 4, 1), settings_of(search::Method::beam_search, 4, 2),
+                               settings_of(search::Method::dvts, 4, 2, 1)}) {
+    INFO(search::method_name(settings.method));
+    for (const auto& problem : problems) {
+      const auto result = models.run(settings, 3, task::problem_text(problem));
+      REQUIRE(result.leaves.size() == 4);
+      std::int64_t leaf_tokens = 0;
+      for (const auto& leaf : result.leaves) {
+        REQUIRE(leaf.step_scores.size() == leaf.steps.size());
+        for (const auto& step : leaf.steps) CHECK(step.find('\n') == std::string::npos);
+        for (const auto score : leaf.step_scores) CHECK((score >= 0 && score <= 1));
+        leaf_tokens += leaf.tokens;
+      }
+      CHECK(result.verifier_tokens > 0);
+      // The steps are the task's lines: the trained policy's leaves are mostly whole, right solutions.
+      int solved = 0;
+      for (const auto& leaf : result.leaves) {
+        std::string text;
+        for (const auto& step : leaf.steps) text += step + "\n";
+        solved += task::check(problem, text).complete;
+      }
+      CHECK(solved >= 2);
+      if (settings.method == search::Method::best_of_n) CHECK(result.policy_tokens == leaf_tokens);
+      // The trained policy finishes its short chains well within the limits.
+      CHECK(std::count_if(result.leaves.begin(), result.leaves.end(), [](const search::Leaf& l) { return l.finished; }) >= 3);
+    }
+  }
+}
+
+TEST_CASE("a search over models is the same at every batch size", "[search][model]") {
+  const auto problem = task::problem_text(task::generate(3, 5, 2));
+  const auto settings = settings_of(search::Method::beam_search, 8, 2, 1);
+  const auto leaves = [&](std::size_t batch_size) {
+    auto models = shipped_search_models(batch_size);
+    std::vector<std::vector<std::string>> steps;
+    for (const auto& leaf : models.run(settings, 17, problem).leaves) steps.push_back(leaf.steps);
+    return steps;
+  };
+  const auto one = leaves(1);
+  CHECK(one == leaves(8));
+  CHECK(one == leaves(3));
+}
