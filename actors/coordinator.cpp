@@ -6,7 +6,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <deque>
 #include <filesystem>
 #include <memory>
 #include <random>
@@ -23,6 +22,7 @@
 #include "runtime/common/error.h"
 #include "runtime/common/files.h"
 #include "runtime/model/workers.h"
+#include "runtime/scheduler/scheduler.h"
 #include "runtime/store/store.h"
 #include "runtime/sweep/plan.h"
 
@@ -31,18 +31,15 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// A worker as the coordinator sees it: what it announced, the models it holds, its leases.
+// A connected worker as the messaging sees it; what it can run, holds and computes is the
+// scheduler's.
 struct Worker {
-  std::string peer, name;
-  bool cuda = false;
-  std::uint64_t memory_bytes = 0, slots = 0;
-  std::set<std::string> loaded;  // model keys
-  std::set<std::string> leases;  // lease ids
+  std::string name;
   Clock::time_point last_seen;
 };
 
-struct ActiveLease {
-  std::string unit, peer, model;
+// A lease's deadlines: renewed by the worker's heartbeats, and a hard one from the config.
+struct LeaseDeadlines {
   Clock::time_point renewed_until, hard_deadline;
 };
 
@@ -56,20 +53,17 @@ struct CoordinatorState {
   std::shared_ptr<store::Store> store;
   std::shared_ptr<bus::Router> router;
   caf::actor aggregator;
-  std::string epoch;                          // makes lease ids unique across coordinator restarts
-  std::map<std::string, Worker> workers;      // by routing id
-  std::map<std::string, ActiveLease> leases;  // by lease id
-  std::uint64_t lease_counter = 0;
+  // Which unit goes to which worker (runtime/scheduler); set once the actor starts.
+  std::optional<scheduler::Scheduler> scheduler;
+  std::map<std::string, Worker> workers;              // by routing id
+  std::map<std::string, LeaseDeadlines> deadlines;  // by lease id, for every lease out
   std::map<std::string, sweep::UnitSpec> specs;
   std::set<std::string> done_units;
-  std::map<std::string, std::deque<std::string>> queue;      // model key -> units ready to lease
   std::map<std::string, std::vector<std::string>> waiting;  // sample unit -> score units that need it
-  std::map<std::string, std::size_t> remaining;             // model key -> units not done
   std::map<std::string, std::size_t> failures;              // unit -> worker failures so far
   std::map<std::string, std::vector<store::ResponseRow>> scoring;  // score unit leased -> its responses
   std::map<std::pair<std::string, std::string>, store::ProblemRow> problems;  // (split, id)
-  std::map<std::string, std::size_t> weight_bytes;  // model key -> resident bytes (weights, KV cache, activations)
-  std::set<std::string> unrunnable_logged;
+  std::set<scheduler::ModelSet> unrunnable_logged;
   Stage sample, score;
   Clock::time_point start = Clock::now(), last_progress;
   // Set once run_atom has loaded the plan. A worker's hello can reach the coordinator first (the
@@ -148,11 +142,11 @@ void send_scored(Self self, const sweep::UnitSpec& spec, const std::vector<store
              nlohmann::json{{"policy", spec.policy}, {"prm", spec.prm}, {"problems", problems}}.dump());
 }
 
-bus::Lease make_lease(Self self, const std::string& unit_id) {
+bus::Lease make_lease(Self self, const std::string& unit_id, const std::string& lease_id) {
   auto& st = self->state;
   const auto& spec = st.specs.at(unit_id);
   bus::Lease lease;
-  lease.lease_id = unit_id + "@" + st.epoch + "." + std::to_string(++st.lease_counter);
+  lease.lease_id = lease_id;
   lease.unit_id = unit_id;
   lease.kind = spec.kind;
   std::vector<bus::ProblemInput> problems;
@@ -170,17 +164,12 @@ bus::Lease make_lease(Self self, const std::string& unit_id) {
   return lease;
 }
 
-// A lease that ended without a result: its unit goes to the front of its model's queue.
+// A lease that ended without a result: the scheduler puts its unit back in front, the store
+// marks it pending again.
 void take_back(Self self, const std::string& lease_id) {
   auto& st = self->state;
-  const auto found = st.leases.find(lease_id);
-  if (found == st.leases.end()) return;
-  const auto lease = found->second;
-  st.leases.erase(found);
-  if (auto w = st.workers.find(lease.peer); w != st.workers.end()) w->second.leases.erase(lease_id);
-  if (st.done_units.count(lease.unit)) return;
-  st.store->mark_pending(lease.unit);
-  st.queue[lease.model].push_front(lease.unit);
+  st.deadlines.erase(lease_id);
+  if (const auto unit = st.scheduler->take_back(lease_id)) st.store->mark_pending(*unit);
 }
 
 void acknowledge(Self self, const std::string& peer, const std::string& lease_id, bool stored) {
@@ -191,13 +180,13 @@ void acknowledge(Self self, const std::string& peer, const std::string& lease_id
 // expired, or its worker was given up) or for a unit stored already is acknowledged unstored.
 void on_result(Self self, const std::string& peer, const bus::Result& result) {
   auto& st = self->state;
-  const auto found = st.leases.find(result.lease_id);
-  if (found == st.leases.end() || found->second.unit != result.unit_id || st.done_units.count(result.unit_id)) {
+  const auto* lease = st.scheduler->lease(result.lease_id);
+  if (!lease || lease->unit != result.unit_id || st.done_units.count(result.unit_id)) {
     st.outcome.bus.late += 1;
     acknowledge(self, peer, result.lease_id, false);
     return;
   }
-  const auto unit_id = found->second.unit;
+  const auto unit_id = lease->unit;
   const auto& spec = st.specs.at(unit_id);
   const std::size_t expected = spec.kind == "sample" ? spec.problem_ids.size() * st.config.samples : st.scoring[unit_id].size();
   const std::size_t rows = spec.kind == "sample" ? result.responses.size() : result.scores.size();
@@ -212,7 +201,7 @@ void on_result(Self self, const std::string& peer, const bus::Result& result) {
     if (spec.kind == "sample") {
       st.store->commit_responses(unit_id, result.responses);
       st.sample.done += 1;
-      for (const auto& waiting : st.waiting[unit_id]) st.queue[unit_model(st.specs.at(waiting))].push_back(waiting);
+      for (const auto& waiting : st.waiting[unit_id]) st.scheduler->enqueue(waiting);
       st.waiting.erase(unit_id);
     } else {
       st.store->commit_scores(unit_id, result.scores);
@@ -230,16 +219,15 @@ void on_result(Self self, const std::string& peer, const bus::Result& result) {
   // Acknowledged only now that the rows are committed.
   acknowledge(self, peer, result.lease_id, true);
   st.done_units.insert(unit_id);
-  st.remaining[found->second.model] -= 1;
-  if (auto w = st.workers.find(found->second.peer); w != st.workers.end()) w->second.leases.erase(result.lease_id);
-  st.leases.erase(found);
+  st.scheduler->complete(result.lease_id);
+  st.deadlines.erase(result.lease_id);
   st.outcome.units_run += 1;
 }
 
 void on_failure(Self self, const std::string& peer, const bus::Failure& failure) {
   auto& st = self->state;
   acknowledge(self, peer, failure.lease_id, false);
-  if (!st.leases.count(failure.lease_id)) return;
+  if (!st.scheduler->lease(failure.lease_id)) return;
   if (failure.input_error) return finish(self, 2, failure.message);
   const auto count = ++st.failures[failure.unit_id];
   if (count >= 3) return finish(self, 3, "unit " + failure.unit_id + " failed " + std::to_string(count) + " times: " + failure.message);
@@ -250,29 +238,25 @@ void on_failure(Self self, const std::string& peer, const bus::Failure& failure)
 void on_hello(Self self, const std::string& peer, const bus::Hello& hello) {
   auto& st = self->state;
   const std::set<std::string> running(hello.running.begin(), hello.running.end());
-  Worker worker{peer, hello.worker, hello.cuda, hello.memory_bytes, hello.slots, {}, {}, Clock::now()};
-  for (const auto& model : hello.loaded)
-    if (st.weight_bytes.count(model)) worker.loaded.insert(model);
   // The same worker again (it reconnected, or said hello again): the leases it still works on
   // stay its own, the others go back to the queue.
   bool known = false;
+  std::vector<std::string> kept;
   for (auto it = st.workers.begin(); it != st.workers.end();) {
     if (it->second.name != hello.worker && it->first != peer) {
       ++it;
       continue;
     }
     known = true;
-    for (const auto& lease_id : std::set<std::string>(it->second.leases)) {
-      if (running.count(lease_id)) {
-        st.leases.at(lease_id).peer = peer;
-        worker.leases.insert(lease_id);
-      } else {
-        take_back(self, lease_id);
-      }
+    for (const auto& lease_id : st.scheduler->leave(it->first)) {
+      if (running.count(lease_id)) kept.push_back(lease_id);
+      else take_back(self, lease_id);
     }
     it = st.workers.erase(it);
   }
-  st.workers[peer] = std::move(worker);
+  st.workers[peer] = Worker{hello.worker, Clock::now()};
+  st.scheduler->join(peer, {hello.cuda, hello.memory_bytes, hello.slots}, hello.loaded);
+  for (const auto& lease_id : kept) st.scheduler->move_lease(lease_id, peer);
   log_line(self, "worker " + hello.worker + (known ? " is back" : " joined") + " (" + (hello.cuda ? "cuda" : "cpu") +
                      (hello.memory_bytes ? ", " + std::to_string(hello.memory_bytes >> 20) + " MB for models" : "") + ")");
   bus::Welcome welcome;
@@ -311,8 +295,8 @@ void on_frame(Self self, const std::string& peer, const std::string& message) {
       if (type == "heartbeat") {
         if (worker != st.workers.end())
           for (const auto& lease_id : bus::decode_heartbeat(message).running)
-            if (auto lease = st.leases.find(lease_id); lease != st.leases.end() && lease->second.peer == peer)
-              lease->second.renewed_until = Clock::now() + st.liveness_window();
+            if (const auto* lease = st.scheduler->lease(lease_id); lease && lease->worker == peer)
+              st.deadlines.at(lease_id).renewed_until = Clock::now() + st.liveness_window();
       } else if (type == "result") {
         on_result(self, peer, bus::decode_result(message));
       } else if (type == "failure") {
@@ -342,13 +326,13 @@ void check_deadlines(Self self) {
     st.outcome.bus.workers_lost += 1;
     log_line(self, "worker " + it->second.name + " lost (silent for " +
                        std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now - it->second.last_seen).count()) +
-                       " ms); its " + std::to_string(it->second.leases.size()) + " leases go to others");
-    const auto leases = it->second.leases;
+                       " ms); its " + std::to_string(st.scheduler->leases_of(it->first).size()) + " leases go to others");
+    const auto leases = st.scheduler->leave(it->first);
     it = st.workers.erase(it);
     for (const auto& lease_id : leases) st.outcome.bus.expired += 1, take_back(self, lease_id);
   }
   std::vector<std::string> expired;
-  for (const auto& [id, lease] : st.leases)
+  for (const auto& [id, lease] : st.deadlines)
     if (now > std::min(lease.renewed_until, lease.hard_deadline)) expired.push_back(id);
   for (const auto& id : expired) {
     log_line(self, "lease " + id + " expired; its unit is leased again");
@@ -358,84 +342,16 @@ void check_deadlines(Self self) {
   if (!expired.empty()) dispatch(self);
 }
 
-bool can_run(const CoordinatorState& st, const Worker& w, const std::string& model) {
-  const auto& device = [&]() -> const std::string& {
-    for (const auto& p : st.config.policies)
-      if (bus::model_key(true, p.name) == model) return p.device;
-    for (const auto& p : st.config.prms)
-      if (bus::model_key(false, p.name) == model) return p.device;
-    throw std::logic_error("no model " + model);
-  }();
-  if (device.rfind("cuda", 0) == 0 && !w.cuda) return false;
-  return w.memory_bytes == 0 || st.weight_bytes.at(model) <= w.memory_bytes;
-}
-
-std::size_t replicas(const CoordinatorState& st, const std::string& model) {
-  return model.rfind("policy/", 0) == 0 ? st.config.runtime.samplers_per_policy : st.config.runtime.verifiers_per_prm;
-}
-
-std::size_t leases_of(const CoordinatorState& st, const Worker& w, const std::string& model) {
-  std::size_t n = 0;
-  for (const auto& id : w.leases) n += st.leases.at(id).model == model;
-  return n;
-}
-
-void release(Self self, Worker& w, const std::string& model) {
-  send(self, w.peer, bus::encode(bus::Release{model}));
-  w.loaded.erase(model);
-}
-
-// Makes room for `model` on w within its memory, releasing idle models (those without a unit
-// ready first). False when it cannot fit.
-bool make_room(Self self, Worker& w, const std::string& model) {
+// Carries out a lease the scheduler decided: the store marks it leased, the worker gets it with
+// the inputs of its unit and a deadline.
+void issue(Self self, const scheduler::Action& action) {
   auto& st = self->state;
-  if (w.memory_bytes == 0 || w.loaded.count(model)) return true;
-  auto resident = [&] {
-    std::size_t bytes = 0;
-    for (const auto& m : w.loaded) bytes += st.weight_bytes.at(m);
-    return bytes;
-  };
-  const auto need = st.weight_bytes.at(model);
-  for (const bool with_work : {false, true}) {
-    for (const auto& m : std::set<std::string>(w.loaded)) {
-      if (resident() + need <= w.memory_bytes) return true;
-      if (leases_of(st, w, m) == 0 && st.queue[m].empty() != with_work) release(self, w, m);
-    }
-  }
-  return resident() + need <= w.memory_bytes;
-}
-
-// The model whose unit w should run next: one it holds first, else the one with the most units
-// ready per worker already holding it. Empty when none.
-std::string next_model(Self self, Worker& w) {
-  auto& st = self->state;
-  std::vector<std::pair<double, std::string>> candidates;
-  for (const auto& [model, queue] : st.queue) {
-    if (queue.empty() || !can_run(st, w, model) || leases_of(st, w, model) >= replicas(st, model)) continue;
-    std::size_t holders = 0;
-    for (const auto& [peer, other] : st.workers) holders += other.loaded.count(model);
-    const double preference = w.loaded.count(model) ? 1e18 + queue.size() : double(queue.size()) / (holders + 1);
-    candidates.push_back({preference, model});
-  }
-  std::sort(candidates.rbegin(), candidates.rend());
-  for (const auto& [preference, model] : candidates)
-    if (make_room(self, w, model)) return model;
-  return "";
-}
-
-void issue(Self self, Worker& w, const std::string& model) {
-  auto& st = self->state;
-  const auto unit_id = st.queue[model].front();
-  st.queue[model].pop_front();
-  st.store->mark_leased(unit_id);
-  const auto lease = make_lease(self, unit_id);
+  st.store->mark_leased(action.unit);
+  const auto lease = make_lease(self, action.unit, action.lease_id);
   const auto now = Clock::now();
-  st.leases[lease.lease_id] = {unit_id, w.peer, model, now + st.liveness_window(),
-                               now + std::chrono::seconds(st.config.runtime.lease_timeout_s)};
-  w.leases.insert(lease.lease_id);
-  w.loaded.insert(model);
+  st.deadlines[action.lease_id] = {now + st.liveness_window(), now + std::chrono::seconds(st.config.runtime.lease_timeout_s)};
   st.outcome.bus.leases += 1;
-  send(self, w.peer, bus::encode(lease));
+  send(self, action.worker, bus::encode(lease));
 }
 
 void dispatch(Self self) {
@@ -444,29 +360,19 @@ void dispatch(Self self) {
   if (st.sample.done + st.sample.done_before == st.sample.total && st.score.done + st.score.done_before == st.score.total)
     return finish(self, 0, "");
   try {
-    for (auto& [peer, w] : st.workers) {
-      while (w.slots == 0 || w.leases.size() < w.slots) {
-        const auto model = next_model(self, w);
-        if (model.empty()) break;
-        issue(self, w, model);
-      }
-      for (const auto& m : std::set<std::string>(w.loaded))
-        if (st.remaining[m] == 0) release(self, w, m);
+    for (const auto& action : st.scheduler->dispatch()) {
+      if (action.kind == scheduler::Action::Kind::release) send(self, action.worker, bus::encode(bus::Release{action.model}));
+      else issue(self, action);
     }
   } catch (const std::exception& e) {
     return finish(self, 3, e.what());
   }
   // Work that no connected worker can take (a CUDA model among CPU workers, weights bigger than
   // every worker's memory) is said once, not waited on in silence.
-  for (const auto& [model, queue] : st.queue) {
-    if (queue.empty() || st.workers.empty() || st.unrunnable_logged.count(model)) continue;
-    bool runnable = false;
-    for (const auto& [peer, w] : st.workers) runnable = runnable || can_run(st, w, model);
-    if (!runnable) {
-      st.unrunnable_logged.insert(model);
-      log_line(self, "no connected worker can run " + model + " (" + std::to_string(st.weight_bytes.at(model) >> 20) +
-                         " MB resident); its units wait for one that can");
-    }
+  for (const auto& unrunnable : st.scheduler->unrunnable()) {
+    if (!st.unrunnable_logged.insert(unrunnable.models).second) continue;
+    log_line(self, "no connected worker can run " + scheduler::model_set_text(unrunnable.models) + " (" +
+                       std::to_string(unrunnable.resident_bytes >> 20) + " MB resident); its units wait for one that can");
   }
 }
 
@@ -488,7 +394,7 @@ void draw_progress(Self self, const std::string& standing) {
   stage_line("score", st.score);
   char line[200];
   std::snprintf(line, sizeof line, "workers %zu, leases out %zu, re-issued %llu, late results ignored %llu\n",
-                st.workers.size(), st.leases.size(), static_cast<unsigned long long>(st.outcome.bus.expired),
+                st.workers.size(), st.scheduler->leases_out(), static_cast<unsigned long long>(st.outcome.bus.expired),
                 static_cast<unsigned long long>(st.outcome.bus.late));
   text += line;
   text += standing;
@@ -563,11 +469,12 @@ void load_plan(Self self) {
       st.done_units.insert(unit.id);
       stage.done_before += 1;
     } else {
-      st.remaining[unit_model(spec)] += 1;
+      st.scheduler->add_unit(unit.id, {unit_model(spec)});
     }
     st.specs.emplace(unit.id, std::move(spec));
   }
   st.outcome.units_already_done = st.done_units.size();
+  std::vector<std::string> ready;  // units whose inputs are stored, in plan order
   for (const auto& [id, spec] : st.specs) {
     if (st.done_units.count(id)) {
       // Scored before a restart: the running tally starts from what is stored.
@@ -580,32 +487,39 @@ void load_plan(Self self) {
       continue;
     }
     const auto needed = sweep::sample_unit_id(spec.policy, spec.split, spec.chunk);
-    if (spec.kind == "sample" || st.done_units.count(needed)) st.queue[unit_model(spec)].push_back(id);
+    if (spec.kind == "sample" || st.done_units.count(needed)) ready.push_back(id);
     else st.waiting[needed].push_back(id);
   }
   // Both splits advance in proportion (chunk k of n at k/n), so a report of a running store
   // has calibration data as early as evaluation data.
   std::map<std::string, std::size_t> chunks;  // split -> chunk count
   for (const auto& [id, spec] : st.specs) chunks[spec.split] = std::max(chunks[spec.split], spec.chunk + 1);
-  for (auto& [model, queue] : st.queue)
-    std::stable_sort(queue.begin(), queue.end(), [&](const std::string& a, const std::string& b) {
-      const auto &x = st.specs.at(a), &y = st.specs.at(b);
-      return std::make_pair(double(x.chunk) / chunks[x.split], x.split != sweep::kEvaluation) <
-             std::make_pair(double(y.chunk) / chunks[y.split], y.split != sweep::kEvaluation);
-    });
+  std::stable_sort(ready.begin(), ready.end(), [&](const std::string& a, const std::string& b) {
+    const auto &x = st.specs.at(a), &y = st.specs.at(b);
+    return std::make_pair(double(x.chunk) / chunks[x.split], x.split != sweep::kEvaluation) <
+           std::make_pair(double(y.chunk) / chunks[y.split], y.split != sweep::kEvaluation);
+  });
+  for (const auto& id : ready) st.scheduler->enqueue(id);
 }
 
 caf::behavior coordinator(Self self, config::SweepConfig config, RunOptions options, std::shared_ptr<store::Store> store,
                           std::shared_ptr<bus::Router> router, caf::actor aggregator,
                           std::map<std::string, std::size_t> weight_bytes) {
   auto& st = self->state;
-  st.weight_bytes = std::move(weight_bytes);
+  std::map<std::string, scheduler::Model> models;
+  for (const auto& p : config.policies)
+    models[bus::model_key(true, p.name)] = {weight_bytes.at(bus::model_key(true, p.name)), p.device.rfind("cuda", 0) == 0,
+                                            config.runtime.samplers_per_policy};
+  for (const auto& p : config.prms)
+    models[bus::model_key(false, p.name)] = {weight_bytes.at(bus::model_key(false, p.name)), p.device.rfind("cuda", 0) == 0,
+                                             config.runtime.verifiers_per_prm};
+  // The epoch makes lease ids unique across coordinator restarts.
+  st.scheduler.emplace(std::move(models), std::to_string(std::random_device{}() % 1000000));
   st.config = std::move(config);
   st.options = std::move(options);
   st.store = std::move(store);
   st.router = std::move(router);
   st.aggregator = aggregator;
-  st.epoch = std::to_string(std::random_device{}() % 1000000);
   return {
       [self](run_atom) -> caf::result<std::string> {
         auto& st = self->state;

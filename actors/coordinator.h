@@ -1,6 +1,6 @@
 // The coordinator actor owns the plan and the store. It serves workers over the bus
-// (runtime/bus): it welcomes them, leases units with deadlines to workers that can run them
-// (preferring one that holds the unit's model), commits each result in one transaction before
+// (runtime/bus): it welcomes them, leases units with deadlines to the workers the scheduler
+// (runtime/scheduler) picks, commits each result in one transaction before
 // it acknowledges it, re-issues leases that expire or whose worker is lost, ignores late and
 // duplicate results by lease id, makes a chunk's score units ready as soon as its samples are
 // stored, streams scored problems to the aggregator, shows progress, and asks the aggregator

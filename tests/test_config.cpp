@@ -551,3 +551,27 @@ TEST_CASE("config: chat prompts, dtypes and the PRM kinds of published checkpoin
   require_error(kMinimal + "prms:\n  - {name: r, path: ../models/r, kind: value_head, bad_token: \"-\"}\n", 13,
                 "prms[0].bad_token", "only a PRM of kind good_token or chat_turn");
 }
+
+TEST_CASE("config: a checker PRM names no model, and only checks the built-in task", "[config]") {
+  Workspace w("checker");
+  const auto yaml = kMinimal + "prms:\n  - {name: exact, kind: checker}\n  - {name: r, path: ../models/r}\n";
+  const SweepConfig c = load_sweep(w.config(yaml));
+  REQUIRE(c.prms.size() == 2);
+  CHECK(c.prms[0].name == "exact");
+  CHECK(c.prms[0].kind == "checker");
+  CHECK(c.prms[0].path.empty());
+  CHECK(c.prms[1].kind.empty());  // the model's quorum.json says
+
+  for (const char* field : {"path: ../models/r", "device: cpu", "step_token: \"\\n\"", "good_token: \"+\"",
+                            "prompt: chat", "dtype: float32"}) {
+    const std::string key = std::string(field).substr(0, std::string(field).find(':'));
+    require_error(kMinimal + "prms:\n  - {name: exact, kind: checker, " + field + "}\n", 13, "prms[0]." + key,
+                  "a checker PRM is the built-in task's step checker, with no model: it takes no " + key);
+  }
+  require_error(replace(kMinimal, "{task: arithmetic, levels: [1, 2], count: 10}", "{jsonl: ../data/cal.jsonl}") +
+                    "prms:\n  - {name: exact, kind: checker}\n",
+                13, "prms[0].kind", "built-in arithmetic task only, and problems.evaluation reads");
+  require_error(replace(kMinimal, "count: 10}\n", "count: 10}\n  calibration: {jsonl: ../data/cal.jsonl}\n") +
+                    "prms:\n  - {name: exact, kind: checker}\n",
+                14, "prms[0].kind", "problems.calibration reads");
+}

@@ -18,6 +18,7 @@
 #include "runtime/config/sweep.h"
 #include "runtime/model/workers.h"
 #include "runtime/store/store.h"
+#include "runtime/task/arithmetic.h"
 
 using quorum::testing::read_text;
 using quorum::testing::run_quorum;
@@ -97,6 +98,45 @@ TEST_CASE("quorum run: a small sweep streams through the actors into the store a
   const auto bounded_rows = (dir.path() / "bounded.jsonl").string();
   REQUIRE(run_quorum("export " + (dir.path() / "bounded" / "sweep.db").string() + " --out " + bounded_rows).exit_code == 0);
   CHECK(read_text(bounded_rows) == read_text(evaluation));
+}
+
+TEST_CASE("quorum run: a checker PRM scores the shipped policy's responses through the verifier actors",
+          "[run][cli][prm]") {
+  TempDir dir("run-checker");
+  const auto shipped = std::filesystem::path(QUORUM_TEST_DATA) / ".." / ".." / "models" / "policy-small";
+  // Level 3 at temperature 1: the small policy gets some steps right and some wrong.
+  const auto config = dir.file("sweep.yaml",
+                               "sweep: checked\nstore: s.db\nseed: 2\nproblems:\n"
+                               "  evaluation: {task: arithmetic, levels: [3], count: 6, seed: 8}\n"
+                               "  calibration: {task: arithmetic, levels: [3], count: 4, seed: 9}\n"
+                               "policies:\n  - {name: p, path: " + shipped.string() + ", temperature: 1.0}\n"
+                               "prms:\n  - {name: exact, kind: checker}\nsamples: 4\n"
+                               "analysis: {budgets: [1, 2, 4], draws: 4, bootstrap: 10, calibration_draws: 2}\n"
+                               "runtime: {problems_per_unit: 2, batch_size: 8}\n");
+  const auto run = run_quorum("run " + config + " --quiet");
+  INFO(run.output);
+  REQUIRE(run.exit_code == 0);
+  CHECK(read_text(dir.path() / "report" / "summary.md").find("| p | exact |") != std::string::npos);
+  quorum::store::Store store((dir.path() / "s.db").string(), true);
+  std::size_t scored = 0, ones = 0, zeros = 0;
+  for (const char* split : {"evaluation", "calibration"}) {
+    std::map<std::string, quorum::task::Problem> problems;
+    for (const auto& p : store.problems(split)) problems.emplace(p.id, *quorum::task::parse_problem(p.text));
+    const auto scores = store.scores("exact", "p", split);
+    for (const auto& response : store.responses("p", split)) {
+      const auto found = scores.find(response.id);
+      REQUIRE(found != scores.end());
+      INFO(response.text);
+      CHECK(found->second.scores == quorum::task::prefix_correct_scores(problems.at(response.problem_id), response.steps));
+      CHECK(found->second.scored_tokens == 0);
+      for (const float s : found->second.scores) (s == 1.0f ? ones : zeros) += 1;
+      scored += 1;
+    }
+  }
+  CHECK(scored == (6 + 4) * 4);
+  // Both kinds of step, or the comparison above proves little.
+  CHECK(ones > 0);
+  CHECK(zeros > 0);
 }
 
 TEST_CASE("quorum run: broken inputs stop it before any work, naming the cause", "[run][cli]") {

@@ -524,3 +524,30 @@ TEST_CASE("quorum task check labels responses from a JSONL file", "[task][cli]")
   CHECK(bad.exit_code == 2);
   CHECK(bad.output.find("unknown.jsonl:1: field 'problem_id'") != std::string::npos);
 }
+
+TEST_CASE("checker as a PRM: a step scores 1 while every step so far is correct, then 0", "[task][prm]") {
+  const auto p = example();  // 17 + 5 = 22, 22 * 3 = 66, 66 - 8 = 58, Answer: 58
+  using Scores = std::vector<float>;
+  CHECK(prefix_correct_scores(p, solution_steps(p)) == Scores{1, 1, 1, 1});
+  CHECK(prefix_correct_scores(p, {}).empty());
+  // Wrong arithmetic in step 2: it and everything after it score 0, even a step that is right
+  // again on the correct chain.
+  CHECK(prefix_correct_scores(p, {"17 + 5 = 22", "22 * 3 = 67", "66 - 8 = 58", "Answer: 58"}) == Scores{1, 0, 0, 0});
+  // An error carried forward: the first error decides.
+  CHECK(prefix_correct_scores(p, {"17 + 5 = 23", "23 * 3 = 69", "69 - 8 = 61", "Answer: 61"}) == Scores{0, 0, 0, 0});
+  // A skipped step is illegal; a malformed line is not correct.
+  CHECK(prefix_correct_scores(p, {"17 + 5 = 22", "66 - 8 = 58", "Answer: 58"}) == Scores{1, 0, 0});
+  CHECK(prefix_correct_scores(p, {"17 + 5 = 22", "so 22 it is", "22 * 3 = 66"}) == Scores{1, 0, 0});
+  // A correct prefix cut short scores 1 throughout; an answer given too early does not.
+  CHECK(prefix_correct_scores(p, {"17 + 5 = 22", "22 * 3 = 66"}) == Scores{1, 1});
+  CHECK(prefix_correct_scores(p, {"17 + 5 = 22", "Answer: 58"}) == Scores{1, 0});
+  // A step cut at another separator may hold several lines: all of them must be correct.
+  CHECK(prefix_correct_scores(p, {"17 + 5 = 22\n22 * 3 = 66", "66 - 8 = 58\nAnswer: 58"}) == Scores{1, 1});
+  CHECK(prefix_correct_scores(p, {"17 + 5 = 22\n22 * 3 = 60", "66 - 8 = 58\nAnswer: 58"}) == Scores{0, 0});
+  // A step the checker finds no line in (blank) is not correct.
+  CHECK(prefix_correct_scores(p, {"17 + 5 = 22", " \t", "22 * 3 = 66"}) == Scores{1, 0, 0});
+  // Steps beyond max_steps are not labelled, so not known correct.
+  CheckOptions two;
+  two.max_steps = 2;
+  CHECK(prefix_correct_scores(p, solution_steps(p), two) == Scores{1, 1, 0, 0});
+}

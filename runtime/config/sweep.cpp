@@ -98,7 +98,7 @@ class Parser {
     for (const auto& v : reader_.list(policies)) c.policies.push_back(policy(v));
     if (c.policies.empty()) reader_.fail(policies, "needs at least one policy");
     if (auto v = top.get("prms"))
-      for (const auto& p : reader_.list(*v)) c.prms.push_back(prm(p));
+      for (const auto& p : reader_.list(*v)) c.prms.push_back(prm(p, c));
 
     if (auto v = top.get("runtime")) c.runtime = runtime(*v);
     c.analysis.seed = c.seed;
@@ -254,15 +254,21 @@ class Parser {
     return p;
   }
 
-  PrmSpec prm(const Value& v) {
+  PrmSpec prm(const Value& v, const SweepConfig& c) {
     const Map m(reader_, v, kPrmKeys, "PRM settings");
     PrmSpec p;
     const Value name = m.require("name");
     p.name = name_of(name);
     unique(prm_names_, p.name, name);
+    if (auto x = m.get("kind")) {
+      p.kind = reader_.choice(*x, {"reward_head", "value_head", "good_token", "chat_turn", "checker"});
+      if (p.kind == "checker") {
+        checker(m, *x, c);
+        return p;
+      }
+    }
     p.path = model_dir(m.require("path"));
     if (auto x = m.get("device")) p.device = device(*x);
-    if (auto x = m.get("kind")) p.kind = reader_.choice(*x, {"reward_head", "value_head", "good_token", "chat_turn"});
     if (auto x = m.get("step_token")) {
       p.step_token = reader_.nonempty_text(*x);
       if (p.kind == "chat_turn") reader_.fail(*x, "a chat_turn PRM reads its scores at the assistant's turns, not at a step token");
@@ -278,6 +284,19 @@ class Parser {
     p.system = system(m, p.prompt);
     if (auto x = m.get("dtype")) p.dtype = dtype(*x);
     return p;
+  }
+
+  // The built-in task's step checker as a PRM: no model to name, place or prompt, and only the
+  // built-in task's problems to check.
+  void checker(const Map& m, const Value& kind, const SweepConfig& c) const {
+    for (const auto& key : kPrmKeys)
+      if (key != "name" && key != "kind")
+        if (auto x = m.get(key))
+          reader_.fail(*x, "a checker PRM is the built-in task's step checker, with no model: it takes no " + key);
+    for (const auto* split : {&c.evaluation, c.has_calibration_split ? &c.calibration : nullptr})
+      if (split && split->kind != ProblemSource::Kind::arithmetic)
+        reader_.fail(kind, std::string("a checker PRM checks the steps of the built-in arithmetic task only, and problems.") +
+                               (split == &c.evaluation ? "evaluation" : "calibration") + " reads " + split->path);
   }
 
   void unique(std::vector<std::pair<std::string, Value>>& seen, const std::string& name, const Value& at) const {

@@ -52,10 +52,12 @@ struct PolicySpec {
 
 struct PrmSpec {
   std::string name;
-  std::string path;          // resolved; must exist with config.json
+  std::string path;          // resolved; must exist with config.json (empty for a checker)
   std::string device = "auto";
   // Empty fields are taken from the model's quorum.json (the demo models carry them).
-  std::string kind;          // reward_head, value_head, good_token or chat_turn (docs/models.md)
+  // reward_head, value_head, good_token or chat_turn (docs/models.md); checker: no model, the
+  // built-in task's step checker (task::prefix_correct_scores, docs/prms.md)
+  std::string kind;
   std::string step_token;    // the token read after every step (a tag for good_token)
   std::string good_token;    // good_token and chat_turn: the token whose probability is the score
   std::string bad_token;     // ... against this one

@@ -6,6 +6,7 @@
 #include "runtime/model/generate.h"
 #include "runtime/model/loading.h"
 #include "runtime/model/safetensors.h"
+#include "runtime/task/arithmetic.h"
 
 namespace quorum::model {
 
@@ -106,6 +107,7 @@ std::size_t policy_resident_bytes(const config::PolicySpec& spec, std::size_t ba
 }
 
 std::size_t prm_resident_bytes(const config::PrmSpec& spec, std::size_t batch_size, std::size_t max_tokens) {
+  if (spec.kind == "checker") return 0;  // no weights: it keeps one response's labels at a time
   const auto dtype = planned_dtype(spec.dtype, spec.path, spec.device);
   const auto config = ModelConfig::load(spec.path);
   // A PRM worker's passes are score()'s groups: up to rows_for(T) inputs whose longest has T
@@ -222,7 +224,35 @@ PrmWorker::PrmWorker(config::PrmSpec spec, std::size_t batch_size)
 PrmWorker::~PrmWorker() = default;
 void PrmWorker::release() { model_.reset(); }
 
+namespace {
+
+// A checker PRM scores with the built-in task's checker: nothing to load, no tokens read.
+bus::Result score_with_checker(const bus::ScoreWork& work, const std::string& unit_id) {
+  std::map<std::string, task::Problem> problems;
+  for (const auto& p : work.problems) {
+    auto problem = task::parse_problem(p.text);
+    // The config refuses a checker for other problem sets; a store edited by hand could still.
+    if (!problem) throw std::runtime_error("score unit " + unit_id + ": problem " + p.id + " is no problem of the built-in task");
+    problems.emplace(p.id, std::move(*problem));
+  }
+  bus::Result result;
+  result.unit_id = unit_id;
+  for (const auto& response : work.responses) {
+    const auto problem = problems.find(response.problem_id);
+    if (problem == problems.end())
+      throw std::runtime_error("score unit " + unit_id + " lacks problem " + response.problem_id);
+    const auto start = std::chrono::steady_clock::now();
+    auto scores = task::prefix_correct_scores(problem->second, response.steps);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    result.scores.push_back({response.response_id, work.prm, std::move(scores), 0, seconds});
+  }
+  return result;
+}
+
+}  // namespace
+
 bus::Result PrmWorker::run(const bus::ScoreWork& work, const std::string& unit_id) {
+  if (spec_.kind == "checker") return score_with_checker(work, unit_id);
   if (!model_) model_ = std::make_unique<Model>(load_prm(spec_));
   auto& m = model_->prm;
   std::map<std::string, const bus::ProblemInput*> problems;

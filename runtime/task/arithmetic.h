@@ -159,4 +159,13 @@ struct CheckResult {
 CheckResult check(const Problem& problem, std::string_view response,
                   const CheckOptions& options = {});
 
+// The checker as an exact PRM (a sweep's `kind: checker`, docs/prms.md): one score per step of
+// a response already cut into steps (as a policy's step_separator cuts it). Step i scores 1 when
+// steps 0..i are all correct, else 0: the probability that the solution so far has no error,
+// known exactly. A step is correct when every line the checker finds in it is labelled correct
+// (a step cut at another separator may hold several lines); a step with no line the checker
+// labels is not correct. The steps are checked joined by "\n", in one pass.
+std::vector<float> prefix_correct_scores(const Problem& problem, const std::vector<std::string>& steps,
+                                         const CheckOptions& options = {});
+
 }  // namespace quorum::task

@@ -1,5 +1,6 @@
 // The exact step checker: splits a response into lines and labels each against the problem's
 // correct chain of values (docs/task.md, "The checker").
+#include <algorithm>
 #include <cstring>
 
 #include "runtime/task/arithmetic.h"
@@ -146,6 +147,32 @@ CheckResult check(const Problem& problem, std::string_view response, const Check
   result.answer_correct = result.final_answer && *result.final_answer == gold;
   result.complete = result.first_error < 0 && answered && !result.truncated;
   return result;
+}
+
+std::vector<float> prefix_correct_scores(const Problem& problem, const std::vector<std::string>& steps,
+                                         const CheckOptions& options) {
+  std::string joined;
+  std::vector<std::size_t> starts;  // byte offset of each step in `joined`
+  for (const auto& step : steps) {
+    if (!joined.empty()) joined += '\n';
+    starts.push_back(joined.size());
+    joined += step;
+  }
+  const auto result = check(problem, joined, options);
+  std::vector<bool> labelled(steps.size(), false), wrong(steps.size(), false);
+  for (const auto& line : result.steps) {
+    // The step holding this line: the last one starting at or before it.
+    const auto at = std::upper_bound(starts.begin(), starts.end(), line.span.begin) - starts.begin() - 1;
+    labelled[at] = true;
+    wrong[at] = wrong[at] || line.label != StepLabel::correct;
+  }
+  std::vector<float> scores(steps.size());
+  bool all_correct = true;
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    all_correct = all_correct && labelled[i] && !wrong[i];
+    scores[i] = all_correct ? 1.0f : 0.0f;
+  }
+  return scores;
 }
 
 }  // namespace quorum::task
