@@ -13,12 +13,13 @@ namespace {
 
 std::string shipped_model(const char* name) { return std::string(QUORUM_TEST_DATA) + "/../../models/" + name; }
 
-model::SearchModels shipped_search_models(std::size_t batch_size) {
+model::SearchModels shipped_search_models(std::size_t batch_size, bool checker = false) {
   config::PolicySpec policy;
   policy.name = "policy-medium", policy.path = shipped_model("policy-medium"), policy.device = "cpu";
   policy.max_new_tokens = 96;
   config::PrmSpec prm;
   prm.name = "prm-small", prm.path = shipped_model("prm-small"), prm.device = "cpu";
+  if (checker) prm = {}, prm.name = "checker", prm.kind = "checker";
   return model::SearchModels(policy, prm, batch_size);
 }
 
@@ -75,4 +76,31 @@ TEST_CASE("a search over models is the same at every batch size", "[search][mode
   const auto one = leaves(1);
   CHECK(one == leaves(8));
   CHECK(one == leaves(3));
+}
+
+TEST_CASE("with the task's checker as verifier, beam search at n solves at least what best-of-N at n does",
+          "[search][model]") {
+  // The shipped medium policy on level-3 problems, whose whole responses are often wrong; the
+  // best-scored leaf (the first of the top score) is the method's answer.
+  auto models = shipped_search_models(8, true);
+  int best_of_n = 0, beam = 0;
+  const auto problems = task::generate_set(3, 41, 12);
+  for (std::size_t i = 0; i < problems.size(); ++i) {
+    const auto text = task::problem_text(problems[i]);
+    const auto solved = [&](const search::SearchSettings& settings) {
+      const auto result = models.run(settings, i, text);
+      const search::Leaf* best = &result.leaves.front();
+      for (const auto& leaf : result.leaves)
+        if (leaf.step_scores.back() > best->step_scores.back()) best = &leaf;
+      std::string response;
+      for (const auto& step : best->steps) response += step + "\n";
+      CHECK(result.verifier_tokens == 0);
+      return task::check(problems[i], response).complete ? 1 : 0;
+    };
+    best_of_n += solved(settings_of(search::Method::best_of_n, 8, 1));
+    beam += solved(settings_of(search::Method::beam_search, 8, 2));
+  }
+  INFO("solved of " << problems.size() << ": best-of-N " << best_of_n << ", beam search " << beam);
+  CHECK(beam >= best_of_n);
+  CHECK(beam > 0);
 }

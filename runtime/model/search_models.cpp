@@ -2,17 +2,19 @@
 #include "runtime/model/search_models.h"
 
 #include <map>
+#include <optional>
 
 #include "runtime/common/error.h"
 #include "runtime/common/text.h"
 #include "runtime/model/loading.h"
+#include "runtime/task/arithmetic.h"
 
 namespace quorum::model {
 
 struct SearchModels::Models {
   config::PolicySpec policy_spec;
   LoadedPolicy policy;
-  LoadedPrm prm;
+  std::optional<LoadedPrm> prm;  // none for a `kind: checker` verifier
   std::size_t batch_size;
 };
 
@@ -101,23 +103,43 @@ class PolicySteps : public search::StepPolicy {
 
 class PrmSteps : public search::StepVerifier {
  public:
-  PrmSteps(SearchModels::Models& models, std::string problem) : models_(models), problem_(std::move(problem)) {}
+  PrmSteps(LoadedPrm& prm, std::size_t batch_size, std::string problem)
+      : prm_(prm), batch_size_(batch_size), problem_(std::move(problem)) {}
 
   search::ScoredPaths score(const std::vector<std::vector<std::string>>& paths) override {
     std::vector<prompts::ScoringInput> inputs;
     search::ScoredPaths scored;
     for (const auto& steps : paths) {
-      inputs.push_back(models_.prm.inputs.build(problem_, steps));
+      inputs.push_back(prm_.inputs.build(problem_, steps));
       scored.tokens_read += static_cast<std::int64_t>(inputs.back().ids.size());
     }
-    for (const auto& scores : models_.prm.prm->score(inputs, ScoringBudget::for_batch(models_.batch_size)))
+    for (const auto& scores : prm_.prm->score(inputs, ScoringBudget::for_batch(batch_size_)))
       scored.scores.emplace_back(scores.begin(), scores.end());
     return scored;
   }
 
  private:
-  SearchModels::Models& models_;
+  LoadedPrm& prm_;
+  std::size_t batch_size_;
   std::string problem_;
+};
+
+// The built-in task's checker as the verifier (task::prefix_correct_scores); it reads no tokens.
+class CheckerSteps : public search::StepVerifier {
+ public:
+  explicit CheckerSteps(task::Problem problem) : problem_(std::move(problem)) {}
+
+  search::ScoredPaths score(const std::vector<std::vector<std::string>>& paths) override {
+    search::ScoredPaths scored;
+    for (const auto& steps : paths) {
+      const auto scores = task::prefix_correct_scores(problem_, steps);
+      scored.scores.emplace_back(scores.begin(), scores.end());
+    }
+    return scored;
+  }
+
+ private:
+  task::Problem problem_;
 };
 
 }  // namespace
@@ -125,7 +147,8 @@ class PrmSteps : public search::StepVerifier {
 SearchModels::SearchModels(const config::PolicySpec& policy, const config::PrmSpec& prm, std::size_t batch_size) {
   if (policy.step_separator.empty())
     throw InputError("", 0, "step_separator", "policy " + policy.name + " has no step separator: a search needs one");
-  models_ = std::make_unique<Models>(Models{policy, load_policy(policy), load_prm(prm), std::max<std::size_t>(batch_size, 1)});
+  models_ = std::make_unique<Models>(Models{policy, load_policy(policy), std::nullopt, std::max<std::size_t>(batch_size, 1)});
+  if (prm.kind != "checker") models_->prm = load_prm(prm);
 }
 
 SearchModels::~SearchModels() = default;
@@ -133,7 +156,13 @@ SearchModels::~SearchModels() = default;
 search::SearchResult SearchModels::run(const search::SearchSettings& settings, std::uint64_t seed,
                                        const std::string& problem) {
   PolicySteps policy(*models_, models_->policy.prompt_ids(problem));
-  PrmSteps verifier(*models_, problem);
+  if (models_->prm) {
+    PrmSteps verifier(*models_->prm, models_->batch_size, problem);
+    return search::run_search(settings, seed, policy, verifier);
+  }
+  const auto parsed = task::parse_problem(problem);
+  if (!parsed) throw InputError("", 0, "kind", "a checker verifies only the built-in task's problems, not: " + problem);
+  CheckerSteps verifier(*parsed);
   return search::run_search(settings, seed, policy, verifier);
 }
 

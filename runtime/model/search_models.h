@@ -18,7 +18,8 @@ namespace quorum::model {
 // its steps' generated ids, exactly as generated (never re-tokenised), and each round's steps
 // are generated in one generate() call with batch_size slots: a step depends only on its path
 // and its seed (generate.h). The PRM reads each path's steps as its kind's input (prm.h) and
-// scores every path of a round in one score() call.
+// scores every path of a round in one score() call; a `kind: checker` PRM is the built-in
+// task's exact checker instead (task::prefix_correct_scores), for the task's problems only.
 //
 // Each round prefills every path again: surviving paths do not keep their KV cache across
 // rounds yet (docs/search.md).
