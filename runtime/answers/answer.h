@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "runtime/answers/value.h"
+
 namespace quorum::answers {
 
 struct ExtractOptions {
@@ -35,6 +37,8 @@ class Answer {
   // form (no answer) is equivalent to nothing.
   const std::string& normalized() const { return normalized_; }
   bool equivalent_to(const Answer& other) const;
+  // The verdict and the rule that decided it (or why the answers differ), for audits.
+  Verdict compare(const Answer& other) const;
 
  private:
   std::string normalized_;
