@@ -328,18 +328,16 @@ class Parser {
     if (letters == "pi" || letters == "sqrt" || function_named(letters) != nullptr) {
       return command(letters);
     }
-    if (letters.size() == 1 || (letter_products_ && letters.size() <= kMaxLetterProduct)) {
-      std::optional<Number> product = Number::integer(1);
-      for (const char letter : letters) {
-        if (!product) return std::nullopt;
-        const auto factor = letter == 'e' ? Number::approximate(kE)
-                                          : variable(letter_variable(letter));
-        if (!factor) return std::nullopt;
-        product = multiply(*product, *factor);
-      }
-      return product;
+    // In a product such as "ab^2" each letter is its own factor (the power binds to b only),
+    // so only the first letter is consumed; the run's length is checked at its start.
+    const bool run_start = start == 0 || !is_letter(text_[start - 1]);
+    if (letters.size() > 1 &&
+        !(letter_products_ && (!run_start || letters.size() <= kMaxLetterProduct))) {
+      return std::nullopt;
     }
-    return std::nullopt;
+    pos_ = start + 1;
+    if (letters[0] == 'e') return Number::approximate(kE);
+    return variable(letter_variable(letters[0]));
   }
 
   // "1011_2", "1011_{2}", "2A_{16}": digits in a base from 2 to 36, an exact integer. nullopt
@@ -566,9 +564,8 @@ std::optional<Evaluation> evaluate(std::string_view expression) {
     result.samples.fill(*mixed);
     return result;
   }
-  const bool letter_products = std::any_of(expression.begin(), expression.end(), [](char c) {
-    return !is_letter(c) && c != ' ';
-  });
+  const bool letter_products = std::any_of(expression.begin(), expression.end(),
+                                           [](char c) { return !is_letter(c) && c != ' '; });
   for (int sample = 0; sample < kSamplePoints; ++sample) {
     Parser parser(expression, sample, letter_products);
     const auto value = parser.parse();

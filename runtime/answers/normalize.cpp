@@ -345,7 +345,11 @@ std::string squeeze_spaces(std::string_view text) {
     const bool digits = is_digit(before) && is_digit(after);
     const bool number_and_word = (is_digit(before) && word_after(text, i + 1) >= 2) ||
                                  (is_digit(after) && word_before(out, out.size()) >= 2);
-    if (letters || digits || number_and_word) out += ' ';
+    // "5 or -2", "(1,2) and (3,4)": a word that separates list elements keeps its spaces.
+    const bool group_and_word =
+        ((before == ')' || before == '}') && word_after(text, i + 1) >= 2) ||
+        ((after == '-' || after == '(' || after == '\\') && word_before(out, out.size()) >= 2);
+    if (letters || digits || number_and_word || group_and_word) out += ' ';
   }
   return out;
 }
@@ -435,7 +439,12 @@ std::string strip_units(std::string_view text) {
     }
   }
   std::size_t start = body.size();
-  while (start > 0 && (is_letter(body[start - 1]) || body[start - 1] == ' ')) --start;
+  // Letters, spaces and the slash of rates such as km/h (never a leading one: 3/x stays).
+  while (start > 0 && (is_letter(body[start - 1]) || body[start - 1] == ' ' ||
+                       (body[start - 1] == '/' && start < body.size() && is_letter(body[start])))) {
+    --start;
+  }
+  while (start < body.size() && body[start] == '/') ++start;
   const auto words = trim(body.substr(start));
   const auto number = trim(body.substr(0, start));
   if (words.empty() || number.empty()) return std::string(text);
@@ -521,7 +530,6 @@ std::string lowercase_words(std::string text) {
   return text;
 }
 
-
 // ---- Matrices: \begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix} becomes \matrix((1,2),(3,4)) before
 // the LaTeX pass (which reads "\\" as a line break). A single row or column is a vector and
 // becomes the tuple (1,2), so that a column vector matches the same vector written inline.
@@ -570,8 +578,8 @@ std::string matrix_text(std::string_view body) {
     }
     return out + ")";
   };
-  const bool column = std::all_of(rows.begin(), rows.end(),
-                                  [](const auto& row) { return row.size() == 1; });
+  const bool column =
+      std::all_of(rows.begin(), rows.end(), [](const auto& row) { return row.size() == 1; });
   if (rows.size() == 1) return join(rows[0]);
   if (column) {
     std::vector<std::string_view> cells;
@@ -587,8 +595,10 @@ std::string matrix_text(std::string_view body) {
 }
 
 // Rewrites every matrix environment; an environment that never ends is left as written.
+// Linear in the text: once an environment's end is missing, later ones are not searched for.
 std::string rewrite_matrices(std::string_view text) {
   std::string out;
+  std::vector<std::string_view> unterminated;
   std::size_t i = 0;
   while (i < text.size()) {
     const std::size_t begin = text.find("\\begin{", i);
@@ -598,8 +608,11 @@ std::string rewrite_matrices(std::string_view text) {
     if (name_end == std::string_view::npos) break;
     const auto name = text.substr(name_start, name_end - name_start);
     const std::string end_marker = "\\end{" + std::string(name) + "}";
-    const std::size_t end = one_of(name, kMatrixEnvironments) ? text.find(end_marker, name_end)
-                                                               : std::string_view::npos;
+    const bool searched = one_of(name, kMatrixEnvironments) &&
+                          std::find(unterminated.begin(), unterminated.end(), name) ==
+                              unterminated.end();
+    const std::size_t end = searched ? text.find(end_marker, name_end) : std::string_view::npos;
+    if (searched && end == std::string_view::npos) unterminated.push_back(name);
     if (end == std::string_view::npos) {
       out += text.substr(i, name_end + 1 - i);
       i = name_end + 1;
@@ -775,8 +788,7 @@ std::string normalize_answer(std::string_view raw) {
     if (stripped == text) break;
     text = std::move(stripped);
   }
-  return lowercase_words(
-      remove_thousands_separators(inequality_as_interval(squeeze_spaces(text))));
+  return lowercase_words(remove_thousands_separators(inequality_as_interval(squeeze_spaces(text))));
 }
 
 std::string assigned_value(std::string_view text) { return strip_assignment(text); }

@@ -124,8 +124,8 @@ std::optional<std::string> base_digits(std::string_view text) {
   const auto digits = text.substr(0, underscore);
   auto base = text.substr(underscore + 1);
   if (starts_with(base, "{") && ends_with(base, "}")) base = base.substr(1, base.size() - 2);
-  const bool valid = std::all_of(digits.begin(), digits.end(), is_alphanumeric) &&
-                     !base.empty() && std::all_of(base.begin(), base.end(), is_digit);
+  const bool valid = std::all_of(digits.begin(), digits.end(), is_alphanumeric) && !base.empty() &&
+                     std::all_of(base.begin(), base.end(), is_digit);
   if (!valid) return std::nullopt;
   return std::string(digits);
 }
@@ -139,9 +139,9 @@ std::size_t equation_sign(std::string_view text) {
     if (c == '(' || c == '[' || c == '{') ++depth;
     if (c == ')' || c == ']' || c == '}') --depth;
     if (depth != 0 || c != '=') continue;
-    const bool part_of_other = (i > 0 && (text[i - 1] == '<' || text[i - 1] == '>' ||
-                                          text[i - 1] == '!')) ||
-                               (i + 1 < text.size() && text[i + 1] == '=');
+    const bool part_of_other =
+        (i > 0 && (text[i - 1] == '<' || text[i - 1] == '>' || text[i - 1] == '!')) ||
+        (i + 1 < text.size() && text[i + 1] == '=');
     if (part_of_other || found != std::string_view::npos) return std::string_view::npos;
     found = i;
   }
@@ -247,8 +247,8 @@ ParsedValue parse_nested(std::string_view text, int depth) {
   }
   if (starts_with(text, "\\matrix(") && wrapped_whole(text.substr(7))) {
     const auto inner = text.substr(8, text.size() - 9);
-    ParsedValue matrix = elements_value(ParsedValue::Kind::sequence, split_top_level(inner, ","),
-                                        depth);
+    ParsedValue matrix =
+        elements_value(ParsedValue::Kind::sequence, split_top_level(inner, ","), depth);
     matrix.open = matrix.close = 'M';
     return matrix;
   }
@@ -291,6 +291,8 @@ ParsedValue parse_nested(std::string_view text, int depth) {
 
 class Comparer {
  public:
+  explicit Comparer(long max_steps) : steps_left_(max_steps) {}
+
   Verdict compare(const ParsedValue& a, const ParsedValue& b) {
     if (--steps_left_ < 0) return {false, "comparison budget exhausted"};
     // A set or list of one element is that element.
@@ -302,7 +304,8 @@ class Comparer {
         a.kind != ParsedValue::Kind::collection) {
       return compare(a, b.elements[0]);
     }
-    if (a.kind != b.kind) return {false, "different kinds: " + kind_name(a) + " and " + kind_name(b)};
+    if (a.kind != b.kind)
+      return {false, "different kinds: " + kind_name(a) + " and " + kind_name(b)};
     switch (a.kind) {
       case ParsedValue::Kind::scalar:
         return scalars(a.scalar, b.scalar);
@@ -345,7 +348,8 @@ class Comparer {
     if (a.size() > kMaxCollectionSize) {
       for (std::size_t i = 0; i < a.size(); ++i) {
         if (!compare(a[i], b[i]).equivalent) {
-          return {false, "element " + std::to_string(i + 1) + " differs (large sets compare in order)"};
+          return {false,
+                  "element " + std::to_string(i + 1) + " differs (large sets compare in order)"};
         }
       }
       return {true, "in order (large sets)"};
@@ -372,14 +376,20 @@ class Comparer {
     return den == 1;
   }
 
-  // A written decimal against an irrational or repeating value, to the decimal's precision.
+  // A written decimal against an irrational or repeating value: the value rounded or
+  // truncated to the places written gives the decimal, and they are within the relative
+  // tolerance (so that 3.14 is not \pi).
   static bool agrees_to_written_precision(const Number& decimal, int places, const Number& other) {
     if (places < 1 || terminating(other)) return false;
     const long double x = decimal.value(), y = other.value();
-    const long double difference = std::fabs(x - y);
+    if ((x < 0) != (y < 0)) return false;
+    const long double written = std::fabs(x), value = std::fabs(y);
     const long double unit = std::pow(10.0L, -places);
-    return difference <= unit * (1 + 1e-9L) &&
-           difference <= kWrittenPrecisionTolerance * std::fmax(std::fabs(x), std::fabs(y));
+    constexpr long double kSlack = 1 + 1e-9L;  // decimal fractions are inexact in binary
+    const bool rounded_or_truncated =
+        value >= written - unit / 2 * kSlack && value < written + unit * kSlack;
+    return rounded_or_truncated &&
+           std::fabs(x - y) <= kWrittenPrecisionTolerance * std::fmax(written, value) * kSlack;
   }
 
   static std::optional<std::string> numbers(const Number& x, const Scalar& a, const Number& y,
@@ -438,15 +448,18 @@ class Comparer {
 
   Verdict scalars(const Scalar& a, const Scalar& b) {
     if (a.infinity != 0 || b.infinity != 0) {
-      return {a.infinity == b.infinity, a.infinity == b.infinity ? "infinity" : "different infinities"};
+      return {a.infinity == b.infinity,
+              a.infinity == b.infinity ? "infinity" : "different infinities"};
     }
     if (a.text == b.text && a.percent == b.percent) return {true, "same text"};
     if (a.base_digits && *a.base_digits == b.text) return {true, "same digits, base written"};
     if (b.base_digits && *b.base_digits == a.text) return {true, "same digits, base written"};
     if (a.equation && b.equation) return equations(*a.equation, *b.equation);
     // "2+3=5" against "5": the right side.
-    if (a.right_side && b.evaluation) return constants(a.right_side->samples[0], a, b.evaluation->samples[0], b);
-    if (b.right_side && a.evaluation) return constants(a.evaluation->samples[0], a, b.right_side->samples[0], b);
+    if (a.right_side && b.evaluation)
+      return constants(a.right_side->samples[0], a, b.evaluation->samples[0], b);
+    if (b.right_side && a.evaluation)
+      return constants(a.evaluation->samples[0], a, b.right_side->samples[0], b);
     if (!a.evaluation || !b.evaluation) return {false, "different text"};
     const Evaluation& x = *a.evaluation;
     const Evaluation& y = *b.evaluation;
@@ -455,15 +468,15 @@ class Comparer {
     return expressions(x, y);
   }
 
-  long steps_left_ = kMaxComparisonSteps;
+  long steps_left_;
 };
 
 }  // namespace
 
 ParsedValue parse_value(std::string_view text) { return parse_nested(text, 0); }
 
-Verdict compare_values(const ParsedValue& a, const ParsedValue& b) {
-  return Comparer().compare(a, b);
+Verdict compare_values(const ParsedValue& a, const ParsedValue& b, long max_steps) {
+  return Comparer(max_steps).compare(a, b);
 }
 
 }  // namespace quorum::answers

@@ -27,12 +27,12 @@ inline constexpr long kMaxComparisonSteps = 100000;
 inline constexpr long double kWrittenPrecisionTolerance = 1e-4L;
 
 struct Scalar {
-  std::string text;                      // normalised text, the percent sign removed
-  bool percent = false;                  // written with a percent sign
-  int infinity = 0;                      // +1 or -1 for (+/-)\infty; 0 otherwise
-  int written_decimals = -1;             // a plain decimal such as "0.333": places written
+  std::string text;                        // normalised text, the percent sign removed
+  bool percent = false;                    // written with a percent sign
+  int infinity = 0;                        // +1 or -1 for (+/-)\infty; 0 otherwise
+  int written_decimals = -1;               // a plain decimal such as "0.333": places written
   std::optional<std::string> base_digits;  // "1011" of "1011_2"
-  std::optional<Evaluation> evaluation;  // nullopt: not a closed form, compared as text
+  std::optional<Evaluation> evaluation;    // nullopt: not a closed form, compared as text
   // An equation "lhs=rhs" left by normalisation (its left side is not a plain name): the
   // value of lhs-rhs, and of rhs alone when lhs is a constant ("2+3=5").
   std::optional<Evaluation> equation;
@@ -42,7 +42,7 @@ struct Scalar {
 struct ParsedValue {
   enum class Kind { scalar, sequence, collection, interval_union };
   Kind kind = Kind::scalar;
-  Scalar scalar;                      // kind == scalar
+  Scalar scalar;  // kind == scalar
   // kind == sequence: '(' '[' '<' and ')' ']' '>'; 'M' for both ends of a matrix.
   char open = 0, close = 0;
   std::vector<ParsedValue> elements;  // every other kind
@@ -56,6 +56,7 @@ struct Verdict {
   std::string rule;  // what decided it, e.g. "exact rational" or "element 2 differs: ..."
 };
 
-Verdict compare_values(const ParsedValue& a, const ParsedValue& b);
+Verdict compare_values(const ParsedValue& a, const ParsedValue& b,
+                       long max_steps = kMaxComparisonSteps);
 
 }  // namespace quorum::answers
