@@ -104,6 +104,16 @@ TEST_CASE("answers: normalised forms", "[answers]") {
   CHECK(Answer::parse("50\\%").normalized() == "50%");
   CHECK(Answer::parse("2 \\pi r").normalized() == "2\\pi r");
   CHECK(Answer::parse("  $ $ ").normalized().empty());
+  CHECK(Answer::parse("\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}").normalized() ==
+        "\\matrix((1,2),(3,4))");
+  CHECK(Answer::parse("\\begin{bmatrix} 1 \\\\ 2 \\end{bmatrix}").normalized() == "(1,2)");
+  CHECK(Answer::parse("-1 \\le x < 4").normalized() == "[-1,4)");
+  CHECK(Answer::parse("x<-1 \\text{ or } x \\geq 2").normalized() ==
+        "(-\\infty,-1)\\cup[2,\\infty)");
+  CHECK(Answer::parse("\\{x \\mid x > 0\\}").normalized() == "(0,\\infty)");
+  CHECK(Answer::parse("\\frac{7}{12} \\approx 0.58").normalized() == "\\frac{7}{12}");
+  CHECK(Answer::parse("0.58 \\text{ (approximately)}").normalized() == "0.58");
+  CHECK(Answer::parse("20\\text{ km/h}").normalized() == "20");
 }
 
 TEST_CASE("answers: no answer is never equivalent", "[answers]") {

@@ -496,6 +496,9 @@ class Parser {
                    __builtin_add_overflow(mantissa, c - '0', &mantissa);
     }
     if (digits == 0) return std::nullopt;
+    if (in_fraction && !overflowed && text_.substr(pos_, 10) == "\\overline{") {
+      return repeating_decimal(mantissa, decimals);
+    }
     long scale = 0;
     const bool scientific = read_scientific_exponent(scale);
     if (overflowed) {
@@ -506,6 +509,30 @@ class Parser {
     const auto ten_power = power(Number::integer(10), Number::integer(scale - decimals));
     if (!ten_power) return std::nullopt;
     return multiply(Number::integer(mantissa), *ten_power);
+  }
+
+  // 0.1\\overline{6} = 1/6: the written digits (mantissa, `decimals` of them after the point)
+  // followed by a repeating block r of k digits is (mantissa * 10^k + r - mantissa) /
+  // (10^decimals * (10^k - 1)), exact. pos_ is at "\\overline{".
+  std::optional<Number> repeating_decimal(Int128 mantissa, int decimals) {
+    std::size_t end = pos_ + 10;
+    const auto block = read_small_integer(text_, end);
+    const std::size_t block_digits = end - (pos_ + 10);
+    if (!block || block_digits > 18 || end >= text_.size() || text_[end] != '}') {
+      return std::nullopt;
+    }
+    pos_ = end + 1;
+    const auto shift =
+        power(Number::integer(10), Number::integer(static_cast<Int128>(block_digits)));
+    const auto scale = power(Number::integer(10), Number::integer(decimals));
+    if (!shift || !scale) return std::nullopt;
+    const auto shifted = multiply(Number::integer(mantissa), *shift);
+    const auto full = shifted ? add(*shifted, Number::integer(*block)) : std::nullopt;
+    const auto numerator = full ? subtract(*full, Number::integer(mantissa)) : std::nullopt;
+    const auto nines = subtract(*shift, Number::integer(1));
+    const auto denominator = nines ? multiply(*scale, *nines) : std::nullopt;
+    if (!numerator || !denominator) return std::nullopt;
+    return divide(*numerator, *denominator);
   }
 
   // The "e3" / "E-4" of scientific notation, when present and followed by digits.

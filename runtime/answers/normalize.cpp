@@ -608,9 +608,9 @@ std::string rewrite_matrices(std::string_view text) {
     if (name_end == std::string_view::npos) break;
     const auto name = text.substr(name_start, name_end - name_start);
     const std::string end_marker = "\\end{" + std::string(name) + "}";
-    const bool searched = one_of(name, kMatrixEnvironments) &&
-                          std::find(unterminated.begin(), unterminated.end(), name) ==
-                              unterminated.end();
+    const bool searched =
+        one_of(name, kMatrixEnvironments) &&
+        std::find(unterminated.begin(), unterminated.end(), name) == unterminated.end();
     const std::size_t end = searched ? text.find(end_marker, name_end) : std::string_view::npos;
     if (searched && end == std::string_view::npos) unterminated.push_back(name);
     if (end == std::string_view::npos) {
@@ -752,7 +752,20 @@ std::optional<std::string> chain_interval(std::string_view text, std::string& va
   return std::string(lower_closed ? "[" : "(") + lower + "," + upper + (upper_closed ? "]" : ")");
 }
 
-std::string inequality_as_interval(std::string_view text) {
+// "\\{x|x>0\\}", "\\{x:x>0\\}", "\\{x\\mid x>0\\}": the condition of a set-builder set.
+std::string_view set_builder_condition(std::string_view text) {
+  if (!starts_with(text, "\\{") || !ends_with(text, "\\}")) return text;
+  const auto inner = text.substr(2, text.size() - 4);
+  for (const std::string_view bar : {"|", ":", "\\mid"}) {
+    const std::size_t at = inner.find(bar);
+    if (at == std::string_view::npos || !is_variable_name(trim(inner.substr(0, at)))) continue;
+    return trim(inner.substr(at + bar.size()));
+  }
+  return text;
+}
+
+// Chains joined by "or" as a union of intervals; nullopt when any piece is not a chain.
+std::optional<std::string> chains_as_intervals(std::string_view text) {
   std::vector<std::string_view> pieces;
   std::size_t start = 0;
   for (std::size_t at = text.find(" or "); at != std::string_view::npos;
@@ -765,11 +778,16 @@ std::string inequality_as_interval(std::string_view text) {
   std::string out;
   for (const auto piece : pieces) {
     const auto interval = chain_interval(trim(piece), variable);
-    if (!interval) return std::string(text);
+    if (!interval) return std::nullopt;
     if (!out.empty()) out += "\\cup";
     out += *interval;
   }
   return out;
+}
+
+std::string inequality_as_interval(std::string_view text) {
+  auto intervals = chains_as_intervals(set_builder_condition(text));
+  return intervals ? std::move(*intervals) : std::string(text);
 }
 
 }  // namespace

@@ -223,12 +223,6 @@ std::vector<std::string_view> list_pieces(std::string_view text) {
   return pieces;
 }
 
-ParsedValue parse_element(std::string_view text, int depth) {
-  // Each element of a list may be labelled on its own: "x=1, y=2".
-  const std::string value = assigned_value(text);
-  return parse_nested(value, depth + 1);
-}
-
 ParsedValue parse_nested(std::string_view text, int depth) {
   if (depth > kMaxStructureDepth || text.size() > kMaxStructuredLength) {
     return scalar_value(text, false);
@@ -271,7 +265,13 @@ ParsedValue parse_nested(std::string_view text, int depth) {
   if (listed.size() > 1) {
     ParsedValue list;
     list.kind = ParsedValue::Kind::collection;
-    for (const auto piece : listed) list.elements.push_back(parse_element(piece, depth));
+    list.labelled = true;
+    for (const auto piece : listed) {
+      // Each element may be labelled on its own: "x=1, y=2".
+      const std::string value = assigned_value(piece);
+      list.labelled = list.labelled && value != piece;
+      list.elements.push_back(parse_nested(value, depth + 1));
+    }
     return list;
   }
   // "2\pm\sqrt{3}": both solutions.
@@ -304,20 +304,22 @@ class Comparer {
         a.kind != ParsedValue::Kind::collection) {
       return compare(a, b.elements[0]);
     }
-    if (a.kind != b.kind)
+    if (labelled_tuple(a, b) || labelled_tuple(b, a)) {
+      const auto verdict = in_order(a.elements, b.elements);
+      if (!verdict.equivalent) return verdict;
+      return {true, "labelled values as a tuple, in order"};
+    }
+    if (a.kind != b.kind) {
       return {false, "different kinds: " + kind_name(a) + " and " + kind_name(b)};
+    }
     switch (a.kind) {
       case ParsedValue::Kind::scalar:
         return scalars(a.scalar, b.scalar);
       case ParsedValue::Kind::sequence: {
         if (a.open != b.open || a.close != b.close) return {false, "different brackets"};
         if (a.elements.size() != b.elements.size()) return {false, "different lengths"};
-        for (std::size_t i = 0; i < a.elements.size(); ++i) {
-          const auto verdict = compare(a.elements[i], b.elements[i]);
-          if (!verdict.equivalent) {
-            return {false, "element " + std::to_string(i + 1) + " differs: " + verdict.rule};
-          }
-        }
+        const auto verdict = in_order(a.elements, b.elements);
+        if (!verdict.equivalent) return verdict;
         return {true, a.open == 'M' ? "matrix, element-wise" : "ordered, element-wise"};
       }
       case ParsedValue::Kind::collection:
@@ -341,6 +343,23 @@ class Comparer {
         return "union";
     }
     return "?";
+  }
+
+  // "a=2, b=3" against the tuple (2,3).
+  static bool labelled_tuple(const ParsedValue& list, const ParsedValue& tuple) {
+    return list.kind == ParsedValue::Kind::collection && list.labelled &&
+           tuple.kind == ParsedValue::Kind::sequence && tuple.open == '(' && tuple.close == ')' &&
+           list.elements.size() == tuple.elements.size();
+  }
+
+  Verdict in_order(const std::vector<ParsedValue>& a, const std::vector<ParsedValue>& b) {
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      const auto verdict = compare(a[i], b[i]);
+      if (!verdict.equivalent) {
+        return {false, "element " + std::to_string(i + 1) + " differs: " + verdict.rule};
+      }
+    }
+    return {true, "in order"};
   }
 
   // Each element of a matched to a distinct equivalent element of b, first fit.

@@ -46,6 +46,9 @@ struct ParsedValue {
   // kind == sequence: '(' '[' '<' and ')' ']' '>'; 'M' for both ends of a matrix.
   char open = 0, close = 0;
   std::vector<ParsedValue> elements;  // every other kind
+  // kind == collection: every element was labelled ("a=2, b=3"), so the list may also stand
+  // for the tuple of its values in the order written.
+  bool labelled = false;
 };
 
 // text: the output of normalize_answer.
