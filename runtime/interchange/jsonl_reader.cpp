@@ -144,6 +144,10 @@ void read_native_responses(const json& row, const ReadOptions& options, const Co
       *target = it->get<double>();
     }
     auto scores_it = item.find("scores");
+    if ((scores_it == item.end() || scores_it->is_null()) && !options.require_scores) {
+      record.responses.push_back(std::move(response));
+      continue;
+    }
     if (scores_it == item.end() || scores_it->is_null()) at.fail(base + ".scores", "missing");
     const json& scores = *scores_it;
     if (!scores.is_object()) at.fail(base + ".scores", "expected an object {prm: [step scores]}");
@@ -184,7 +188,8 @@ void read_pipeline_responses(const json& row, const InputSpec& input, const Read
       columns.emplace_back(key.substr(7), key, &it.value());
     }
   }
-  if (columns.empty()) at.fail("scores", "missing (expected \"scores\" or \"scores_<prm>\")");
+  if (columns.empty() && options.require_scores)
+    at.fail("scores", "missing (expected \"scores\" or \"scores_<prm>\")");
   for (const auto& [prm, field, lists] : columns) {
     if (!lists->is_array() || lists->size() != completions.size())
       at.fail(field, "expected one list of step scores per completion (" +

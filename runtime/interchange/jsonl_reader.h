@@ -24,6 +24,9 @@ InputSpec parse_input_spec(const std::string& text);
 struct ReadOptions {
   std::string default_policy = "policy";
   std::string step_separator = "\n\n";  // splits completion text into steps when none are given
+  // Grading needs only texts and gold answers: without this, rows without step scores are read
+  // (scores that are present are still checked).
+  bool require_scores = true;
 };
 
 // Reads one file into dataset (merging with what is there).
