@@ -45,7 +45,7 @@ std::size_t count_lines(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("analyze reads Python-pipeline rows and writes the four outputs", "[analyze][cli]") {
+TEST_CASE("analyze reads Python-pipeline rows and writes the five outputs", "[analyze][cli]") {
   TempDir dir("analyze-pipeline");
   const auto input = dir.file("mypolicy_myprm.jsonl", small_pipeline_file());
   const auto out = (dir.path() / "out").string();
@@ -69,6 +69,22 @@ TEST_CASE("analyze reads Python-pipeline rows and writes the four outputs", "[an
   CHECK(calibration["cells"][0]["fits"][0]["w_curve"]["linear_wv"].size() == 99);
   CHECK(read_text(dir.path() / "out/savings.csv").rfind("policy,prm,reduction,strategy,reference,", 0) == 0);
   CHECK(read_text(dir.path() / "out/summary.md").find("## tiny x shepherd") != std::string::npos);
+  // verdicts.jsonl beside results.csv: one row per response, saying why it counts as correct.
+  const auto verdicts = read_text(dir.path() / "out/verdicts.jsonl");
+  REQUIRE(count_lines(verdicts) == 6 * 4);
+  const auto first = nlohmann::json::parse(verdicts.substr(0, verdicts.find('\n')));
+  CHECK(first["policy"] == "tiny");
+  CHECK(first["answer"] == "10");
+  CHECK(first["extraction"] == "boxed");
+  CHECK(first["correct"] == true);
+  CHECK(first["class"] == 0);
+  CHECK(first["rule"] == "same normalised text");
+  std::size_t correct = 0;
+  for (std::size_t at = verdicts.find("\"correct\":true"); at != std::string::npos;
+       at = verdicts.find("\"correct\":true", at + 1)) {
+    ++correct;
+  }
+  CHECK(correct == 6 * 2);  // as pass_at_n above: 2 correct of 4 per problem
 }
 
 TEST_CASE("analyze merges one file per PRM and calibrates on a separate split", "[analyze][cli]") {

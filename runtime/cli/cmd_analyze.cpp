@@ -1,13 +1,17 @@
 // quorum analyze: aggregation strategies, calibration and budget sweep over stored responses.
+#include <filesystem>
 #include <iostream>
+#include <sstream>
 
 #include "runtime/analysis/analyze.h"
 #include "runtime/analysis/outputs.h"
 #include "runtime/cli/command.h"
 #include "runtime/cli/progress.h"
 #include "runtime/common/error.h"
+#include "runtime/common/files.h"
 #include "runtime/interchange/jsonl_reader.h"
 #include "runtime/interchange/pools.h"
+#include "runtime/interchange/verdicts.h"
 
 namespace quorum::cli {
 namespace {
@@ -41,7 +45,10 @@ std::string unescape(const std::string& text) {
   return out;
 }
 
-std::vector<aggregation::PolicyPool> load(const std::vector<std::string>& specs, const AnalyzeArgs& args) {
+// The pools of the files; with `verdicts`, also the verdict of every response as verdicts.jsonl
+// rows (docs/answers.md, "Audit"), so that each correctness label can be looked up.
+std::vector<aggregation::PolicyPool> load(const std::vector<std::string>& specs, const AnalyzeArgs& args,
+                                          std::string* verdicts = nullptr) {
   interchange::Dataset dataset;
   interchange::ReadOptions options;
   options.default_policy = args.policy;
@@ -55,6 +62,11 @@ std::vector<aggregation::PolicyPool> load(const std::vector<std::string>& specs,
     answers::extract_answer("", extract);
   } catch (const std::invalid_argument& e) {
     throw InputError("", 0, "--answer-pattern", e.what());
+  }
+  if (verdicts) {
+    std::ostringstream rows;
+    interchange::write_verdicts(dataset, extract, rows);
+    *verdicts = rows.str();
   }
   return interchange::build_pools(dataset, extract, args.settings.threads);
 }
@@ -80,7 +92,8 @@ void run(AnalyzeArgs& args) {
   settings.reductions = parse_names<aggregation::Reduction>(args.reductions, "--reductions", aggregation::parse_reduction);
   settings.reference = parse_names<aggregation::Strategy>({args.reference}, "--reference", aggregation::parse_strategy).front();
 
-  const auto pools = load(args.inputs, args);
+  std::string verdicts;
+  const auto pools = load(args.inputs, args, &verdicts);
   const auto calibration_pools = args.calibration.empty() ? std::vector<aggregation::PolicyPool>{}
                                                           : load(args.calibration, args);
   ProgressLine progress("analyze: problems (calibration + sweep)");
@@ -89,9 +102,10 @@ void run(AnalyzeArgs& args) {
   });
   analysis::RunDescription description{args.inputs, args.calibration};
   analysis::write_outputs(args.out, result, description);
+  write_file_atomically(std::filesystem::path(args.out) / "verdicts.jsonl", verdicts);
   if (!args.quiet)
     std::cerr << "analyze: " << result.cells.size() << " cells, " << result.problems << " problems; wrote "
-              << args.out << "/{results.csv,calibration.json,savings.csv,summary.md}\n";
+              << args.out << "/{results.csv,calibration.json,savings.csv,summary.md,verdicts.jsonl}\n";
 }
 
 }  // namespace

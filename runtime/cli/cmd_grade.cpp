@@ -1,9 +1,8 @@
 // `quorum grade`: grade one response against a gold answer and show every step of the
 // decision, or grade every response of a pool into verdicts.jsonl.
-#include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -11,6 +10,7 @@
 #include "runtime/answers/answer.h"
 #include "runtime/cli/command.h"
 #include "runtime/common/error.h"
+#include "runtime/common/files.h"
 #include "runtime/interchange/jsonl_reader.h"
 #include "runtime/interchange/verdicts.h"
 
@@ -75,16 +75,10 @@ int grade_pool(const GradeArgs& args) {
   for (const auto& spec : args.inputs) {
     interchange::read_jsonl(interchange::parse_input_spec(spec), options, dataset);
   }
-  // Written to a temporary name first, so that a failed run never leaves half a file behind.
-  const std::string partial = args.out + ".partial";
-  std::ofstream out(partial, std::ios::binary);
-  if (!out) throw InputError(args.out, 0, "--out", "cannot write the verdicts file");
-  const auto counts = interchange::write_verdicts(dataset, extract, out);
-  out.close();
-  if (!out) throw InputError(args.out, 0, "--out", "write error");
-  if (std::rename(partial.c_str(), args.out.c_str()) != 0) {
-    throw InputError(args.out, 0, "--out", "cannot move the verdicts file into place");
-  }
+  std::ostringstream verdicts;
+  const auto counts = interchange::write_verdicts(dataset, extract, verdicts);
+  // Whole or not at all: a failed run never leaves half a verdicts file behind.
+  write_file_atomically(args.out, verdicts.str());
   std::cerr << "quorum grade: " << counts.responses << " responses of " << counts.problems
             << " problems, " << counts.answered << " with an answer, " << counts.correct
             << " correct; verdicts in " << args.out << "\n";
