@@ -366,7 +366,11 @@ bool is_name(std::string_view text) {
   if (text.empty() || text.size() > 32) return false;
   bool has_letter = false;
   bool in_subscript = false;
-  for (const char c : text) {
+  // An inverse function's name, f^{-1}(x) or f^{-1}: the only superscript a name may carry.
+  std::string without_inverse(text);
+  const std::size_t inverse = without_inverse.find("^{-1}");
+  if (inverse != std::string::npos) without_inverse.erase(inverse, 5);
+  for (const char c : without_inverse) {
     if (is_letter(c)) {
       has_letter = true;
     } else if (c == '_') {
@@ -508,6 +512,44 @@ std::string remove_thousands_separators(std::string_view text) {
     if (c != separator) out += c;
   }
   return out;
+}
+
+// Whole answers that name a value in words: the set of all reals, no solution, small numbers.
+constexpr std::array<Replacement, 27> kNamedValues = {{
+    {"\\mathbb{R}", "(-\\infty,\\infty)"},
+    {"\\mathbb R", "(-\\infty,\\infty)"},
+    {"all real numbers", "(-\\infty,\\infty)"},
+    {"all reals", "(-\\infty,\\infty)"},
+    {"no solution", "\\emptyset"},
+    {"no solutions", "\\emptyset"},
+    {"no real solutions", "\\emptyset"},
+    {"zero", "0"},
+    {"one", "1"},
+    {"two", "2"},
+    {"three", "3"},
+    {"four", "4"},
+    {"five", "5"},
+    {"six", "6"},
+    {"seven", "7"},
+    {"eight", "8"},
+    {"nine", "9"},
+    {"ten", "10"},
+    {"eleven", "11"},
+    {"twelve", "12"},
+    {"thirteen", "13"},
+    {"fourteen", "14"},
+    {"fifteen", "15"},
+    {"sixteen", "16"},
+    {"seventeen", "17"},
+    {"eighteen", "18"},
+    {"twenty", "20"},
+}};
+
+std::string named_value(std::string text) {
+  for (const auto& named : kNamedValues) {
+    if (text == named.from) return std::string(named.to);
+  }
+  return text;
 }
 
 // Answers made only of words ("Evelyn", "New York", "yes") compare case-insensitively; a single
@@ -806,7 +848,8 @@ std::string normalize_answer(std::string_view raw) {
     if (stripped == text) break;
     text = std::move(stripped);
   }
-  return lowercase_words(remove_thousands_separators(inequality_as_interval(squeeze_spaces(text))));
+  return named_value(
+      lowercase_words(remove_thousands_separators(inequality_as_interval(squeeze_spaces(text)))));
 }
 
 std::string assigned_value(std::string_view text) { return strip_assignment(text); }
