@@ -464,7 +464,7 @@ class Parser {
     }
     if (is_letter(c)) {
       ++pos_;
-      return variable(letter_variable(c));
+      return c == 'e' ? Number::approximate(kE) : variable(letter_variable(c));  // as in word()
     }
     if (c == '\\') {
       const auto name = command_at_pos();
