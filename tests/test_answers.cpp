@@ -172,6 +172,12 @@ TEST_CASE("answers: extraction fallbacks", "[answers]") {
     CHECK(extract_answer("$$y = 2x + 1$$ and $7$") == "7");
     CHECK(extract_answer("It costs \\$5 and then $12$ more") == "12");  // \$ is no delimiter
     CHECK(extract_answer("$1$ then $2") == "1");  // an unclosed environment is skipped
+    // Currency is no math: a single $ opens before a non-space, closes after one, not before
+    // a digit.
+    const auto currency = extract("She earns $5 per hour and $10 on Sundays, so 72 in all.");
+    CHECK(currency.answer == "72");
+    CHECK(currency.rule == ExtractionRule::last_number);
+    CHECK(extract_answer("a $ b $c$") == "c");
     // Math far from the end is working, not the conclusion: the phrase decides.
     const std::string working = "We know $a = 3$. " + std::string(400, '.') + " The answer is 9.";
     const auto phrase = extract(working);

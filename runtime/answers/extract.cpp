@@ -146,6 +146,20 @@ std::optional<Extraction> boxed_answer(std::string_view text) {
   return Extraction{list, ExtractionRule::boxed_list};
 }
 
+// Whether the delimiter at text[at] cannot end a math environment: \$ inside math is a dollar
+// sign; a single $ closes only after a non-space and not before a digit (Pandoc's rule), so
+// "$5 and $10" holds no math.
+bool not_a_closer(std::string_view text, std::size_t at, std::string_view close) {
+  if (close[0] != '$') return false;
+  if (text[at - 1] == '\\') return true;
+  if (close.size() == 1) {
+    if (text.substr(at, 2) == "$$") return true;  // a display delimiter, not ours
+    if (is_space(text[at - 1])) return true;
+    if (at + 1 < text.size() && is_digit(text[at + 1])) return true;
+  }
+  return false;
+}
+
 // The content of the last math environment ($...$, $$...$$, \(...\), \[...\]) that ends in
 // the final part of the response; escaped dollars (\$5) are not delimiters.
 std::optional<std::string> last_math_environment(std::string_view text) {
@@ -168,6 +182,12 @@ std::optional<std::string> last_math_environment(std::string_view text) {
       }
     } else if (text[i] == '$') {
       open = close = text.substr(i, 2) == "$$" ? "$$" : "$";
+      // Pandoc's rule for a single $: it opens only before a non-space, so that the
+      // currency of "costs $5 per hour and $10 on Sundays" is no math.
+      if (open == "$" && (i + 1 >= text.size() || is_space(text[i + 1]))) {
+        ++i;
+        continue;
+      }
     } else {
       ++i;
       continue;
@@ -176,10 +196,12 @@ std::optional<std::string> last_math_environment(std::string_view text) {
     std::size_t end = content_start;
     while (true) {
       end = text.find(close, end);
-      if (end == std::string_view::npos || close[0] != '$' || text[end - 1] != '\\') break;
-      ++end;  // \$ inside math is a dollar sign, not the end
+      if (end == std::string_view::npos || !not_a_closer(text, end, close)) break;
+      ++end;
     }
-    if (end == std::string_view::npos) break;  // never closed: a truncated response
+    // Never closed (a truncated response): no later opener can close either, since whether a
+    // $ closes does not depend on where the environment opened.
+    if (end == std::string_view::npos) break;
     const auto content = trim_answer(text.substr(content_start, end - content_start));
     if (!content.empty()) {
       last = content;
