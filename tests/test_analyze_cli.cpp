@@ -45,7 +45,7 @@ std::size_t count_lines(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("analyze reads Python-pipeline rows and writes the four outputs", "[analyze][cli]") {
+TEST_CASE("analyze reads Python-pipeline rows and writes the five outputs", "[analyze][cli]") {
   TempDir dir("analyze-pipeline");
   const auto input = dir.file("mypolicy_myprm.jsonl", small_pipeline_file());
   const auto out = (dir.path() / "out").string();
@@ -69,6 +69,22 @@ TEST_CASE("analyze reads Python-pipeline rows and writes the four outputs", "[an
   CHECK(calibration["cells"][0]["fits"][0]["w_curve"]["linear_wv"].size() == 99);
   CHECK(read_text(dir.path() / "out/savings.csv").rfind("policy,prm,reduction,strategy,reference,", 0) == 0);
   CHECK(read_text(dir.path() / "out/summary.md").find("## tiny x shepherd") != std::string::npos);
+  // verdicts.jsonl beside results.csv: one row per response, saying why it counts as correct.
+  const auto verdicts = read_text(dir.path() / "out/verdicts.jsonl");
+  REQUIRE(count_lines(verdicts) == 6 * 4);
+  const auto first = nlohmann::json::parse(verdicts.substr(0, verdicts.find('\n')));
+  CHECK(first["policy"] == "tiny");
+  CHECK(first["answer"] == "10");
+  CHECK(first["extraction"] == "boxed");
+  CHECK(first["correct"] == true);
+  CHECK(first["class"] == 0);
+  CHECK(first["rule"] == "same normalised text");
+  std::size_t correct = 0;
+  for (std::size_t at = verdicts.find("\"correct\":true"); at != std::string::npos;
+       at = verdicts.find("\"correct\":true", at + 1)) {
+    ++correct;
+  }
+  CHECK(correct == 6 * 2);  // as pass_at_n above: 2 correct of 4 per problem
 }
 
 TEST_CASE("analyze merges one file per PRM and calibrates on a separate split", "[analyze][cli]") {
@@ -87,6 +103,55 @@ TEST_CASE("analyze merges one file per PRM and calibrates on a separate split", 
   CHECK(results.find("policy,a,last,linear_wv,4,") != std::string::npos);
   CHECK(results.find("policy,b,min,weighted,2,") != std::string::npos);
   CHECK(read_text(dir.path() / "out/summary.md").find("separate calibration split") != std::string::npos);
+}
+
+TEST_CASE("--strategies without weighted falls back to the best deployable reference", "[analyze][cli]") {
+  TempDir dir("analyze-reference");
+  const auto input = dir.file("pool.jsonl", small_pipeline_file());
+  const auto out = (dir.path() / "out").string();
+  const auto result = run_quorum("analyze -i " + input + " --out " + out +
+                                 " --strategies majority,best_of_n,oracle --draws 10 --bootstrap 10 -q");
+  INFO(result.output);
+  REQUIRE(result.exit_code == 0);
+  // best_of_n picks a correct response in every cell (accuracy 1 at N = 4); majority ties (0.5).
+  CHECK(result.output.find("analyze: savings reference: best_of_n, the best evaluated deployable strategy "
+                           "(mean accuracy 1.000000 at N = 4), since weighted was not evaluated") !=
+        std::string::npos);
+  const auto savings = read_text(dir.path() / "out/savings.csv");
+  CHECK(savings.find(",majority,best_of_n@4,") != std::string::npos);
+  CHECK(savings.find(",oracle,") == std::string::npos);  // never a deployable comparison
+  CHECK(read_text(dir.path() / "out/summary.md").find("- savings reference: best_of_n, ") != std::string::npos);
+}
+
+TEST_CASE("raw-logit scores are read with --score-transform sigmoid", "[analyze][cli]") {
+  TempDir dir("analyze-logits");
+  std::string rows;
+  for (int j = 0; j < 4; ++j) {
+    const std::string gold = std::to_string(20 + j);
+    // An outcome reward model's scalar per response: a logit, one "step" (no blank lines).
+    rows += pipeline_row("What is " + gold + "?", gold,
+                         {{"so \\boxed{" + gold + "}", {3.5}},
+                          {"so \\boxed{7}", {-2.0}},
+                          {"so \\boxed{7}", {-1.0}}});
+  }
+  const auto input = dir.file("orm.jsonl", rows);
+  const auto out = (dir.path() / "out").string();
+  const auto raw = run_quorum("analyze -i " + input + " --out " + out + " -q");
+  CHECK(raw.exit_code == 2);
+  CHECK(raw.output.find("orm.jsonl:1: field 'scores[0][0]': score 3.5 is outside [0, 1] (raw logits? "
+                        "--score-transform sigmoid") != std::string::npos);
+  const auto result = run_quorum("analyze -i " + input + " --out " + out +
+                                 " --score-transform sigmoid --strategies majority,best_of_n --reductions last "
+                                 "--draws 5 --bootstrap 10 -q");
+  INFO(result.output);
+  REQUIRE(result.exit_code == 0);
+  const auto results = read_text(dir.path() / "out/results.csv");
+  // sigmoid keeps the order: best-of-3 always picks the correct response, majority never.
+  CHECK(results.find("policy,orm,last,best_of_n,3,1,1,1") != std::string::npos);
+  CHECK(results.find("policy,orm,last,majority,3,0,0,0") != std::string::npos);
+  const auto bad = run_quorum("analyze -i " + input + " --out " + out + " --score-transform tanh -q");
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.output.find("field '--score-transform': unknown score transform 'tanh'") != std::string::npos);
 }
 
 TEST_CASE("the step separator is an option, written with escapes", "[analyze][cli]") {
@@ -179,12 +244,20 @@ TEST_CASE("bad input gets one clear error naming file, line and field, and write
     CHECK(result.output.find("calibration must never see an evaluated problem") != std::string::npos);
     CHECK_FALSE(std::filesystem::exists(dir.path() / "o"));
   }
-  SECTION("savings reference not evaluated") {
+  SECTION("savings reference given but not evaluated") {
     const auto input = dir.file("good.jsonl", good);
     const auto result = run_quorum("analyze -i " + input + " --out " + (dir.path() / "o").string() +
-                                   " --strategies majority -q");
+                                   " --strategies majority --reference weighted -q");
     CHECK(result.exit_code != 0);
     CHECK(result.output.find("field '--reference'") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(dir.path() / "o"));
+  }
+  SECTION("no deployable strategy to measure savings against") {
+    const auto input = dir.file("good.jsonl", good);
+    const auto result = run_quorum("analyze -i " + input + " --out " + (dir.path() / "o").string() +
+                                   " --strategies oracle,pass_at_n -q");
+    CHECK(result.exit_code != 0);
+    CHECK(result.output.find("field '--strategies'") != std::string::npos);
     CHECK_FALSE(std::filesystem::exists(dir.path() / "o"));
   }
   SECTION("budget above the pool") {

@@ -16,12 +16,15 @@
 #include <vector>
 
 #include "runtime/answers/answer.h"
+#include "runtime/answers/value.h"
 
 namespace {
 
 using quorum::answers::Answer;
 using quorum::answers::equivalent;
+using quorum::answers::extract;
 using quorum::answers::extract_answer;
+using quorum::answers::ExtractionRule;
 using quorum::answers::ExtractOptions;
 using quorum::answers::group_classes;
 
@@ -85,8 +88,9 @@ TEST_CASE("answers: equivalence table", "[answers]") {
     ++rows;
     if (!expected) ++must_not_match;
   }
-  CHECK(rows >= 250);
-  CHECK(must_not_match * 10 >= rows * 4);
+  // Issue 16: at least 600 cases, at least a third of them must-not-match.
+  CHECK(rows >= 600);
+  CHECK(must_not_match * 3 >= rows);
 }
 
 TEST_CASE("answers: normalised forms", "[answers]") {
@@ -100,6 +104,16 @@ TEST_CASE("answers: normalised forms", "[answers]") {
   CHECK(Answer::parse("50\\%").normalized() == "50%");
   CHECK(Answer::parse("2 \\pi r").normalized() == "2\\pi r");
   CHECK(Answer::parse("  $ $ ").normalized().empty());
+  CHECK(Answer::parse("\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}").normalized() ==
+        "\\matrix((1,2),(3,4))");
+  CHECK(Answer::parse("\\begin{bmatrix} 1 \\\\ 2 \\end{bmatrix}").normalized() == "(1,2)");
+  CHECK(Answer::parse("-1 \\le x < 4").normalized() == "[-1,4)");
+  CHECK(Answer::parse("x<-1 \\text{ or } x \\geq 2").normalized() ==
+        "(-\\infty,-1)\\cup[2,\\infty)");
+  CHECK(Answer::parse("\\{x \\mid x > 0\\}").normalized() == "(0,\\infty)");
+  CHECK(Answer::parse("\\frac{7}{12} \\approx 0.58").normalized() == "\\frac{7}{12}");
+  CHECK(Answer::parse("0.58 \\text{ (approximately)}").normalized() == "0.58");
+  CHECK(Answer::parse("20\\text{ km/h}").normalized() == "20");
 }
 
 TEST_CASE("answers: no answer is never equivalent", "[answers]") {
@@ -117,8 +131,17 @@ TEST_CASE("answers: extraction from boxes", "[answers]") {
   }
   SECTION("the last box wins") {
     CHECK(extract_answer("first \\boxed{1}, then \\boxed{2}") == "2");
-    CHECK(extract_answer("\\boxed{3} and \\fbox{4}") == "4");
     CHECK(extract_answer("\\boxed{3} and \\boxedtext{4}") == "3");
+    CHECK(extract("\\boxed{3}. Wait, that is wrong: \\boxed{4}").rule == ExtractionRule::boxed);
+  }
+  SECTION("boxes joined only by list words read as one list") {
+    const auto both = extract("The solutions are $\\boxed{2}$ and $\\boxed{-3}$.");
+    CHECK(both.answer == "2, -3");
+    CHECK(both.rule == ExtractionRule::boxed_list);
+    CHECK(extract_answer("\\boxed{3} and \\fbox{4}") == "3, 4");
+    CHECK(extract_answer("$\\boxed{1}$, $\\boxed{2}$ \\text{or} $\\boxed{5}$") == "1, 2, 5");
+    CHECK(extract("\\boxed{4} so again \\boxed{4}").answer == "4");
+    CHECK(extract("\\boxed{4} and \\boxed{4}").rule == ExtractionRule::boxed);  // counted once
   }
   SECTION("\\fbox and unbraced boxes") {
     CHECK(extract_answer("\\fbox{7}") == "7");
@@ -135,10 +158,41 @@ TEST_CASE("answers: extraction from boxes", "[answers]") {
 TEST_CASE("answers: extraction fallbacks", "[answers]") {
   SECTION("The answer is") {
     CHECK(extract_answer("Adding up, the answer is 42.") == "42");
-    CHECK(extract_answer("The final answer is: $\\frac{1}{2}$.") == "$\\frac{1}{2}$");
+    CHECK(extract_answer("The final answer is: $\\frac{1}{2}$.") == "\\frac{1}{2}");
     CHECK(extract_answer("The answer is 3. No wait, the answer is 4.") == "4");
     CHECK(extract_answer("The answer is 3.5.") == "3.5");
     CHECK(extract_answer("Final Answer: **17**") == "17");
+  }
+  SECTION("the last math environment of the final part") {
+    const auto dollars = extract("We simplify and get $x = 5$.");
+    CHECK(dollars.answer == "x = 5");
+    CHECK(dollars.rule == ExtractionRule::math_environment);
+    CHECK(extract_answer("so \\[ \\frac{1}{2} \\] is the probability") == "\\frac{1}{2}");
+    CHECK(extract_answer("hence \\(3\\sqrt{2}\\)") == "3\\sqrt{2}");
+    CHECK(extract_answer("$$y = 2x + 1$$ and $7$") == "7");
+    CHECK(extract_answer("It costs \\$5 and then $12$ more") == "12");  // \$ is no delimiter
+    CHECK(extract_answer("$1$ then $2") == "1");  // an unclosed environment is skipped
+    // Currency is no math: a single $ opens before a non-space, closes after one, not before
+    // a digit.
+    const auto currency = extract("She earns $5 per hour and $10 on Sundays, so 72 in all.");
+    CHECK(currency.answer == "72");
+    CHECK(currency.rule == ExtractionRule::last_number);
+    CHECK(extract_answer("a $ b $c$") == "c");
+    // Math far from the end is working, not the conclusion: the phrase decides.
+    const std::string working = "We know $a = 3$. " + std::string(400, '.') + " The answer is 9.";
+    const auto phrase = extract(working);
+    CHECK(phrase.answer == "9");
+    CHECK(phrase.rule == ExtractionRule::pattern);
+    CHECK(phrase.pattern == 1);
+    ExtractOptions no_math;
+    no_math.math_environment_fallback = false;
+    CHECK(extract_answer("The answer is 4, since $2+2$", no_math) == "4, since $2+2$");
+  }
+  SECTION("the rule that fired is recorded") {
+    CHECK(extract("3 apples").rule == ExtractionRule::last_number);
+    CHECK(extract("nothing here").rule == ExtractionRule::none);
+    CHECK_FALSE(extract("nothing here").answer.has_value());
+    CHECK(rule_name(ExtractionRule::math_environment) == "last math environment");
   }
   SECTION("GSM8K's ####") {
     CHECK(extract_answer("She pays 5 + 7 = 12 dollars.\n#### 12") == "12");
@@ -177,6 +231,24 @@ TEST_CASE("answers: extraction fallbacks", "[answers]") {
     CHECK_FALSE(extract_answer(std::string(100000, 'a') + "c", options).has_value());
     CHECK(seconds_since(start) < 2.0);
   }
+}
+
+TEST_CASE("answers: verdicts name the deciding rule", "[answers]") {
+  auto rule = [](const char* gold, const char* pred) {
+    return Answer::parse(gold).compare(Answer::parse(pred)).rule;
+  };
+  CHECK(rule("1/2", "1/2") == "same normalised text");
+  CHECK(rule("\\frac12", "0.5") == "exact rational");
+  CHECK(rule("\\frac13", "0.3333") == "decimal to its written precision (relative 1e-4)");
+  CHECK(rule("\\pi", "3.14159265") == "within relative 1e-6");
+  CHECK(rule("50\\%", "0.5") == "percent: p% = p/100");
+  CHECK(rule("(a+1)^2", "a^2+2a+1") == "equal at 6 seeded sample points");
+  CHECK(rule("x+y=5", "2x+2y=10") == "same equation up to a constant factor");
+  CHECK(rule("x+y=5", "x+y=6") == "different equations");
+  CHECK(rule("(1,2)", "(1,3)") == "element 2 differs: different numbers");
+  CHECK(rule("\\{1,2\\}", "\\{1,2,3\\}") == "different numbers of elements");
+  CHECK(rule("\\text{yes}", "\\text{no}") == "different text");
+  CHECK(rule("5", "") == "no answer");
 }
 
 TEST_CASE("answers: classes", "[answers]") {
@@ -251,6 +323,35 @@ TEST_CASE("answers: hostile input finishes fast", "[answers]") {
     for (int i = 0; i < 10; ++i) tuples += "(1,";
     tuples += "1" + std::string(10, ')');
     CHECK(equivalent(tuples, tuples));
+  }
+  SECTION("a comparison stops at its step budget with a reason") {
+    std::string forward = "1", backward = "64";
+    for (int i = 2; i <= 64; ++i) {
+      forward += "," + std::to_string(i);
+      backward += "," + std::to_string(65 - i);
+    }
+    const auto a = quorum::answers::parse_value(forward);
+    const auto b = quorum::answers::parse_value(backward);
+    CHECK(quorum::answers::compare_values(a, b).equivalent);  // 2080 steps: within the budget
+    const auto stopped = quorum::answers::compare_values(a, b, 100);
+    CHECK_FALSE(stopped.equivalent);
+    CHECK(stopped.rule == "comparison budget exhausted");
+  }
+  SECTION("unterminated environments, relations and boxes") {
+    std::string begins;
+    for (int i = 0; i < 50000; ++i) begins += "\\begin{pmatrix}1&2\\\\";
+    CHECK_FALSE(equivalent(begins, "1"));
+    std::string boxes;
+    for (int i = 0; i < 50000; ++i) boxes += "$\\boxed{1}$ and ";
+    CHECK(extract_answer(boxes) == "1");
+    std::string dollars(200000, '$');
+    CHECK(extract(dollars).rule == ExtractionRule::none);
+    std::string chain = "1";
+    for (int i = 0; i < 20000; ++i) chain += "<x";
+    CHECK_FALSE(equivalent(chain, "(1,\\infty)"));
+    std::string functions;
+    for (int i = 0; i < 100; ++i) functions += "\\sin ";
+    CHECK_FALSE(equivalent(functions + "x", "x"));
   }
   SECTION("long lines and many elements") {
     const std::string line = "The answer is " + std::string(1000000, 'a') + " 5";

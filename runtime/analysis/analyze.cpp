@@ -48,9 +48,16 @@ void resolve(AnalysisSettings& settings, const std::vector<PolicyPool>& pools) {
                                                std::to_string(pool.num_responses(j)) +
                                                " responses; at most 65536 per problem are supported");
   if (settings.strategies.empty()) settings.strategies = aggregation::all_strategies();
-  if (std::find(settings.strategies.begin(), settings.strategies.end(), settings.reference) == settings.strategies.end())
+  const bool reference_evaluated =
+      std::find(settings.strategies.begin(), settings.strategies.end(), settings.reference) != settings.strategies.end();
+  if (!reference_evaluated && settings.reference_given)
     throw InputError("", 0, "--reference", "the savings reference '" + std::string(aggregation::name(settings.reference)) +
                                                "' must be among the evaluated strategies");
+  if (!reference_evaluated &&
+      std::none_of(settings.strategies.begin(), settings.strategies.end(), aggregation::is_deployable))
+    throw InputError("", 0, "--strategies",
+                     "no deployable strategy to measure the compute saving against; add one, or give --reference "
+                     "and evaluate it");
   if (settings.reductions.empty()) settings.reductions = aggregation::all_reductions();
   if (settings.draws < 1) throw InputError("", 0, "--draws", "must be at least 1");
   if (settings.bootstrap_resamples < 2) throw InputError("", 0, "--bootstrap", "must be at least 2");
@@ -66,6 +73,31 @@ const PolicyPool* find_policy(const std::vector<PolicyPool>& pools, const std::s
 double mean_of(const std::vector<double>& values) {
   if (values.empty()) return NAN;
   return std::accumulate(values.begin(), values.end(), 0.0) / values.size();
+}
+
+// The deployable strategy with the highest accuracy at the largest budget, averaged over the
+// cells (the first in --strategies order on a tie), and a sentence saying so.
+void choose_reference(Analysis& analysis, Strategy preferred) {
+  const std::size_t nb = analysis.settings.budgets.size();
+  const auto& strategies = analysis.settings.strategies;
+  std::size_t best = SIZE_MAX;
+  double best_accuracy = -1;
+  for (std::size_t s = 0; s < strategies.size(); ++s) {
+    if (!aggregation::is_deployable(strategies[s])) continue;
+    std::vector<double> accuracies;
+    for (const auto& cell : analysis.cells) accuracies.push_back(cell.accuracy.accuracy[s * nb + nb - 1]);
+    const double accuracy = mean_of(accuracies);
+    if (best == SIZE_MAX || accuracy > best_accuracy) {
+      best = s;
+      best_accuracy = accuracy;
+    }
+  }
+  analysis.settings.reference = strategies[best];
+  analysis.reference_choice = std::string(aggregation::name(strategies[best])) +
+                              ", the best evaluated deployable strategy (mean accuracy " +
+                              std::to_string(best_accuracy) + " at N = " +
+                              std::to_string(analysis.settings.budgets.back()) + "), since " +
+                              std::string(aggregation::name(preferred)) + " was not evaluated";
 }
 
 std::vector<Saving> compute_savings(const Analysis& analysis, const CellResult& cell) {
@@ -266,10 +298,13 @@ Analysis analyze(const std::vector<PolicyPool>& pools, const std::vector<PolicyP
       cell.accuracy = std::move(accuracies[c]);
       cell.mean_sampled_tokens = mean_of(pool.sampled_tokens);
       cell.mean_scored_tokens = mean_of(pool.scored_tokens);
-      cell.savings = compute_savings(analysis, cell);
       analysis.cells.push_back(std::move(cell));
     }
   }
+  // Savings need the reference, which may be chosen from every cell's accuracy.
+  if (analysis.strategy_index(analysis.settings.reference) == SIZE_MAX)
+    choose_reference(analysis, analysis.settings.reference);
+  for (auto& cell : analysis.cells) cell.savings = compute_savings(analysis, cell);
   return analysis;
 }
 

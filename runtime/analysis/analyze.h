@@ -25,6 +25,9 @@ struct AnalysisSettings {
   std::uint64_t seed = 0;
   int threads = 0;
   aggregation::Strategy reference = aggregation::Strategy::weighted;  // of the compute saving
+  // false: `reference` is only the preferred default; when it is not among the strategies, the
+  // best evaluated deployable strategy becomes the reference (Analysis::reference_choice).
+  bool reference_given = true;
 };
 
 // The smallest budget at which a strategy reaches the reference's accuracy at the largest
@@ -55,6 +58,9 @@ struct CellResult {
 struct Analysis {
   AnalysisSettings settings;  // resolved: budgets, strategies and reductions filled in
   std::string calibration_mode;
+  // Non-empty when the savings reference was chosen because the preferred one was not
+  // evaluated: says which, and why.
+  std::string reference_choice;
   std::size_t problems = 0, responses = 0;
   std::vector<CellResult> cells;
 

@@ -173,6 +173,7 @@ std::string summary_markdown(const Analysis& analysis, const RunDescription& des
   out << "\n- problems: " << analysis.problems << ", responses: " << analysis.responses << "\n";
   out << "- calibration: " << analysis.calibration_mode;
   for (const auto& input : description.calibration_inputs) out << " `" << input << "`";
+  if (!analysis.reference_choice.empty()) out << "\n- savings reference: " << analysis.reference_choice;
   out << "\n- budgets:";
   for (auto b : budgets) out << " " << b;
   out << "; draws per budget: " << settings.draws << "; seed: " << settings.seed

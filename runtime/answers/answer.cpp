@@ -18,13 +18,15 @@ Answer Answer::parse(std::string_view raw) {
   return answer;
 }
 
-bool Answer::equivalent_to(const Answer& other) const {
+Verdict Answer::compare(const Answer& other) const {
   // No answer is never right, not even against another empty answer (or an empty gold).
-  if (normalized_.empty() || other.normalized_.empty()) return false;
-  if (normalized_ == other.normalized_) return true;
-  if (!value_ || !other.value_) return false;  // a default-constructed Answer
-  return values_equivalent(value_->parsed, other.value_->parsed);
+  if (normalized_.empty() || other.normalized_.empty()) return {false, "no answer"};
+  if (normalized_ == other.normalized_) return {true, "same normalised text"};
+  if (!value_ || !other.value_) return {false, "no answer"};  // a default-constructed Answer
+  return compare_values(value_->parsed, other.value_->parsed);
 }
+
+bool Answer::equivalent_to(const Answer& other) const { return compare(other).equivalent; }
 
 bool equivalent(std::string_view gold, std::string_view pred) {
   return Answer::parse(gold).equivalent_to(Answer::parse(pred));

@@ -28,12 +28,55 @@ int greek_variable(std::string_view name) {
   return -1;
 }
 
-// Points in [1.1, 2.1), different for every variable and sample, away from the zeros and
-// poles typical answers have (0, 1, -1) and unlikely to hit any other by accident.
+constexpr long double kE = 2.718281828459045235360287471352662498L;
+
+// Functions applied to one argument, by LaTeX command or plain-text name.
+struct Function {
+  std::string_view name;
+  long double (*apply)(long double);
+};
+
+constexpr std::array<Function, 16> kFunctions = {{
+    {"sin", [](long double x) { return std::sin(x); }},
+    {"cos", [](long double x) { return std::cos(x); }},
+    {"tan", [](long double x) { return std::tan(x); }},
+    {"sec", [](long double x) { return 1 / std::cos(x); }},
+    {"csc", [](long double x) { return 1 / std::sin(x); }},
+    {"cot", [](long double x) { return std::cos(x) / std::sin(x); }},
+    {"arcsin", [](long double x) { return std::asin(x); }},
+    {"arccos", [](long double x) { return std::acos(x); }},
+    {"arctan", [](long double x) { return std::atan(x); }},
+    {"sinh", [](long double x) { return std::sinh(x); }},
+    {"cosh", [](long double x) { return std::cosh(x); }},
+    {"tanh", [](long double x) { return std::tanh(x); }},
+    {"exp", [](long double x) { return std::exp(x); }},
+    {"ln", [](long double x) { return std::log(x); }},
+    {"log", [](long double x) { return std::log(x); }},  // natural, as in sympy
+    {"lg", [](long double x) { return std::log10(x); }},
+}};
+
+const Function* function_named(std::string_view name) {
+  for (const auto& f : kFunctions) {
+    if (f.name == name) return &f;
+  }
+  return nullptr;
+}
+
+// splitmix64: a fixed seed gives the same points on every run and machine.
+std::uint64_t mix(std::uint64_t x) {
+  x += 0x9E3779B97F4A7C15ULL;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+
+// Pseudo-random points in [1.1, 2.9), seeded per variable and sample: positive (so square
+// roots and logarithms of the variable are real), away from the zeros and poles typical
+// answers have (0, 1, -1), and unlikely to hit any other by accident.
 long double sample_value(int variable, int sample) {
-  const long double spread = 0.6180339887498948482L * (variable + 1) +
-                             0.4142135623730950488L * (sample + 1) * (variable + 2);
-  return 1.1L + (spread - std::floor(spread));
+  const std::uint64_t bits = mix(kSampleSeed ^ (static_cast<std::uint64_t>(variable) << 8) ^
+                                 static_cast<std::uint64_t>(sample));
+  return 1.1L + 1.8L * static_cast<long double>(bits >> 11) / static_cast<long double>(1ULL << 53);
 }
 
 // An integer written with at most 30 digits (so it fits an Int128) at text[pos...].
@@ -98,7 +141,10 @@ std::optional<Number> mixed_number(std::string_view text) {
 // Every recursion passes through a depth guard, so nesting cannot exhaust the stack.
 class Parser {
  public:
-  Parser(std::string_view text, int sample) : text_(text), sample_(sample) {}
+  // letter_products: a run of letters such as "xy" is a product of variables; only allowed in
+  // text that is more than letters, so that words ("odd", "Evelyn") never evaluate.
+  Parser(std::string_view text, int sample, bool letter_products)
+      : text_(text), sample_(sample), letter_products_(letter_products) {}
 
   std::optional<Number> parse() {
     auto value = sum();
@@ -150,13 +196,13 @@ class Parser {
 
   static bool is_value_command(std::string_view name) {
     return name == "frac" || name == "dfrac" || name == "tfrac" || name == "sqrt" || name == "pi" ||
-           greek_variable(name) >= 0;
+           name == "binom" || greek_variable(name) >= 0 || function_named(name) != nullptr;
   }
 
   // Juxtaposition multiplies (2\pi, 3x, 2(x+1)), except before a number literal: "2 3" is not 6.
   bool starts_implicit_factor() const {
     const char c = peek();
-    if (c == '(' || c == '{' || is_letter(c)) return true;
+    if (c == '(' || c == '{' || is_letter(c) || (c == '|' && !in_absolute_)) return true;
     return c == '\\' && is_value_command(command_at_pos());
   }
 
@@ -212,6 +258,10 @@ class Parser {
 
   std::optional<Number> power_of_primary() {
     auto base = primary();
+    if (base && peek() == '!') {
+      ++pos_;
+      base = factorial(*base);
+    }
     while (base && consume('^')) {
       const auto e = exponent();
       if (!e) return std::nullopt;
@@ -245,7 +295,18 @@ class Parser {
   std::optional<Number> primary() {
     skip_spaces();
     const char c = peek();
+    if (is_digit(c)) {
+      if (auto based = based_literal()) return based;
+    }
     if (is_digit(c) || c == '.') return literal();
+    if (c == '|' && !in_absolute_) {
+      ++pos_;
+      in_absolute_ = true;
+      const auto inside = closed_group('|');
+      in_absolute_ = false;
+      if (!inside) return std::nullopt;
+      return inside->negative() ? negate(*inside) : inside;
+    }
     if (consume('(')) return closed_group(')');
     if (consume('{')) return closed_group('}');
     if (consume('[')) return closed_group(']');
@@ -264,9 +325,95 @@ class Parser {
     const std::size_t start = pos_;
     while (is_letter(peek())) ++pos_;
     const auto letters = text_.substr(start, pos_ - start);
-    if (letters.size() == 1) return variable(letter_variable(letters[0]));
-    if (letters == "pi" || letters == "sqrt") return command(letters);
-    return std::nullopt;
+    if (letters == "pi" || letters == "sqrt" || function_named(letters) != nullptr) {
+      return command(letters);
+    }
+    // In a product such as "ab^2" each letter is its own factor (the power binds to b only),
+    // so only the first letter is consumed; the run's length is checked at its start.
+    const bool run_start = start == 0 || !is_letter(text_[start - 1]);
+    if (letters.size() > 1 &&
+        !(letter_products_ && (!run_start || letters.size() <= kMaxLetterProduct))) {
+      return std::nullopt;
+    }
+    pos_ = start + 1;
+    if (letters[0] == 'e') return Number::approximate(kE);
+    return variable(letter_variable(letters[0]));
+  }
+
+  // "1011_2", "1011_{2}", "2A_{16}": digits in a base from 2 to 36, an exact integer. nullopt
+  // (and nothing consumed) when the text at pos_ is not such a number.
+  std::optional<Number> based_literal() {
+    std::size_t end = pos_;
+    while (end < text_.size() && (is_digit(text_[end]) || is_letter(text_[end]))) ++end;
+    if (end >= text_.size() || text_[end] != '_') return std::nullopt;
+    std::size_t base_pos = end + 1;
+    const bool braced = base_pos < text_.size() && text_[base_pos] == '{';
+    if (braced) ++base_pos;
+    const auto base = read_small_integer(text_, base_pos);
+    if (!base || *base < 2 || *base > 36) return std::nullopt;
+    if (braced) {
+      if (base_pos >= text_.size() || text_[base_pos] != '}') return std::nullopt;
+      ++base_pos;
+    }
+    Int128 value = 0;
+    for (std::size_t i = pos_; i < end; ++i) {
+      const char c = text_[i];
+      const int digit = is_digit(c) ? c - '0' : (c | 0x20) - 'a' + 10;
+      if (digit >= *base || __builtin_mul_overflow(value, *base, &value) ||
+          __builtin_add_overflow(value, digit, &value)) {
+        return std::nullopt;
+      }
+    }
+    pos_ = base_pos;
+    return Number::integer(value);
+  }
+
+  // n! for exact integers up to 33 (the largest whose factorial fits 128 bits).
+  static std::optional<Number> factorial(const Number& n) {
+    if (!n.is_integer() || n.numerator() < 0 || n.numerator() > 33) return std::nullopt;
+    Int128 result = 1;
+    for (Int128 k = 2; k <= n.numerator(); ++k) result *= k;
+    return Number::integer(result);
+  }
+
+  // A function's argument: a bracketed group, or else the juxtaposed factors that follow
+  // ("\sin 2x" is sin(2x), as written by hand), stopping at any operator.
+  std::optional<Number> function_argument() {
+    DepthGuard guard(*this);
+    if (guard.too_deep()) return std::nullopt;
+    skip_spaces();
+    if (consume('(')) return closed_group(')');
+    if (consume('{')) return closed_group('}');
+    auto value = power_of_primary();
+    while (value && starts_implicit_factor() && function_named(command_at_pos()) == nullptr) {
+      const auto factor = power_of_primary();
+      if (!factor) return std::nullopt;
+      value = multiply(*value, *factor);
+    }
+    return value;
+  }
+
+  // \sin^2 x, \log_2 8, \ln(x): an optional power and base, then the argument.
+  std::optional<Number> apply_function(const Function& function) {
+    std::optional<Number> exponent_value;
+    std::optional<Number> log_base;
+    if (consume('^')) {
+      exponent_value = exponent();
+      if (!exponent_value) return std::nullopt;
+    }
+    if (function.name == "log" && consume('_')) {
+      log_base = argument();
+      if (!log_base) return std::nullopt;
+    }
+    const auto x = function_argument();
+    if (!x) return std::nullopt;
+    auto value = Number::approximate(function.apply(x->value()));
+    if (value && log_base) {
+      const auto denominator = Number::approximate(std::log(log_base->value()));
+      value = denominator ? divide(*value, *denominator) : std::nullopt;
+    }
+    if (value && exponent_value) value = power(*value, *exponent_value);
+    return value;
   }
 
   std::optional<Number> command(std::string_view name) {
@@ -290,6 +437,13 @@ class Parser {
       return radicand ? root(*radicand, index) : std::nullopt;
     }
     if (name == "pi") return Number::approximate(kPi);
+    if (name == "binom") {
+      const auto n = argument();
+      const auto k = n ? argument() : std::nullopt;
+      if (!k) return std::nullopt;
+      return binomial(*n, *k);
+    }
+    if (const Function* function = function_named(name)) return apply_function(*function);
     const int greek = greek_variable(name);
     if (greek >= 0) return variable(greek);
     return std::nullopt;
@@ -310,7 +464,7 @@ class Parser {
     }
     if (is_letter(c)) {
       ++pos_;
-      return variable(letter_variable(c));
+      return c == 'e' ? Number::approximate(kE) : variable(letter_variable(c));  // as in word()
     }
     if (c == '\\') {
       const auto name = command_at_pos();
@@ -342,6 +496,9 @@ class Parser {
                    __builtin_add_overflow(mantissa, c - '0', &mantissa);
     }
     if (digits == 0) return std::nullopt;
+    if (in_fraction && !overflowed && text_.substr(pos_, 10) == "\\overline{") {
+      return repeating_decimal(mantissa, decimals);
+    }
     long scale = 0;
     const bool scientific = read_scientific_exponent(scale);
     if (overflowed) {
@@ -352,6 +509,30 @@ class Parser {
     const auto ten_power = power(Number::integer(10), Number::integer(scale - decimals));
     if (!ten_power) return std::nullopt;
     return multiply(Number::integer(mantissa), *ten_power);
+  }
+
+  // 0.1\\overline{6} = 1/6: the written digits (mantissa, `decimals` of them after the point)
+  // followed by a repeating block r of k digits is (mantissa * 10^k + r - mantissa) /
+  // (10^decimals * (10^k - 1)), exact. pos_ is at "\\overline{".
+  std::optional<Number> repeating_decimal(Int128 mantissa, int decimals) {
+    std::size_t end = pos_ + 10;
+    const auto block = read_small_integer(text_, end);
+    const std::size_t block_digits = end - (pos_ + 10);
+    if (!block || block_digits > 18 || end >= text_.size() || text_[end] != '}') {
+      return std::nullopt;
+    }
+    pos_ = end + 1;
+    const auto shift =
+        power(Number::integer(10), Number::integer(static_cast<Int128>(block_digits)));
+    const auto scale = power(Number::integer(10), Number::integer(decimals));
+    if (!shift || !scale) return std::nullopt;
+    const auto shifted = multiply(Number::integer(mantissa), *shift);
+    const auto full = shifted ? add(*shifted, Number::integer(*block)) : std::nullopt;
+    const auto numerator = full ? subtract(*full, Number::integer(mantissa)) : std::nullopt;
+    const auto nines = subtract(*shift, Number::integer(1));
+    const auto denominator = nines ? multiply(*scale, *nines) : std::nullopt;
+    if (!numerator || !denominator) return std::nullopt;
+    return divide(*numerator, *denominator);
   }
 
   // The "e3" / "E-4" of scientific notation, when present and followed by digits.
@@ -370,6 +551,23 @@ class Parser {
     return true;
   }
 
+  // C(n, k) for exact integers; the running product stays an integer at every step.
+  static std::optional<Number> binomial(const Number& n, const Number& k) {
+    if (!n.is_integer() || !k.is_integer() || k.numerator() < 0 || n.numerator() < 0 ||
+        n.numerator() > 1000) {
+      return std::nullopt;
+    }
+    if (k.numerator() > n.numerator()) return Number::integer(0);
+    Int128 result = 1;
+    for (Int128 i = 1; i <= k.numerator(); ++i) {
+      if (__builtin_mul_overflow(result, n.numerator() - k.numerator() + i, &result)) {
+        return std::nullopt;
+      }
+      result /= i;
+    }
+    return Number::integer(result);
+  }
+
   std::optional<Number> variable(int index) {
     variables_ |= std::uint64_t{1} << index;
     return Number::approximate(sample_value(index, sample_));
@@ -377,6 +575,8 @@ class Parser {
 
   std::string_view text_;
   int sample_;
+  bool letter_products_ = false;
+  bool in_absolute_ = false;  // inside |...|: a bar closes, it does not open
   std::size_t pos_ = 0;
   int depth_ = 0;
   std::uint64_t variables_ = 0;
@@ -388,16 +588,21 @@ std::optional<Evaluation> evaluate(std::string_view expression) {
   if (expression.empty() || expression.size() > kMaxExpressionLength) return std::nullopt;
   Evaluation result;
   if (const auto mixed = mixed_number(expression)) {
-    result.samples[0] = *mixed;
+    result.samples.fill(*mixed);
     return result;
   }
+  const bool letter_products = std::any_of(expression.begin(), expression.end(),
+                                           [](char c) { return !is_letter(c) && c != ' '; });
   for (int sample = 0; sample < kSamplePoints; ++sample) {
-    Parser parser(expression, sample);
+    Parser parser(expression, sample, letter_products);
     const auto value = parser.parse();
     if (!value) return std::nullopt;
     result.samples[sample] = *value;
     result.variables = parser.variables();
-    if (result.variables == 0) break;  // a constant: one evaluation is enough
+    if (result.variables == 0) {  // a constant: one evaluation is enough
+      result.samples.fill(*value);
+      break;
+    }
   }
   return result;
 }

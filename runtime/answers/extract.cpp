@@ -14,6 +14,9 @@ namespace {
 // An unterminated box (a truncated response) is skipped for the one before it; looking at
 // more than a few keeps the scan linear even for text made of unclosed boxes.
 constexpr int kMaxBoxesTried = 8;
+// A math environment only counts as the answer when it ends within this many characters of
+// the end of the response: earlier ones are working, not the conclusion.
+constexpr std::size_t kFinalPartLength = 300;
 // libstdc++'s default regex executor backtracks, recursively: exponential time for patterns
 // such as (a+)+b and stack depth growing with the input. Its Thompson-NFA executor (the
 // __polynomial extension) runs in time polynomial in the input with stack depth bounded by the
@@ -81,18 +84,133 @@ std::optional<std::string_view> box_content(std::string_view text, std::size_t a
   return std::nullopt;
 }
 
-std::optional<std::string> boxed_answer(std::string_view text) {
+// Whether the text between two boxes only joins them into one list of answers: spaces, math
+// delimiters, commas, semicolons, "and"/"or" (also inside \text{}), \quad.
+bool joins_list(std::string_view between) {
+  std::size_t i = 0;
+  while (i < between.size()) {
+    const auto rest = between.substr(i);
+    bool matched = false;
+    for (const std::string_view joint : {" ", "\n", "$", ",", ";", "\\quad", "\\qquad", "\\text{",
+                                         "}", "\\(", "\\)", "and", "or"}) {
+      if (rest.substr(0, joint.size()) == joint) {
+        i += joint.size();
+        matched = true;
+        break;
+      }
+    }
+    if (!matched) return false;
+  }
+  return true;
+}
+
+// The last complete, non-empty box; with the boxes just before it that only a list's joints
+// separate ("$\boxed{2}$ and $\boxed{3}$"), one list "2, 3" (repeated boxes counted once).
+std::optional<Extraction> boxed_answer(std::string_view text) {
   std::size_t end = text.size();
+  std::vector<std::string> answers;  // last first
+  std::size_t previous_start = std::string_view::npos;
   for (int tried = 0; tried < kMaxBoxesTried; ++tried) {
     const std::size_t at = last_box_before(text, end);
-    if (at == std::string_view::npos) return std::nullopt;
-    if (const auto content = box_content(text, at)) {
-      const auto answer = trim_answer(*content);
-      if (!answer.empty()) return std::string(answer);
-    }
+    if (at == std::string_view::npos) break;
+    const auto content = box_content(text, at);
     end = at;
+    if (!content) {
+      if (answers.empty()) continue;  // a truncated last box gives way to the one before
+      break;
+    }
+    const auto answer = trim_answer(*content);
+    if (answer.empty()) {
+      if (answers.empty()) continue;
+      break;
+    }
+    if (!answers.empty()) {
+      const std::size_t box_end =
+          static_cast<std::size_t>(content->data() - text.data()) + content->size() + 1;
+      if (box_end > previous_start || !joins_list(text.substr(box_end, previous_start - box_end))) {
+        break;
+      }
+    }
+    if (std::find(answers.begin(), answers.end(), answer) == answers.end()) {
+      answers.emplace_back(answer);
+    }
+    previous_start = at;
   }
-  return std::nullopt;
+  if (answers.empty()) return std::nullopt;
+  if (answers.size() == 1) return Extraction{answers[0], ExtractionRule::boxed};
+  std::string list;
+  for (auto it = answers.rbegin(); it != answers.rend(); ++it) {
+    if (!list.empty()) list += ", ";
+    list += *it;
+  }
+  return Extraction{list, ExtractionRule::boxed_list};
+}
+
+// Whether the delimiter at text[at] cannot end a math environment: \$ inside math is a dollar
+// sign; a single $ closes only after a non-space and not before a digit (Pandoc's rule), so
+// "$5 and $10" holds no math.
+bool not_a_closer(std::string_view text, std::size_t at, std::string_view close) {
+  if (close[0] != '$') return false;
+  if (text[at - 1] == '\\') return true;
+  if (close.size() == 1) {
+    if (text.substr(at, 2) == "$$") return true;  // a display delimiter, not ours
+    if (is_space(text[at - 1])) return true;
+    if (at + 1 < text.size() && is_digit(text[at + 1])) return true;
+  }
+  return false;
+}
+
+// The content of the last math environment ($...$, $$...$$, \(...\), \[...\]) that ends in
+// the final part of the response; escaped dollars (\$5) are not delimiters.
+std::optional<std::string> last_math_environment(std::string_view text) {
+  std::optional<std::string_view> last;
+  std::size_t last_end = 0;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::string_view open, close;
+    if (text[i] == '\\' && i + 1 < text.size()) {
+      const char next = text[i + 1];
+      if (next == '(') {
+        open = "\\(";
+        close = "\\)";
+      } else if (next == '[') {
+        open = "\\[";
+        close = "\\]";
+      } else {
+        i += 2;  // an escaped character, \$ included
+        continue;
+      }
+    } else if (text[i] == '$') {
+      open = close = text.substr(i, 2) == "$$" ? "$$" : "$";
+      // Pandoc's rule for a single $: it opens only before a non-space, so that the
+      // currency of "costs $5 per hour and $10 on Sundays" is no math.
+      if (open == "$" && (i + 1 >= text.size() || is_space(text[i + 1]))) {
+        ++i;
+        continue;
+      }
+    } else {
+      ++i;
+      continue;
+    }
+    const std::size_t content_start = i + open.size();
+    std::size_t end = content_start;
+    while (true) {
+      end = text.find(close, end);
+      if (end == std::string_view::npos || !not_a_closer(text, end, close)) break;
+      ++end;
+    }
+    // Never closed (a truncated response): no later opener can close either, since whether a
+    // $ closes does not depend on where the environment opened.
+    if (end == std::string_view::npos) break;
+    const auto content = trim_answer(text.substr(content_start, end - content_start));
+    if (!content.empty()) {
+      last = content;
+      last_end = end + close.size();
+    }
+    i = end + close.size();
+  }
+  if (!last || text.size() - last_end > kFinalPartLength) return std::nullopt;
+  return std::string(*last);
 }
 
 const std::regex& compiled(const std::string& pattern) {
@@ -183,13 +301,45 @@ std::vector<std::string> ExtractOptions::default_fallback_patterns() {
   };
 }
 
-std::optional<std::string> extract_answer(std::string_view text, const ExtractOptions& options) {
-  if (auto boxed = boxed_answer(text)) return boxed;
-  for (const auto& pattern : options.fallback_patterns) {
-    if (auto matched = pattern_answer(text, compiled(pattern))) return matched;
+std::string_view rule_name(ExtractionRule rule) {
+  switch (rule) {
+    case ExtractionRule::boxed:
+      return "boxed";
+    case ExtractionRule::boxed_list:
+      return "several boxed";
+    case ExtractionRule::math_environment:
+      return "last math environment";
+    case ExtractionRule::pattern:
+      return "pattern";
+    case ExtractionRule::last_number:
+      return "last number";
+    case ExtractionRule::none:
+      return "none";
   }
-  if (options.last_number_fallback) return last_number(text);
-  return std::nullopt;
+  return "none";
+}
+
+Extraction extract(std::string_view text, const ExtractOptions& options) {
+  if (auto boxed = boxed_answer(text)) return *boxed;
+  if (options.math_environment_fallback) {
+    if (auto math = last_math_environment(text)) {
+      return {std::move(*math), ExtractionRule::math_environment};
+    }
+  }
+  for (std::size_t i = 0; i < options.fallback_patterns.size(); ++i) {
+    if (auto matched = pattern_answer(text, compiled(options.fallback_patterns[i]))) {
+      return {std::move(*matched), ExtractionRule::pattern, static_cast<int>(i)};
+    }
+  }
+  if (options.last_number_fallback) {
+    if (auto number = last_number(text)) return {std::move(*number), ExtractionRule::last_number};
+  }
+  return {};
+}
+
+std::optional<std::string> extract_answer(std::string_view text, const ExtractOptions& options) {
+  auto extraction = extract(text, options);
+  return std::move(extraction.answer);
 }
 
 }  // namespace quorum::answers

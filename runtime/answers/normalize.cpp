@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <vector>
 
 namespace quorum::answers {
@@ -39,10 +40,15 @@ struct Replacement {
   std::string_view to;
 };
 
-constexpr std::array<Replacement, 13> kUnicodeReplacements = {{
+constexpr std::array<Replacement, 18> kUnicodeReplacements = {{
     {"\xC2\xB0", " "},                // degree sign: the unit is dropped
     {"\xC2\xA0", " "},                // no-break space
     {"\xE2\x80\x89", " "},            // thin space
+    {"\xE2\x80\xAF", " "},            // narrow no-break space (a thousands separator)
+    {"\xE2\x89\xA4", "\\le "},        // less-than or equal
+    {"\xE2\x89\xA5", "\\ge "},        // greater-than or equal
+    {"\xE2\x89\x88", "\\approx "},    // almost equal
+    {"\xE2\x88\xA9", "\\cap "},       // intersection
     {"\xE2\x88\x92", "-"},            // minus sign
     {"\xC3\x97", "\\times "},         // multiplication sign
     {"\xC2\xB7", "\\cdot "},          // middle dot
@@ -100,7 +106,7 @@ struct Renamed {
   std::string_view to;
 };
 
-constexpr std::array<Renamed, 8> kRenamedCommands = {{
+constexpr std::array<Renamed, 16> kRenamedCommands = {{
     {"dfrac", "\\frac"},
     {"tfrac", "\\frac"},
     {"cfrac", "\\frac"},
@@ -109,6 +115,14 @@ constexpr std::array<Renamed, 8> kRenamedCommands = {{
     {"varnothing", "\\emptyset"},
     {"leq", "\\le"},
     {"geq", "\\ge"},
+    {"leqslant", "\\le"},
+    {"geqslant", "\\ge"},
+    {"lt", "<"},
+    {"gt", ">"},
+    {"lor", " or "},
+    {"vee", " or "},
+    {"land", " and "},
+    {"wedge", " and "},
 }};
 
 // Index just past the group that opens with '{' at text[open] (nested braces honoured), or
@@ -331,7 +345,11 @@ std::string squeeze_spaces(std::string_view text) {
     const bool digits = is_digit(before) && is_digit(after);
     const bool number_and_word = (is_digit(before) && word_after(text, i + 1) >= 2) ||
                                  (is_digit(after) && word_before(out, out.size()) >= 2);
-    if (letters || digits || number_and_word) out += ' ';
+    // "5 or -2", "(1,2) and (3,4)": a word that separates list elements keeps its spaces.
+    const bool group_and_word =
+        ((before == ')' || before == '}') && word_after(text, i + 1) >= 2) ||
+        ((after == '-' || after == '(' || after == '\\') && word_before(out, out.size()) >= 2);
+    if (letters || digits || number_and_word || group_and_word) out += ' ';
   }
   return out;
 }
@@ -348,7 +366,11 @@ bool is_name(std::string_view text) {
   if (text.empty() || text.size() > 32) return false;
   bool has_letter = false;
   bool in_subscript = false;
-  for (const char c : text) {
+  // An inverse function's name, f^{-1}(x) or f^{-1}: the only superscript a name may carry.
+  std::string without_inverse(text);
+  const std::size_t inverse = without_inverse.find("^{-1}");
+  if (inverse != std::string::npos) without_inverse.erase(inverse, 5);
+  for (const char c : without_inverse) {
     if (is_letter(c)) {
       has_letter = true;
     } else if (c == '_') {
@@ -421,7 +443,12 @@ std::string strip_units(std::string_view text) {
     }
   }
   std::size_t start = body.size();
-  while (start > 0 && (is_letter(body[start - 1]) || body[start - 1] == ' ')) --start;
+  // Letters, spaces and the slash of rates such as km/h (never a leading one: 3/x stays).
+  while (start > 0 && (is_letter(body[start - 1]) || body[start - 1] == ' ' ||
+                       (body[start - 1] == '/' && start < body.size() && is_letter(body[start])))) {
+    --start;
+  }
+  while (start < body.size() && body[start] == '/') ++start;
   const auto words = trim(body.substr(start));
   const auto number = trim(body.substr(0, start));
   if (words.empty() || number.empty()) return std::string(text);
@@ -487,6 +514,44 @@ std::string remove_thousands_separators(std::string_view text) {
   return out;
 }
 
+// Whole answers that name a value in words: the set of all reals, no solution, small numbers.
+constexpr std::array<Replacement, 27> kNamedValues = {{
+    {"\\mathbb{R}", "(-\\infty,\\infty)"},
+    {"\\mathbb R", "(-\\infty,\\infty)"},
+    {"all real numbers", "(-\\infty,\\infty)"},
+    {"all reals", "(-\\infty,\\infty)"},
+    {"no solution", "\\emptyset"},
+    {"no solutions", "\\emptyset"},
+    {"no real solutions", "\\emptyset"},
+    {"zero", "0"},
+    {"one", "1"},
+    {"two", "2"},
+    {"three", "3"},
+    {"four", "4"},
+    {"five", "5"},
+    {"six", "6"},
+    {"seven", "7"},
+    {"eight", "8"},
+    {"nine", "9"},
+    {"ten", "10"},
+    {"eleven", "11"},
+    {"twelve", "12"},
+    {"thirteen", "13"},
+    {"fourteen", "14"},
+    {"fifteen", "15"},
+    {"sixteen", "16"},
+    {"seventeen", "17"},
+    {"eighteen", "18"},
+    {"twenty", "20"},
+}};
+
+std::string named_value(std::string text) {
+  for (const auto& named : kNamedValues) {
+    if (text == named.from) return std::string(named.to);
+  }
+  return text;
+}
+
 // Answers made only of words ("Evelyn", "New York", "yes") compare case-insensitively; a single
 // letter stays as written, since "C" (a choice) and "c" (a variable) differ.
 std::string lowercase_words(std::string text) {
@@ -507,21 +572,286 @@ std::string lowercase_words(std::string text) {
   return text;
 }
 
+// ---- Matrices: \begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix} becomes \matrix((1,2),(3,4)) before
+// the LaTeX pass (which reads "\\" as a line break). A single row or column is a vector and
+// becomes the tuple (1,2), so that a column vector matches the same vector written inline.
+
+constexpr std::array<std::string_view, 5> kMatrixEnvironments = {"pmatrix", "bmatrix", "Bmatrix",
+                                                                 "matrix", "smallmatrix"};
+
+// The cells of a matrix body, row by row.
+std::vector<std::vector<std::string_view>> matrix_cells(std::string_view body) {
+  std::vector<std::vector<std::string_view>> rows(1);
+  std::size_t cell_start = 0;
+  int depth = 0;
+  auto end_cell = [&](std::size_t end) {
+    rows.back().push_back(trim(body.substr(cell_start, end - cell_start)));
+  };
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    const char c = body[i];
+    if (c == '{') ++depth;
+    if (c == '}') --depth;
+    if (depth != 0) continue;
+    if (c == '&') {
+      end_cell(i);
+      cell_start = i + 1;
+    } else if (c == '\\' && i + 1 < body.size() && body[i + 1] == '\\') {
+      end_cell(i);
+      rows.emplace_back();
+      cell_start = i + 2;
+      ++i;
+    } else if (c == '\\') {
+      ++i;  // an escaped character is never a separator
+    }
+  }
+  end_cell(body.size());
+  // "\\" after the last row (a common habit) leaves an empty row behind.
+  if (rows.size() > 1 && rows.back().size() == 1 && rows.back()[0].empty()) rows.pop_back();
+  return rows;
+}
+
+std::string matrix_text(std::string_view body) {
+  const auto rows = matrix_cells(body);
+  auto join = [](const std::vector<std::string_view>& cells) {
+    std::string out = "(";
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+      if (i > 0) out += ',';
+      out += cells[i];
+    }
+    return out + ")";
+  };
+  const bool column =
+      std::all_of(rows.begin(), rows.end(), [](const auto& row) { return row.size() == 1; });
+  if (rows.size() == 1) return join(rows[0]);
+  if (column) {
+    std::vector<std::string_view> cells;
+    for (const auto& row : rows) cells.push_back(row[0]);
+    return join(cells);
+  }
+  std::string out = "\\matrix(";
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    if (r > 0) out += ',';
+    out += join(rows[r]);
+  }
+  return out + ")";
+}
+
+// Rewrites every matrix environment; an environment that never ends is left as written.
+// Linear in the text: once an environment's end is missing, later ones are not searched for.
+std::string rewrite_matrices(std::string_view text) {
+  std::string out;
+  std::vector<std::string_view> unterminated;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const std::size_t begin = text.find("\\begin{", i);
+    if (begin == std::string_view::npos) break;
+    const std::size_t name_start = begin + 7;
+    const std::size_t name_end = text.find('}', name_start);
+    if (name_end == std::string_view::npos) break;
+    const auto name = text.substr(name_start, name_end - name_start);
+    const std::string end_marker = "\\end{" + std::string(name) + "}";
+    const bool searched =
+        one_of(name, kMatrixEnvironments) &&
+        std::find(unterminated.begin(), unterminated.end(), name) == unterminated.end();
+    const std::size_t end = searched ? text.find(end_marker, name_end) : std::string_view::npos;
+    if (searched && end == std::string_view::npos) unterminated.push_back(name);
+    if (end == std::string_view::npos) {
+      out += text.substr(i, name_end + 1 - i);
+      i = name_end + 1;
+      continue;
+    }
+    out += text.substr(i, begin - i);
+    out += matrix_text(text.substr(name_end + 1, end - name_end - 1));
+    i = end + end_marker.size();
+  }
+  out += text.substr(std::min(i, text.size()));
+  return out;
+}
+
+// ---- Approximations: "\frac{7}{12} \approx 0.58", "7/12 (approximately 0.58)" and
+// "\approx 0.58" keep the value that is not a remark.
+
+bool is_command_at(std::string_view text, std::size_t i, std::string_view name) {
+  return text.substr(i, name.size()) == name &&
+         (i + name.size() >= text.size() || !is_letter(text[i + name.size()]));
+}
+
+std::string strip_approximation(std::string_view text) {
+  int depth = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '(' || c == '[' || c == '{') ++depth;
+    if (c == ')' || c == ']' || c == '}') --depth;
+    if (depth == 0 && is_command_at(text, i, "\\approx")) {
+      const auto before = trim(text.substr(0, i));
+      if (!before.empty()) return std::string(before);
+      return std::string(trim(text.substr(i + 7)));
+    }
+  }
+  // A parenthesised remark at the end.
+  if (!text.empty() && text.back() == ')') {
+    int level = 0;
+    for (std::size_t i = text.size(); i-- > 0;) {
+      if (text[i] == ')') ++level;
+      if (text[i] == '(' && --level == 0) {
+        const auto remark = trim(text.substr(i + 1, text.size() - i - 2));
+        const auto before = trim(text.substr(0, i));
+        const bool approximate = starts_with(remark, "approx") || starts_with(remark, "about") ||
+                                 starts_with(remark, "roughly") || starts_with(remark, "\\approx");
+        if (approximate && !before.empty()) return std::string(before);
+        break;
+      }
+    }
+  }
+  for (const std::string_view word : {"approximately ", "approx. ", "about "}) {
+    if (starts_with(text, word)) return std::string(trim(text.substr(word.size())));
+  }
+  return std::string(text);
+}
+
+// ---- Inequalities: "-1\le x<4" is the interval [-1,4), "x>3" is (3,\infty), and
+// "x<-1 or x>2" is (-\infty,-1)\cup(2,\infty). The variable's name is dropped, as in interval
+// notation; anything that is not a chain over one variable is left as written.
+
+struct Relation {
+  std::size_t at = 0;
+  std::size_t length = 0;
+  bool less = false;       // < or \le (else > or \ge)
+  bool inclusive = false;  // \le or \ge
+};
+
+std::vector<Relation> relations_in(std::string_view text) {
+  std::vector<Relation> found;
+  int depth = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '(' || c == '[' || c == '{') ++depth;
+    if (c == ')' || c == ']' || c == '}') --depth;
+    if (depth != 0) continue;
+    Relation r;
+    r.at = i;
+    if (c == '<' || c == '>') {
+      r.less = c == '<';
+      r.inclusive = i + 1 < text.size() && text[i + 1] == '=';
+      r.length = r.inclusive ? 2 : 1;
+    } else if (is_command_at(text, i, "\\le") || is_command_at(text, i, "\\ge")) {
+      r.less = text[i + 1] == 'l';
+      r.inclusive = true;
+      r.length = 3;
+    } else {
+      continue;
+    }
+    found.push_back(r);
+    i += r.length - 1;
+  }
+  return found;
+}
+
+bool is_variable_name(std::string_view text) {
+  if (text.size() == 1) return is_letter(text[0]);
+  if (text.size() >= 2 && text[0] == '\\') {
+    return std::all_of(text.begin() + 1, text.end(), is_letter) && text != "\\infty" &&
+           text != "\\pi";
+  }
+  return false;
+}
+
+// One chain ("a<x\le b", "x>3", "3<x") as an interval over `variable` (set on first use).
+std::optional<std::string> chain_interval(std::string_view text, std::string& variable) {
+  const auto relations = relations_in(text);
+  if (relations.empty() || relations.size() > 2) return std::nullopt;
+  std::vector<std::string_view> parts;
+  std::size_t start = 0;
+  for (const auto& r : relations) {
+    parts.push_back(trim(text.substr(start, r.at - start)));
+    start = r.at + r.length;
+  }
+  parts.push_back(trim(text.substr(start)));
+  if (std::any_of(parts.begin(), parts.end(), [](auto p) { return p.empty(); })) {
+    return std::nullopt;
+  }
+  std::size_t var_index = 0;
+  while (var_index < parts.size() && !is_variable_name(parts[var_index])) ++var_index;
+  if (var_index == parts.size()) return std::nullopt;
+  if (relations.size() == 2 && (var_index != 1 || relations[0].less != relations[1].less)) {
+    return std::nullopt;
+  }
+  if (!variable.empty() && variable != parts[var_index]) return std::nullopt;
+  variable = std::string(parts[var_index]);
+  std::string lower = "-\\infty", upper = "\\infty";
+  bool lower_closed = false, upper_closed = false;
+  // A bound left of the variable: "a < x" bounds below when the relation is "less".
+  if (var_index > 0) {
+    const auto& r = relations[var_index - 1];
+    (r.less ? lower : upper) = std::string(parts[var_index - 1]);
+    (r.less ? lower_closed : upper_closed) = r.inclusive;
+  }
+  if (var_index + 1 < parts.size()) {
+    const auto& r = relations[var_index];
+    (r.less ? upper : lower) = std::string(parts[var_index + 1]);
+    (r.less ? upper_closed : lower_closed) = r.inclusive;
+  }
+  return std::string(lower_closed ? "[" : "(") + lower + "," + upper + (upper_closed ? "]" : ")");
+}
+
+// "\\{x|x>0\\}", "\\{x:x>0\\}", "\\{x\\mid x>0\\}": the condition of a set-builder set.
+std::string_view set_builder_condition(std::string_view text) {
+  if (!starts_with(text, "\\{") || !ends_with(text, "\\}")) return text;
+  const auto inner = text.substr(2, text.size() - 4);
+  for (const std::string_view bar : {"|", ":", "\\mid"}) {
+    const std::size_t at = inner.find(bar);
+    if (at == std::string_view::npos || !is_variable_name(trim(inner.substr(0, at)))) continue;
+    return trim(inner.substr(at + bar.size()));
+  }
+  return text;
+}
+
+// Chains joined by "or" as a union of intervals; nullopt when any piece is not a chain.
+std::optional<std::string> chains_as_intervals(std::string_view text) {
+  std::vector<std::string_view> pieces;
+  std::size_t start = 0;
+  for (std::size_t at = text.find(" or "); at != std::string_view::npos;
+       at = text.find(" or ", start)) {
+    pieces.push_back(text.substr(start, at - start));
+    start = at + 4;
+  }
+  pieces.push_back(text.substr(start));
+  std::string variable;
+  std::string out;
+  for (const auto piece : pieces) {
+    const auto interval = chain_interval(trim(piece), variable);
+    if (!interval) return std::nullopt;
+    if (!out.empty()) out += "\\cup";
+    out += *interval;
+  }
+  return out;
+}
+
+std::string inequality_as_interval(std::string_view text) {
+  auto intervals = chains_as_intervals(set_builder_condition(text));
+  return intervals ? std::move(*intervals) : std::string(text);
+}
+
 }  // namespace
 
 std::string normalize_answer(std::string_view raw) {
-  std::string text = collapse_whitespace(LatexRewriter(replace_unicode(raw)).run());
+  std::string text =
+      collapse_whitespace(LatexRewriter(rewrite_matrices(replace_unicode(raw))).run());
   // Decorations can hide each other ("x = 5 cm."), so strip them until nothing changes; each
   // round only shortens the text, and a few rounds reach the fixed point in practice.
   for (int round = 0; round < 4; ++round) {
     std::string stripped = strip_trailing_periods(text);
+    stripped = strip_approximation(stripped);
     stripped = strip_assignment(stripped);
     stripped = strip_units(stripped);
     stripped = strip_choice_parentheses(stripped);
     if (stripped == text) break;
     text = std::move(stripped);
   }
-  return lowercase_words(remove_thousands_separators(squeeze_spaces(text)));
+  return named_value(
+      lowercase_words(remove_thousands_separators(inequality_as_interval(squeeze_spaces(text)))));
 }
+
+std::string assigned_value(std::string_view text) { return strip_assignment(text); }
 
 }  // namespace quorum::answers

@@ -1,13 +1,17 @@
 // quorum analyze: aggregation strategies, calibration and budget sweep over stored responses.
+#include <filesystem>
 #include <iostream>
+#include <sstream>
 
 #include "runtime/analysis/analyze.h"
 #include "runtime/analysis/outputs.h"
 #include "runtime/cli/command.h"
 #include "runtime/cli/progress.h"
 #include "runtime/common/error.h"
+#include "runtime/common/files.h"
 #include "runtime/interchange/jsonl_reader.h"
 #include "runtime/interchange/pools.h"
+#include "runtime/interchange/verdicts.h"
 
 namespace quorum::cli {
 namespace {
@@ -20,8 +24,10 @@ struct AnalyzeArgs {
   std::vector<std::string> reductions, strategies;
   analysis::AnalysisSettings settings;
   std::string reference = "weighted";
+  bool reference_given = false;
   std::string policy = "policy";
   std::string step_separator = "\n\n";
+  std::string score_transform = "none";
   std::vector<std::string> answer_patterns;
   bool no_last_number = false;
   bool quiet = false;
@@ -41,11 +47,19 @@ std::string unescape(const std::string& text) {
   return out;
 }
 
-std::vector<aggregation::PolicyPool> load(const std::vector<std::string>& specs, const AnalyzeArgs& args) {
+// The pools of the files; with `verdicts`, also the verdict of every response as verdicts.jsonl
+// rows (docs/answers.md, "Audit"), so that each correctness label can be looked up.
+std::vector<aggregation::PolicyPool> load(const std::vector<std::string>& specs, const AnalyzeArgs& args,
+                                          std::string* verdicts = nullptr) {
   interchange::Dataset dataset;
   interchange::ReadOptions options;
   options.default_policy = args.policy;
   options.step_separator = unescape(args.step_separator);
+  try {
+    options.score_transform = interchange::parse_score_transform(args.score_transform);
+  } catch (const std::invalid_argument& e) {
+    throw InputError("", 0, "--score-transform", e.what());
+  }
   for (const auto& spec : specs) interchange::read_jsonl(interchange::parse_input_spec(spec), options, dataset);
   interchange::check_complete(dataset);
   answers::ExtractOptions extract;
@@ -55,6 +69,11 @@ std::vector<aggregation::PolicyPool> load(const std::vector<std::string>& specs,
     answers::extract_answer("", extract);
   } catch (const std::invalid_argument& e) {
     throw InputError("", 0, "--answer-pattern", e.what());
+  }
+  if (verdicts) {
+    std::ostringstream rows;
+    interchange::write_verdicts(dataset, extract, rows);
+    *verdicts = rows.str();
   }
   return interchange::build_pools(dataset, extract, args.settings.threads);
 }
@@ -79,8 +98,10 @@ void run(AnalyzeArgs& args) {
   settings.strategies = parse_names<aggregation::Strategy>(args.strategies, "--strategies", aggregation::parse_strategy);
   settings.reductions = parse_names<aggregation::Reduction>(args.reductions, "--reductions", aggregation::parse_reduction);
   settings.reference = parse_names<aggregation::Strategy>({args.reference}, "--reference", aggregation::parse_strategy).front();
+  settings.reference_given = args.reference_given;
 
-  const auto pools = load(args.inputs, args);
+  std::string verdicts;
+  const auto pools = load(args.inputs, args, &verdicts);
   const auto calibration_pools = args.calibration.empty() ? std::vector<aggregation::PolicyPool>{}
                                                           : load(args.calibration, args);
   ProgressLine progress("analyze: problems (calibration + sweep)");
@@ -88,10 +109,13 @@ void run(AnalyzeArgs& args) {
     if (!args.quiet) progress.update(done, total);
   });
   analysis::RunDescription description{args.inputs, args.calibration};
+  // Said even with --quiet: it changes what the savings mean.
+  if (!result.reference_choice.empty()) std::cerr << "analyze: savings reference: " << result.reference_choice << "\n";
   analysis::write_outputs(args.out, result, description);
+  write_file_atomically(std::filesystem::path(args.out) / "verdicts.jsonl", verdicts);
   if (!args.quiet)
     std::cerr << "analyze: " << result.cells.size() << " cells, " << result.problems << " problems; wrote "
-              << args.out << "/{results.csv,calibration.json,savings.csv,summary.md}\n";
+              << args.out << "/{results.csv,calibration.json,savings.csv,summary.md,verdicts.jsonl}\n";
 }
 
 }  // namespace
@@ -122,11 +146,17 @@ void register_analyze(CLI::App& app, int& exit_code) {
   cmd->add_option("--bootstrap", args->settings.bootstrap_resamples, "Bootstrap resamples for the 95% intervals")
       ->capture_default_str();
   cmd->add_option("--seed", args->settings.seed, "Seed of draws, calibration and bootstrap")->capture_default_str();
-  cmd->add_option("--reference", args->reference, "Strategy whose accuracy at the largest budget the savings target")
-      ->capture_default_str();
+  auto* reference = cmd->add_option("--reference", args->reference,
+                                    "Strategy whose accuracy at the largest budget the savings target (default: "
+                                    "weighted, or when --strategies leaves it out the best evaluated deployable "
+                                    "strategy)");
   cmd->add_option("--policy", args->policy, "Policy name for rows that carry none")->capture_default_str();
   cmd->add_option("--step-separator", args->step_separator, "Splits completion text into steps (\\n and \\t are understood)")
       ->default_str("\\n\\n");
+  cmd->add_option("--score-transform", args->score_transform,
+                  "none: scores are probabilities in [0, 1]; sigmoid: raw logits (e.g. outcome reward models "
+                  "such as Qwen2.5-Math-RM), mapped through 1/(1+e^-x)")
+      ->capture_default_str();
   cmd->add_option("--answer-pattern", args->answer_patterns,
                   "Regex with one capture group for answers outside \\boxed{} (repeatable; replaces the defaults "
                   "\"#### n\", \"The answer is ...\", \"Final Answer: ...\")");
@@ -134,7 +164,8 @@ void register_analyze(CLI::App& app, int& exit_code) {
                 "Do not fall back to the last number in a response without a boxed or matched answer");
   cmd->add_option("--threads", args->settings.threads, "Worker threads (0: one per core)")->capture_default_str();
   cmd->add_flag("--quiet,-q", args->quiet, "No progress output");
-  cmd->callback([args, &exit_code] {
+  cmd->callback([args, reference, &exit_code] {
+    args->reference_given = reference->count() > 0;
     run(*args);
     exit_code = 0;
   });

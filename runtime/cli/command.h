@@ -10,6 +10,7 @@ namespace quorum::cli {
 // Each register_* adds one subcommand; its callback runs the command and sets the process
 // exit code through the returned reference.
 void register_equiv(CLI::App& app, int& exit_code);
+void register_grade(CLI::App& app, int& exit_code);
 void register_analyze(CLI::App& app, int& exit_code);
 void register_synth(CLI::App& app, int& exit_code);
 void register_task(CLI::App& app, int& exit_code);

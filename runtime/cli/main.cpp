@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   quorum::cli::register_equiv(app, exit_code);
+  quorum::cli::register_grade(app, exit_code);
   quorum::cli::register_analyze(app, exit_code);
   quorum::cli::register_synth(app, exit_code);
   quorum::cli::register_task(app, exit_code);

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <fstream>
 #include <set>
+#include <stdexcept>
 
 #include <nlohmann/json.hpp>
 
@@ -48,17 +49,26 @@ std::string string_of(const json& value, const std::string& field, const Context
   return value.get<std::string>();
 }
 
-std::vector<float> step_scores_of(const json& value, const std::string& field, const Context& at) {
+// Step scores in [0, 1]; with the sigmoid transform, raw logits (any finite number) mapped into
+// (0, 1) first, as outcome reward models such as Qwen2.5-Math-RM write them.
+std::vector<float> step_scores_of(const json& value, const std::string& field, const Context& at,
+                                  ScoreTransform transform) {
   if (!value.is_array()) at.fail(field, "expected a list of step scores");
   std::vector<float> scores;
   scores.reserve(value.size());
   for (std::size_t k = 0; k < value.size(); ++k) {
     const json& score = value[k];
     const std::string where = field + "[" + std::to_string(k) + "]";
-    if (!score.is_number()) at.fail(where, "expected a number in [0, 1], got " + score.dump());
-    const double v = score.get<double>();
-    if (!std::isfinite(v) || v < 0.0 || v > 1.0)
-      at.fail(where, "score " + score.dump() + " is outside [0, 1]");
+    const bool logits = transform == ScoreTransform::sigmoid;
+    if (!score.is_number())
+      at.fail(where, std::string(logits ? "expected a number" : "expected a number in [0, 1]") + ", got " +
+                         score.dump());
+    double v = score.get<double>();
+    if (!std::isfinite(v)) at.fail(where, "score " + score.dump() + " is not finite");
+    if (logits) v = 1.0 / (1.0 + std::exp(-v));
+    if (v < 0.0 || v > 1.0)
+      at.fail(where, "score " + score.dump() +
+                         " is outside [0, 1] (raw logits? --score-transform sigmoid maps them into (0, 1))");
     scores.push_back(static_cast<float>(v));
   }
   if (scores.empty()) at.fail(field, "no step scores");
@@ -144,12 +154,16 @@ void read_native_responses(const json& row, const ReadOptions& options, const Co
       *target = it->get<double>();
     }
     auto scores_it = item.find("scores");
+    if ((scores_it == item.end() || scores_it->is_null()) && !options.require_scores) {
+      record.responses.push_back(std::move(response));
+      continue;
+    }
     if (scores_it == item.end() || scores_it->is_null()) at.fail(base + ".scores", "missing");
     const json& scores = *scores_it;
     if (!scores.is_object()) at.fail(base + ".scores", "expected an object {prm: [step scores]}");
     for (auto it = scores.begin(); it != scores.end(); ++it) {
       const std::string field = base + ".scores." + it.key();
-      response.scores[it.key()] = step_scores_of(it.value(), field, at);
+      response.scores[it.key()] = step_scores_of(it.value(), field, at, options.score_transform);
       check_step_count(response, it.key(), field, at, options.step_separator);
     }
     record.responses.push_back(std::move(response));
@@ -184,7 +198,8 @@ void read_pipeline_responses(const json& row, const InputSpec& input, const Read
       columns.emplace_back(key.substr(7), key, &it.value());
     }
   }
-  if (columns.empty()) at.fail("scores", "missing (expected \"scores\" or \"scores_<prm>\")");
+  if (columns.empty() && options.require_scores)
+    at.fail("scores", "missing (expected \"scores\" or \"scores_<prm>\")");
   for (const auto& [prm, field, lists] : columns) {
     if (!lists->is_array() || lists->size() != completions.size())
       at.fail(field, "expected one list of step scores per completion (" +
@@ -192,7 +207,7 @@ void read_pipeline_responses(const json& row, const InputSpec& input, const Read
     for (std::size_t i = 0; i < completions.size(); ++i) {
       const std::string where = field + "[" + std::to_string(i) + "]";
       auto& response = record.responses[i];
-      response.scores[prm] = step_scores_of((*lists)[i], where, at);
+      response.scores[prm] = step_scores_of((*lists)[i], where, at, options.score_transform);
       check_step_count(response, prm, where, at, options.step_separator);
     }
   }
@@ -228,6 +243,12 @@ void merge(Dataset& dataset, ProblemRecord record) {
 }
 
 }  // namespace
+
+ScoreTransform parse_score_transform(const std::string& name) {
+  if (name == "none") return ScoreTransform::none;
+  if (name == "sigmoid") return ScoreTransform::sigmoid;
+  throw std::invalid_argument("unknown score transform '" + name + "' (expected none or sigmoid)");
+}
 
 InputSpec parse_input_spec(const std::string& text) {
   InputSpec spec;

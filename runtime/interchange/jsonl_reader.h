@@ -21,9 +21,19 @@ struct InputSpec {
 // Parses "PATH[:key=value,...]" with keys policy and prm.
 InputSpec parse_input_spec(const std::string& text);
 
+// How step scores in the files become probabilities in [0, 1].
+enum class ScoreTransform { none, sigmoid };
+
+// "none" or "sigmoid"; std::invalid_argument otherwise.
+ScoreTransform parse_score_transform(const std::string& name);
+
 struct ReadOptions {
   std::string default_policy = "policy";
   std::string step_separator = "\n\n";  // splits completion text into steps when none are given
+  // Grading needs only texts and gold answers: without this, rows without step scores are read
+  // (scores that are present are still checked).
+  bool require_scores = true;
+  ScoreTransform score_transform = ScoreTransform::none;
 };
 
 // Reads one file into dataset (merging with what is there).
