@@ -30,9 +30,11 @@ inline CommandResult run_quorum_in_shell(const std::string& command_line) {
   return result;
 }
 
+#ifdef QUORUM_BINARY  // quorum_runtime_tests link no binary to run
 inline CommandResult run_quorum(const std::string& arguments) {
   return run_quorum_in_shell(std::string(QUORUM_BINARY) + " " + arguments);
 }
+#endif
 
 // Where `quorum` said model NAME runs, e.g. "cpu in float32" from its line "quorum: model NAME
 // (DIR) runs on cpu in float32" (runtime/model/loading.h); empty when it did not say.
