@@ -147,6 +147,21 @@ TEST_CASE("bad input gets one clear error naming file, line and field, and write
       {"empty-pool", good + "{\"problem\": \"q\", \"answer\": \"1\", \"completions\": [], \"scores\": []}\n", ":2: field 'completions': empty pool"},
       {"not-number", good + "{\"problem\": \"q\", \"answer\": \"1\", \"completions\": [\"x\"], \"scores\": [[\"high\"]]}\n", ":2: field 'scores[0][0]': expected a number"},
       {"empty-file", "", ": no rows"},
+      // Numbers beyond a double's range: the parser's own error names no field.
+      {"overflow", good + "{\"problem\": \"q\", \"answer\": \"1\", \"completions\": [\"x\"], \"scores\": [[1e309]]}\n",
+       ":2: field 'scores[0][0]': a number too large for a double"},
+      {"overflow-long", good + "{\"problem\": \"q\", \"answer\": \"1\", \"completions\": [\"x\"], \"scores\": [[" +
+                            std::string(400, '9') + "]]}\n",
+       ":2: field 'scores[0][0]': a number too large for a double"},
+      {"overflow-native", good + "{\"problem\": \"q\", \"answer\": \"1\", \"responses\": [{\"text\": \"x\", "
+                                 "\"scores\": {\"p\": [0.5]}}, {\"text\": \"y\", \"completion_tokens\": -1e400, "
+                                 "\"scores\": {\"p\": [0.5]}}]}\n",
+       ":2: field 'responses[1].completion_tokens': a number too large for a double"},
+      {"tokens", good + "{\"problem\": \"q\", \"answer\": \"1\", \"responses\": [{\"text\": \"x\", "
+                        "\"prompt_tokens\": 1e300, \"scores\": {\"p\": [0.5]}}]}\n",
+       ":2: field 'responses[0].prompt_tokens': expected a non-negative number of tokens up to 2^53"},
+      {"pool-size", good + pipeline_row("q", "2", std::vector<std::pair<std::string, std::vector<double>>>(65537, {"x", {0.5}})),
+       ":2: field 'completions': 65537 responses: analysis supports at most 65536 per problem"},
   };
   for (const auto& c : cases) {
     SECTION(c.name) {
@@ -154,7 +169,7 @@ TEST_CASE("bad input gets one clear error naming file, line and field, and write
       const auto out = dir.path() / ("out-" + c.name);
       const auto result = run_quorum("analyze -i " + input + " --out " + out.string() + " -q");
       INFO(result.output);
-      CHECK(result.exit_code != 0);
+      CHECK(result.exit_code == 2);
       CHECK(result.output.find(input + c.expected) != std::string::npos);
       CHECK(count_lines(result.output) == 1);
       CHECK_FALSE(std::filesystem::exists(out));
