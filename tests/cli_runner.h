@@ -74,3 +74,15 @@ inline std::string read_text(const std::filesystem::path& path) {
 }
 
 }  // namespace quorum::testing
+
+namespace quorum::testing {
+
+// Runs a shell script as root of its own user and mount namespaces, where it may mount a small
+// tmpfs (a disk that fills up) or a read-only bind mount that nothing outside sees and that
+// vanish when it ends. Needs unprivileged user namespaces (Debian's default) or root.
+inline CommandResult run_with_private_mounts(const TempDir& dir, const std::string& script) {
+  const auto path = dir.file("private-mounts.sh", "set -e\n" + script + "\n");
+  return run_quorum_in_shell("unshare --user --map-root-user --mount sh " + path);
+}
+
+}  // namespace quorum::testing
