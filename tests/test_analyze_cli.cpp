@@ -210,3 +210,23 @@ TEST_CASE("bad input gets one clear error naming file, line and field, and write
     CHECK_FALSE(std::filesystem::exists(dir.path() / "o"));
   }
 }
+
+TEST_CASE("analyze on a full disk: a clear error naming the file, and no half-written output", "[analyze][cli][disk]") {
+  TempDir dir("analyze-disk-full");
+  const auto input = dir.file("input.jsonl", small_pipeline_file());
+  std::filesystem::create_directories(dir.path() / "disk");
+  const auto disk = (dir.path() / "disk").string(), out = disk + "/out";
+  // A 64 KiB tmpfs filled up to the last block before quorum writes.
+  const auto result = quorum::testing::run_with_private_mounts(
+      dir, "mount -t tmpfs -o size=64k tmpfs " + disk + "\ndd if=/dev/zero of=" + disk +
+               "/filler bs=4k 2>/dev/null || true\n" + QUORUM_BINARY + " analyze -i " + input + " --out " + out +
+               " -q || echo \"exit $?\"\nls -a " + out + " || true");
+  INFO(result.output);
+  CHECK(result.output.find("quorum: error: " + out + "/") != std::string::npos);
+  CHECK(result.output.find("No space left on device") != std::string::npos);
+  REQUIRE(result.output.find("exit 2") != std::string::npos);
+  // What the folder held when the namespace (and its tmpfs) went away: nothing but . and ..
+  const auto listing = result.output.substr(result.output.find("exit 2"));
+  for (const char* name : {"results.csv", "calibration.json", "savings.csv", "summary.md", ".partial"})
+    CHECK(listing.find(name) == std::string::npos);
+}
