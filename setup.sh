@@ -2,8 +2,13 @@
 # Sets quorum up on a fresh Debian 12 machine and builds it.
 #   ./setup.sh          install packages (when missing) and build
 #   ./setup.sh demo     ... then run the demo sweep (configs/demo.yaml)
-#   ./setup.sh test     ... then run the whole test suite
+#   ./setup.sh test     ... then run the whole test suite, and the runtime's tests under
+#                       AddressSanitizer and UBSan (built into build-asan/)
 #   ./setup.sh bench    ... then run the benchmarks
+#   ./setup.sh sanitize ... build with AddressSanitizer and UBSan into build-asan/ (instead of
+#                       build/) and run the whole suite there
+#   ./setup.sh tsan     ... build with ThreadSanitizer into build-tsan/ and run the actor, bus,
+#                       store and sweep tests (it still reports races: docs/reliability.md)
 # With QUORUM_LIBTORCH set, quorum builds against another libtorch than Debian's CPU-only one,
 # e.g. a CUDA one (README, "A GPU build"), into build-libtorch/ (build/ keeps Debian's):
 #   QUORUM_LIBTORCH=/path/to/libtorch ./setup.sh   a libtorch folder (share/cmake/Torch inside)
@@ -28,12 +33,12 @@ packages=(
 # Debian's libtorch, unless another is named; the test suite's reference scripts run on Debian's
 # python3 with its torch either way (python3-torch brings no headers, only its own libtorch).
 [[ -z $libtorch ]] && packages+=(libtorch-dev python3-torch)
-[[ -n $libtorch && ${1:-} == test ]] && packages+=(python3-torch)
+[[ -n $libtorch && ( ${1:-} == test || ${1:-} == sanitize ) ]] && packages+=(python3-torch)
 # The HTML report's charting libraries come from the npm registry (web/package-lock.json); a
 # machine with its own Node.js keeps it, one without gets Debian's.
 command -v npm >/dev/null || packages+=(nodejs npm)
 # The report's test opens it in a real browser.
-[[ ${1:-} == test ]] && packages+=(chromium)
+[[ ${1:-} == test || ${1:-} == sanitize ]] && packages+=(chromium)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -46,6 +51,27 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# A sanitizer build in its own folder, QUORUM_SANITIZE as CMakeLists.txt reads it: optimised
+# (the suite would take hours at -O0), with debug lines for the reports' stacks.
+# An optional third argument names the one target to build.
+sanitized_build() {
+  local folder=$1 sanitizers=$2 target=${3:-all}
+  cmake -S . -B "$folder" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQUORUM_SANITIZE="$sanitizers" \
+    -DQUORUM_LIBTORCH="$libtorch" | sed -n 's/^-- libtorch/setup: libtorch/p'
+  cmake --build "$folder" -j"$(nproc)" --target "$target"
+}
+case "${1:-}" in
+  sanitize)
+    sanitized_build build-asan address,undefined
+    # Every report stops its test (-fno-sanitize-recover); UBSan's come with their stack.
+    cd build-asan && UBSAN_OPTIONS=print_stacktrace=1 exec ctest --output-on-failure -j"$(nproc)"
+    ;;
+  tsan)
+    sanitized_build build-tsan thread
+    TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" exec ./build-tsan/quorum_tests "[bus],[store],[run],[sweep]"
+    ;;
+esac
+
 # Only CMake's line on the libtorch it found (version, library, CUDA or not) is shown.
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DQUORUM_LIBTORCH="$libtorch" | sed -n 's/^-- libtorch/setup: libtorch/p'
 cmake --build "$build" -j"$(nproc)"
@@ -57,7 +83,13 @@ case "${1:-}" in
     # evaluated (configs/demo.yaml). A second run continues the stored sweep.
     exec "./$build/quorum" run configs/demo.yaml
     ;;
-  test)  cd "$build" && exec ctest --output-on-failure -j"$(nproc)" ;;
+  test)
+    (cd "$build" && ctest --output-on-failure -j"$(nproc)")
+    # The runtime's own tests (no libtorch, no actors) once more under AddressSanitizer and UBSan:
+    # what fits in CI's time; the whole suite under them is ./setup.sh sanitize (docs/reliability.md).
+    sanitized_build build-asan address,undefined quorum_runtime_tests
+    UBSAN_OPTIONS=print_stacktrace=1 exec ./build-asan/quorum_runtime_tests
+    ;;
   bench) "./$build/bench_analyze" && exec "./$build/bench_bus" ;;
-  *) echo "setup: unknown action '$1' (expected demo, test or bench)" >&2; exit 2 ;;
+  *) echo "setup: unknown action '$1' (expected demo, test, bench, sanitize or tsan)" >&2; exit 2 ;;
 esac

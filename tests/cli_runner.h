@@ -30,9 +30,11 @@ inline CommandResult run_quorum_in_shell(const std::string& command_line) {
   return result;
 }
 
+#ifdef QUORUM_BINARY  // quorum_runtime_tests link no binary to run
 inline CommandResult run_quorum(const std::string& arguments) {
   return run_quorum_in_shell(std::string(QUORUM_BINARY) + " " + arguments);
 }
+#endif
 
 // Where `quorum` said model NAME runs, e.g. "cpu in float32" from its line "quorum: model NAME
 // (DIR) runs on cpu in float32" (runtime/model/loading.h); empty when it did not say.
@@ -69,6 +71,18 @@ class TempDir {
 inline std::string read_text(const std::filesystem::path& path) {
   std::ifstream in(path);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+}  // namespace quorum::testing
+
+namespace quorum::testing {
+
+// Runs a shell script as root of its own user and mount namespaces, where it may mount a small
+// tmpfs (a disk that fills up) or a read-only bind mount that nothing outside sees and that
+// vanish when it ends. Needs unprivileged user namespaces (Debian's default) or root.
+inline CommandResult run_with_private_mounts(const TempDir& dir, const std::string& script) {
+  const auto path = dir.file("private-mounts.sh", "set -e\n" + script + "\n");
+  return run_quorum_in_shell("unshare --user --map-root-user --mount sh " + path);
 }
 
 }  // namespace quorum::testing

@@ -212,6 +212,21 @@ TEST_CASE("bad input gets one clear error naming file, line and field, and write
       {"empty-pool", good + "{\"problem\": \"q\", \"answer\": \"1\", \"completions\": [], \"scores\": []}\n", ":2: field 'completions': empty pool"},
       {"not-number", good + "{\"problem\": \"q\", \"answer\": \"1\", \"completions\": [\"x\"], \"scores\": [[\"high\"]]}\n", ":2: field 'scores[0][0]': expected a number"},
       {"empty-file", "", ": no rows"},
+      // Numbers beyond a double's range: the parser's own error names no field.
+      {"overflow", good + "{\"problem\": \"q\", \"answer\": \"1\", \"completions\": [\"x\"], \"scores\": [[1e309]]}\n",
+       ":2: field 'scores[0][0]': a number too large for a double"},
+      {"overflow-long", good + "{\"problem\": \"q\", \"answer\": \"1\", \"completions\": [\"x\"], \"scores\": [[" +
+                            std::string(400, '9') + "]]}\n",
+       ":2: field 'scores[0][0]': a number too large for a double"},
+      {"overflow-native", good + "{\"problem\": \"q\", \"answer\": \"1\", \"responses\": [{\"text\": \"x\", "
+                                 "\"scores\": {\"p\": [0.5]}}, {\"text\": \"y\", \"completion_tokens\": -1e400, "
+                                 "\"scores\": {\"p\": [0.5]}}]}\n",
+       ":2: field 'responses[1].completion_tokens': a number too large for a double"},
+      {"tokens", good + "{\"problem\": \"q\", \"answer\": \"1\", \"responses\": [{\"text\": \"x\", "
+                        "\"prompt_tokens\": 1e300, \"scores\": {\"p\": [0.5]}}]}\n",
+       ":2: field 'responses[0].prompt_tokens': expected a non-negative number of tokens up to 2^53"},
+      {"pool-size", good + pipeline_row("q", "2", std::vector<std::pair<std::string, std::vector<double>>>(65537, {"x", {0.5}})),
+       ":2: field 'completions': 65537 responses: analysis supports at most 65536 per problem"},
   };
   for (const auto& c : cases) {
     SECTION(c.name) {
@@ -219,7 +234,7 @@ TEST_CASE("bad input gets one clear error naming file, line and field, and write
       const auto out = dir.path() / ("out-" + c.name);
       const auto result = run_quorum("analyze -i " + input + " --out " + out.string() + " -q");
       INFO(result.output);
-      CHECK(result.exit_code != 0);
+      CHECK(result.exit_code == 2);
       CHECK(result.output.find(input + c.expected) != std::string::npos);
       CHECK(count_lines(result.output) == 1);
       CHECK_FALSE(std::filesystem::exists(out));
@@ -267,4 +282,24 @@ TEST_CASE("bad input gets one clear error naming file, line and field, and write
     CHECK(result.output.find("--budgets") != std::string::npos);
     CHECK_FALSE(std::filesystem::exists(dir.path() / "o"));
   }
+}
+
+TEST_CASE("analyze on a full disk: a clear error naming the file, and no half-written output", "[analyze][cli][disk]") {
+  TempDir dir("analyze-disk-full");
+  const auto input = dir.file("input.jsonl", small_pipeline_file());
+  std::filesystem::create_directories(dir.path() / "disk");
+  const auto disk = (dir.path() / "disk").string(), out = disk + "/out";
+  // A 64 KiB tmpfs filled up to the last block before quorum writes.
+  const auto result = quorum::testing::run_with_private_mounts(
+      dir, "mount -t tmpfs -o size=64k tmpfs " + disk + "\ndd if=/dev/zero of=" + disk +
+               "/filler bs=4k 2>/dev/null || true\n" + QUORUM_BINARY + " analyze -i " + input + " --out " + out +
+               " -q || echo \"exit $?\"\nls -a " + out + " || true");
+  INFO(result.output);
+  CHECK(result.output.find("quorum: error: " + out + "/") != std::string::npos);
+  CHECK(result.output.find("No space left on device") != std::string::npos);
+  REQUIRE(result.output.find("exit 2") != std::string::npos);
+  // What the folder held when the namespace (and its tmpfs) went away: nothing but . and ..
+  const auto listing = result.output.substr(result.output.find("exit 2"));
+  for (const char* name : {"results.csv", "calibration.json", "savings.csv", "summary.md", ".partial"})
+    CHECK(listing.find(name) == std::string::npos);
 }

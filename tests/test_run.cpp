@@ -233,3 +233,62 @@ TEST_CASE("quorum run: killed with SIGKILL at random points and restarted, it en
   }
   CHECK(read_text(dir.path() / "report" / "results.csv").size() > 0);
 }
+
+TEST_CASE("quorum run: the store's disk fills up mid-sweep - a clear error, committed rows kept, resumed to the same rows",
+          "[run][disk]") {
+  TempDir dir("run-disk-full");
+  train_tiny_models(dir);
+  const auto reference_config = dir.file("reference.yaml", sweep_yaml("reference.db", 12, 6, 40));
+  const auto reference = run_quorum("run " + reference_config + " --quiet");
+  INFO(reference.output);
+  REQUIRE(reference.exit_code == 0);
+  const auto reference_store = (dir.path() / "reference.db").string();
+
+  // The store on a tmpfs the size of the finished store: the plan fits easily, the whole run
+  // does not, since the WAL keeps every commit's pages (the same pages rewritten many times)
+  // until a checkpoint. The report goes elsewhere, so that the store is what fills the disk.
+  for (const char* folder : {"disk", "saved", "resumed"}) std::filesystem::create_directories(dir.path() / folder);
+  const auto disk = (dir.path() / "disk").string(), saved = (dir.path() / "saved").string(),
+             resumed = (dir.path() / "resumed").string();
+  const auto store = disk + "/full.db";
+  const auto config = dir.file("full.yaml", sweep_yaml(store, 12, 6, 40) + "report: " + (dir.path() / "report").string() + "\n");
+  const auto disk_bytes = std::filesystem::file_size(reference_store);
+  const std::string run = std::string(QUORUM_BINARY) + " run " + config + " --quiet";
+  const auto script = "mount -t tmpfs -o size=" + std::to_string(disk_bytes) + " tmpfs " + disk + "\n" +
+                      run + " > " + dir.file("first.log") + " 2>&1 && echo 0 > " + dir.file("first.rc") + " || echo $? > " + dir.file("first.rc") + "\n" +
+                      "cp -a " + disk + "/. " + saved + "\n" +  // the store as the stopped run left it
+                      "mount -o remount,size=64m " + disk + "\n" +  // space freed
+                      run + " > " + dir.file("second.log") + " 2>&1 && echo 0 > " + dir.file("second.rc") + " || echo $? > " + dir.file("second.rc") + "\n" +
+                      "cp -a " + disk + "/. " + resumed + "\n";
+  const auto mounted = quorum::testing::run_with_private_mounts(dir, script);
+  INFO(mounted.output);
+  REQUIRE(mounted.exit_code == 0);
+
+  const auto first = read_text(dir.path() / "first.log");
+  INFO(first);
+  CHECK(std::stoi(read_text(dir.path() / "first.rc")) != 0);
+  CHECK(first.find("store " + store + ": ") != std::string::npos);
+  CHECK(first.find("the disk holding the store is full") != std::string::npos);
+  // What the stopped run committed is whole: sound, and sample units of 2 problems x 6 samples
+  // each, all or nothing.
+  const auto saved_store = saved + "/full.db";
+  CHECK(quorum::store::Store(saved_store, true).quick_check().empty());
+  const auto kept = rows(saved_store, "responses");
+  INFO("disk of " << disk_bytes << " bytes");
+  CHECK(kept > 0);
+  CHECK(kept < 192);
+  CHECK(kept % 12 == 0);
+
+  INFO(read_text(dir.path() / "second.log"));
+  REQUIRE(std::stoi(read_text(dir.path() / "second.rc")) == 0);
+  const auto resumed_store = resumed + "/full.db";
+  CHECK(rows(resumed_store, "responses") == 192);
+  CHECK(rows(resumed_store, "scores") == 192);
+  for (const char* split : {"evaluation", "calibration"}) {
+    const auto a = (dir.path() / (std::string("a-") + split + ".jsonl")).string();
+    const auto b = (dir.path() / (std::string("b-") + split + ".jsonl")).string();
+    REQUIRE(run_quorum("export " + reference_store + " --split " + split + " --out " + a).exit_code == 0);
+    REQUIRE(run_quorum("export " + resumed_store + " --split " + split + " --out " + b).exit_code == 0);
+    CHECK(read_text(a) == read_text(b));
+  }
+}

@@ -1,7 +1,11 @@
 // The SQLite store and the bus protocol: idempotent upserts, one transaction per unit,
-// leases taken back on restart, clean refusals of foreign files and malformed messages.
+// leases taken back on restart, clean refusals of foreign files and malformed messages; damaged
+// stores and read-only folders refused before anything is written.
 #include <catch2/catch.hpp>
 
+#include <sqlite3.h>
+
+#include <filesystem>
 #include <fstream>
 
 #include "cli_runner.h"
@@ -144,4 +148,110 @@ TEST_CASE("protocol: messages round-trip - other versions and garbage are refuse
   CHECK_THROWS_AS(bus::decode_lease(R"({"v":1,"type":"lease","unit":3})"), bus::ProtocolError);
   CHECK_THROWS_AS(bus::decode_lease(bus::encode(bus::Ack{"u"})), bus::ProtocolError);
   CHECK_THROWS_AS(bus::decode_welcome(R"({"v":1,"type":"welcome"})"), bus::ProtocolError);
+}
+
+namespace {
+
+std::string bytes_of(const std::string& path) { return quorum::testing::read_text(path); }
+
+}  // namespace
+
+TEST_CASE("store: another program's SQLite database is refused and left byte for byte as it was", "[store]") {
+  TempDir dir("store-other-database");
+  const auto path = (dir.path() / "other.db").string();
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, "CREATE TABLE notes (text TEXT); INSERT INTO notes VALUES ('keep me')", nullptr, nullptr,
+                         nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  const auto before = bytes_of(path);
+  try {
+    store::Store s(path);
+    FAIL("another program's database opened as a store");
+  } catch (const quorum::InputError& e) {
+    CHECK(e.file() == path);
+    CHECK(std::string(e.what()).find("not a quorum store") != std::string::npos);
+  }
+  // Not even the journal mode was switched to WAL (a write to the file's header).
+  CHECK(bytes_of(path) == before);
+  CHECK_FALSE(std::filesystem::exists(path + "-wal"));
+}
+
+TEST_CASE("store: a damaged store is found by quick_check, refused for writing, named by quorum status", "[store][cli]") {
+  TempDir dir("store-damaged");
+  const auto path = (dir.path() / "damaged.db").string();
+  {
+    store::Store s(path);
+    std::vector<store::ProblemRow> problems;
+    for (int i = 0; i < 2000; ++i)
+      problems.push_back({"evaluation", "p" + std::to_string(i), i, std::string(200, 'a' + i % 26), "1"});
+    s.upsert_problems(problems);
+    CHECK(s.quick_check().empty());
+  }  // the last connection's close folds the WAL into the file
+  REQUIRE_FALSE(std::filesystem::exists(path + "-wal"));
+  int page_size = 0, root_page = 0;
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+    sqlite3_stmt* statement = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, "SELECT (SELECT page_size FROM pragma_page_size), rootpage FROM sqlite_master "
+                                   "WHERE name = 'problems'",
+                               -1, &statement, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_step(statement) == SQLITE_ROW);
+    page_size = sqlite3_column_int(statement, 0), root_page = sqlite3_column_int(statement, 1);
+    sqlite3_finalize(statement);
+    sqlite3_close(db);
+  }
+  REQUIRE(root_page > 1);
+  {  // the problems table's root page overwritten: what a bad sector or a stray write leaves
+    std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(std::streamoff(root_page - 1) * page_size);
+    const std::string garbage(page_size, '\x55');
+    file.write(garbage.data(), page_size);
+  }
+  const auto damaged = bytes_of(path);
+  CHECK_FALSE(store::Store(path, true).quick_check().empty());
+  try {
+    store::Store s(path);
+    FAIL("a damaged store opened for writing");
+  } catch (const quorum::InputError& e) {
+    CHECK(e.file() == path);
+    CHECK(std::string(e.what()).find("the store is damaged (SQLite's quick_check") != std::string::npos);
+  }
+  const auto status = quorum::testing::run_quorum("status " + path);
+  INFO(status.output);
+  CHECK(status.exit_code == 2);
+  CHECK(status.output.find("quorum: error: " + path + ": the store is damaged") != std::string::npos);
+  CHECK(status.output.find("damage: ") != std::string::npos);
+  CHECK(bytes_of(path) == damaged);
+}
+
+TEST_CASE("store: a store in a read-only folder is refused before any work, nothing written", "[store][cli]") {
+  TempDir dir("store-read-only");
+  std::filesystem::create_directories(dir.path() / "stores");
+  const auto path = (dir.path() / "stores" / "s.db").string();
+  {
+    store::Store s(path);
+    s.set_meta("sweep", "{}");
+  }
+  const auto before = bytes_of(path);
+  // A sweep on the shipped policy whose store sits in a read-only folder: refused after the
+  // model checks, before the plan is written or a model loaded.
+  const auto shipped = std::filesystem::path(QUORUM_TEST_DATA) / ".." / ".." / "models" / "policy-small";
+  const auto config = dir.file("sweep.yaml", "sweep: read-only\nstore: stores/s.db\nproblems:\n"
+                                             "  evaluation: {task: arithmetic, levels: [1], count: 2}\n"
+                                             "policies:\n  - {name: p, path: " + std::filesystem::canonical(shipped).string() +
+                                             "}\nsamples: 2\nanalysis: {strategies: [majority], reference: majority}\n");
+  const auto stores = (dir.path() / "stores").string();
+  const auto run = quorum::testing::run_with_private_mounts(
+      dir, "mount --bind " + stores + " " + stores + "\nmount -o remount,bind,ro " + stores + "\n" +
+               QUORUM_BINARY + " run " + config);
+  INFO(run.output);
+  CHECK(run.exit_code == 2);
+  CHECK(run.output.find("quorum: error: " + path + ": the store's folder " + stores + " is not writable") !=
+        std::string::npos);
+  CHECK(bytes_of(path) == before);
+  CHECK_FALSE(std::filesystem::exists(path + "-wal"));
 }

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "runtime/aggregation/draws.h"
+#include "runtime/common/multiversion.h"
 #include "runtime/common/parallel.h"
 
 namespace quorum::aggregation {
@@ -12,7 +13,7 @@ namespace {
 // The means of every series under one resample: out[s] = sum_j weights[j] * by_problem[j][s] / P.
 // The benchmark's second-hottest loop: where the processor has AVX2 it runs twice as wide
 // (picked once at load time; no fused multiply-add, so results are the same bit for bit).
-__attribute__((target_clones("avx2", "default")))
+QUORUM_AVX2_CLONES
 void resample_means(const double* weights, const double* by_problem, std::size_t problems,
                     std::size_t count, double* __restrict out) {
   for (std::size_t j = 0; j < problems; ++j) {

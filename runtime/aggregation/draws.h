@@ -32,9 +32,13 @@ inline std::uint64_t draw_key(std::uint64_t stream, std::uint64_t j, std::uint64
   return splitmix64(splitmix64(splitmix64(stream ^ j) ^ d) ^ i);
 }
 
+// The most responses one problem may have: the low 16 bits of a key number them. Every input
+// path checks it (sweep configs' samples, JSONL rows) before a pool is built.
+constexpr std::uint32_t kMaxResponsesPerProblem = 65536;
+
 // Writes the permutation of draw d of problem j (n responses) into order[0..n).
 // Only the first `needed` entries of the permutation are written (the smallest keys, in order):
-// a walk that stops at a budget needs no more. n is at most 65536.
+// a walk that stops at a budget needs no more. n is at most kMaxResponsesPerProblem.
 void draw_permutation(std::uint64_t stream, std::uint64_t j, std::uint64_t d, std::uint32_t n,
                       std::uint32_t needed, std::uint16_t* order, std::vector<std::uint64_t>& key_scratch);
 

@@ -2,6 +2,7 @@
 
 #include "runtime/aggregation/bootstrap.h"
 #include "runtime/aggregation/draws.h"
+#include "runtime/common/multiversion.h"
 #include "runtime/common/parallel.h"
 
 namespace quorum::aggregation {
@@ -29,7 +30,7 @@ struct WalkContext {
 // ([cell][strategy][budget]). This is the sweep's inner loop: where the processor has AVX2 its
 // loops over cells run twice as wide (the version is picked once at load time; no fused
 // multiply-add is allowed, so results are the same bit for bit).
-__attribute__((target_clones("avx2", "default")))
+QUORUM_AVX2_CLONES
 void walk(const WalkContext& context, DrawState& state, double* sums, std::size_t j,
           const std::uint16_t* order, std::size_t first_budget, std::size_t last_budget, double weight) {
   const PolicyPool& pool = context.pool;

@@ -122,9 +122,12 @@ void Router::answer_zap() {
     ++counters_.refused_peers;
     log_("refused a peer at " + address + ": it does not hold the sweep's key (" + mechanism + ")");
   }
+  // Every buffer of the reply points into something that lives until send_multipart has copied
+  // it: the request id is echoed from the request's own frame, never from a temporary string.
   const std::string status = accepted ? "200" : "400", text = accepted ? "OK" : "not the sweep's key";
-  std::vector<zmq::const_buffer> reply = {zmq::str_buffer("1.0"), zmq::buffer(complete ? request[1].to_string() : std::string()),
-                                          zmq::buffer(status), zmq::buffer(text), zmq::str_buffer(""), zmq::str_buffer("")};
+  const zmq::const_buffer request_id = complete ? zmq::buffer(request[1].data(), request[1].size()) : zmq::const_buffer();
+  std::vector<zmq::const_buffer> reply = {zmq::str_buffer("1.0"), request_id,           zmq::buffer(status),
+                                          zmq::buffer(text),      zmq::str_buffer(""), zmq::str_buffer("")};
   zmq::send_multipart(zap_, reply);
 }
 

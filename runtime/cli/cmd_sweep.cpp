@@ -19,8 +19,16 @@ namespace {
 
 void print_status(const std::string& path) {
   store::Store store(path, true);
+  // Damage is reported before anything is read from the tables it may have garbled.
+  const auto damage = store.quick_check();
+  if (!damage.empty()) {
+    for (const auto& line : damage) std::cout << "  damage: " << line << "\n";
+    throw InputError(path, 0, "", "the store is damaged: SQLite's quick_check found " + std::to_string(damage.size()) +
+                                      " problem(s), listed above");
+  }
   const auto description = sweep::stored_description(store);
   std::cout << "sweep " << description.at("name").get<std::string>() << " (" << path << ")\n";
+  std::cout << "  integrity: ok (SQLite's quick_check)\n";
   const auto by_kind = store.unit_counts();
   for (const auto& [kind, counts] : by_kind)
     std::cout << "  " << kind << " units: " << counts.done << "/" << counts.total() << " done, " << counts.leased

@@ -11,6 +11,7 @@
 
 #include "runtime/cli/command.h"
 #include "runtime/common/error.h"
+#include "runtime/common/files.h"
 #include "runtime/task/arithmetic.h"
 
 namespace quorum::cli {
@@ -32,18 +33,6 @@ struct CheckArgs {
   std::string out;
 };
 
-// Writes `text` to path.partial and renames it into place.
-void write_file(const std::string& path, const std::string& text) {
-  const std::string partial = path + ".partial";
-  {
-    std::ofstream out(partial, std::ios::binary | std::ios::trunc);
-    if (!out) throw InputError(path, 0, "--out", "cannot write");
-    out << text;
-    if (!out) throw InputError(path, 0, "--out", "cannot write");
-  }
-  if (std::rename(partial.c_str(), path.c_str()) != 0) throw InputError(path, 0, "--out", "cannot rename into place");
-}
-
 void generate(const GenerateArgs& args) {
   std::string text;
   for (std::size_t k = 0; k < args.count; ++k) {
@@ -55,7 +44,7 @@ void generate(const GenerateArgs& args) {
                    {"level", problem.level}};
     text += row.dump() + "\n";
   }
-  write_file(args.out, text);
+  write_file_atomically(args.out, text);
   std::cerr << "task: wrote " << args.count << " level-" << args.level << " problems to " << args.out << "\n";
 }
 
@@ -184,7 +173,7 @@ void check(const CheckArgs& args) {
     std::fwrite(output.data(), 1, output.size(), stdout);
     std::fflush(stdout);
   } else {
-    write_file(args.out, output);
+    write_file_atomically(args.out, output);
   }
   const auto share = [&](std::size_t k) { return responses ? 100.0 * static_cast<double>(k) / responses : 0.0; };
   std::fprintf(stderr,

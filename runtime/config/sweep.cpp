@@ -13,6 +13,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "runtime/aggregation/draws.h"
 #include "runtime/aggregation/strategy.h"
 #include "runtime/common/error.h"
 #include "runtime/config/yaml_fields.h"
@@ -26,7 +27,7 @@ using yaml::Map;
 using yaml::Reader;
 using yaml::Value;
 
-constexpr std::uint64_t kMaxSamples = 65536;  // analysis supports at most this many per problem
+constexpr std::uint64_t kMaxSamples = aggregation::kMaxResponsesPerProblem;  // what analysis supports
 constexpr std::uint64_t kMaxCount = 1000000;
 constexpr std::uint64_t kAnyU64 = std::numeric_limits<std::uint64_t>::max();
 constexpr std::uint64_t kAnyInt = INT_MAX;

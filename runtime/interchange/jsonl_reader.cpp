@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/aggregation/draws.h"
 #include "runtime/common/error.h"
 #include "runtime/common/hash.h"
 
@@ -21,6 +22,64 @@ struct Context {
   std::size_t line;
   [[noreturn]] void fail(const std::string& field, const std::string& what) const {
     throw InputError(file, line, field, what);
+  }
+};
+
+// Follows a row's parse and remembers where the parser stopped, as the reader names fields
+// (`responses[0].scores.prm[2]`). nlohmann reports a number it cannot hold (1e309 overflows a
+// double) as a bare out_of_range with no position, so a failed parse is run again through this
+// to say which field held it.
+class FieldLocator : public json::json_sax_t {
+ public:
+  std::string failed_field;  // set when the parser reported an error
+
+  bool null() override { return value(); }
+  bool boolean(bool) override { return value(); }
+  bool number_integer(json::number_integer_t) override { return value(); }
+  bool number_unsigned(json::number_unsigned_t) override { return value(); }
+  bool number_float(json::number_float_t, const json::string_t&) override { return value(); }
+  bool string(json::string_t&) override { return value(); }
+  bool binary(json::binary_t&) override { return value(); }
+  bool start_object(std::size_t) override { return open(false); }
+  bool key(json::string_t& name) override {
+    frames_.back().key = name;
+    return true;
+  }
+  bool end_object() override { return close(); }
+  bool start_array(std::size_t) override { return open(true); }
+  bool end_array() override { return close(); }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    failed_field = path();
+    return false;
+  }
+
+ private:
+  struct Frame {
+    bool array;
+    std::size_t index = 0;
+    std::string key;
+  };
+  std::vector<Frame> frames_;
+
+  bool value() {
+    if (!frames_.empty() && frames_.back().array) ++frames_.back().index;
+    return true;
+  }
+  bool open(bool array) {
+    frames_.push_back({array, 0, ""});
+    return true;
+  }
+  bool close() {
+    frames_.pop_back();
+    return value();
+  }
+  std::string path() const {
+    std::string text;
+    for (const auto& frame : frames_) {
+      if (frame.array) text += "[" + std::to_string(frame.index) + "]";
+      else if (!frame.key.empty()) text += (text.empty() ? "" : ".") + frame.key;
+    }
+    return text;
   }
 };
 
@@ -149,8 +208,10 @@ void read_native_responses(const json& row, const ReadOptions& options, const Co
                                  std::pair{"completion_tokens", &response.completion_tokens}}) {
       auto it = item.find(field);
       if (it == item.end() || it->is_null()) continue;
-      if (!it->is_number() || it->get<double>() < 0)
-        at.fail(base + "." + field, "expected a non-negative number");
+      // Token counts are summed per response and per pool: a count beyond 2^53 tokens is no
+      // count a model produced, and would lose precision or overflow the sums.
+      if (!it->is_number() || it->get<double>() < 0 || it->get<double>() > 0x1p53)
+        at.fail(base + "." + field, "expected a non-negative number of tokens up to 2^53, got " + it->dump());
       *target = it->get<double>();
     }
     auto scores_it = item.find("scores");
@@ -292,6 +353,11 @@ void read_jsonl(const InputSpec& input, const ReadOptions& options, Dataset& dat
       std::string why = e.what();
       if (line.find("NaN") != std::string::npos) why = "NaN is not a number JSON can hold (" + why + ")";
       at.fail("", "malformed JSON: " + why);
+    } catch (const json::out_of_range& e) {
+      // The one out_of_range a parse throws: a number beyond a double's range (e.g. 1e309).
+      FieldLocator locator;
+      json::sax_parse(line, &locator);
+      at.fail(locator.failed_field, std::string("a number too large for a double (") + e.what() + ")");
     }
     if (!row.is_object()) at.fail("", "expected a JSON object per line");
 
@@ -308,8 +374,12 @@ void read_jsonl(const InputSpec& input, const ReadOptions& options, Dataset& dat
       read_native_responses(row, options, at, record);
     else
       read_pipeline_responses(row, input, options, at, record);
-    if (record.responses.empty())
-      at.fail(row.contains("responses") ? "responses" : "completions", "empty pool: no responses");
+    const char* responses_field = row.contains("responses") ? "responses" : "completions";
+    if (record.responses.empty()) at.fail(responses_field, "empty pool: no responses");
+    // The budget sweep numbers a problem's responses in 16 bits: more would silently mix them up.
+    if (record.responses.size() > aggregation::kMaxResponsesPerProblem)
+      at.fail(responses_field, std::to_string(record.responses.size()) + " responses: analysis supports at most " +
+                                   std::to_string(aggregation::kMaxResponsesPerProblem) + " per problem");
     merge(dataset, std::move(record));
     ++rows;
   }

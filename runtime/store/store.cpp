@@ -2,6 +2,10 @@
 
 #include <sqlite3.h>
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <stdexcept>
 
@@ -51,6 +55,17 @@ UnitState parse_state(const std::string& text) {
   return UnitState::done;
 }
 
+// An SQLite failure as one line naming the store. A full disk says what the user can do: the
+// failed transaction was rolled back whole, so nothing committed is lost and a rerun resumes.
+[[noreturn]] void fail(sqlite3* db, int rc, const std::string& what, const std::string& message) {
+  const char* file = sqlite3_db_filename(db, "main");
+  std::string line = "store " + std::string(file && *file ? file : "?") + ": " + what + ": " + message;
+  if ((rc & 0xff) == SQLITE_FULL)
+    line += " (the disk holding the store is full: the rows committed so far are kept; free space and run the "
+            "same command again to resume)";
+  throw std::runtime_error(line);
+}
+
 }  // namespace
 
 std::string_view name(UnitState state) {
@@ -72,7 +87,7 @@ std::string response_id(const std::string& policy, const std::string& split, con
 class Store::Statement {
  public:
   Statement(sqlite3* db, const char* sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql, -1, &statement_, nullptr) != SQLITE_OK) fail("prepare");
+    if (const int rc = sqlite3_prepare_v2(db, sql, -1, &statement_, nullptr); rc != SQLITE_OK) fail("prepare", rc);
   }
   ~Statement() { sqlite3_finalize(statement_); }
 
@@ -97,7 +112,7 @@ class Store::Statement {
   bool step() {
     const int rc = sqlite3_step(statement_);
     if (rc == SQLITE_ROW) return true;
-    if (rc != SQLITE_DONE) fail("step");
+    if (rc != SQLITE_DONE) fail("step", rc);
     return false;
   }
   void run() {
@@ -119,11 +134,9 @@ class Store::Statement {
 
  private:
   void check(int rc) {
-    if (rc != SQLITE_OK) fail("bind");
+    if (rc != SQLITE_OK) fail("bind", rc);
   }
-  [[noreturn]] void fail(const char* what) {
-    throw std::runtime_error(std::string("store: ") + what + ": " + sqlite3_errmsg(db_));
-  }
+  [[noreturn]] void fail(const char* what, int rc) { store::fail(db_, rc, what, sqlite3_errmsg(db_)); }
   sqlite3* db_;
   sqlite3_stmt* statement_ = nullptr;
   int next_ = 0;
@@ -131,18 +144,20 @@ class Store::Statement {
 
 Store::Store(const std::string& path, bool read_only) : path_(path) {
   if (read_only && !std::filesystem::exists(path)) throw InputError(path, 0, "", "no such store");
-  if (!read_only) {
-    const auto parent = std::filesystem::path(path).parent_path();
-    if (!parent.empty()) std::filesystem::create_directories(parent);
-  }
+  if (!read_only) check_writable(path);
   const int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
     const std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
     throw InputError(path, 0, "", "cannot open the store: " + message);
   }
+  sqlite3_extended_result_codes(db_, 1);
   sqlite3_busy_timeout(db_, 10000);
   try {
+    // SQLite opens a file it may not write read-only without a word; a sweep would then fail
+    // at its first commit, after the models were loaded.
+    if (!read_only && sqlite3_db_readonly(db_, "main") == 1)
+      throw InputError(path, 0, "", "the store file is read-only: a sweep must write to it");
     // A file that is not SQLite fails on its first read.
     bool empty = false;
     {  // the statement must be finished before the journal mode can change
@@ -150,6 +165,9 @@ Store::Store(const std::string& path, bool read_only) : path_(path) {
       tables.step();
       empty = tables.integer(0) == 0;
     }
+    // Someone else's database is recognised before anything is written to it: even the journal
+    // mode is a write to the file's header.
+    if (!empty) check_schema();
     if (!read_only) {
       execute("PRAGMA journal_mode = WAL");
       execute("PRAGMA synchronous = FULL");
@@ -159,12 +177,15 @@ Store::Store(const std::string& path, bool read_only) : path_(path) {
       if (read_only) throw InputError(path, 0, "", "not a quorum store (it has no tables)");
       execute(kSchema);
       set_meta("schema_version", std::to_string(kSchemaVersion));
+    } else if (!read_only) {
+      // A store that a sweep will write to is checked for damage first, so that no work is
+      // done on top of it (a read-only look, like `quorum status`, reports it instead).
+      const auto damage = quick_check();
+      if (!damage.empty())
+        throw InputError(path, 0, "", "the store is damaged (SQLite's quick_check: " + damage.front() +
+                                          (damage.size() > 1 ? ", and " + std::to_string(damage.size() - 1) + " more" : "") +
+                                          "); restore it from a copy or start a new store");
     }
-    Statement version(db_, "SELECT value FROM meta WHERE key = 'schema_version'");
-    if (!version.step()) throw InputError(path, 0, "", "not a quorum store (no schema version)");
-    if (version.text(0) != std::to_string(kSchemaVersion))
-      throw InputError(path, 0, "schema_version",
-                       "store schema " + version.text(0) + ", this quorum reads " + std::to_string(kSchemaVersion));
   } catch (const InputError&) {
     sqlite3_close(db_);
     throw;
@@ -176,12 +197,45 @@ Store::Store(const std::string& path, bool read_only) : path_(path) {
 
 Store::~Store() { sqlite3_close(db_); }
 
+void Store::check_writable(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path parent = fs::absolute(path).parent_path();
+  std::error_code error;
+  fs::create_directories(parent, error);
+  if (error) throw InputError(path, 0, "", "cannot create the store's folder " + parent.string() + ": " + error.message());
+  // WAL mode keeps two files beside the store (-wal, -shm), which SQLite creates when it first
+  // writes: a folder it cannot write to would fail the first commit, after work was done.
+  if (::access(parent.c_str(), W_OK) != 0)
+    throw InputError(path, 0, "", "the store's folder " + parent.string() + " is not writable (" +
+                                      std::strerror(errno) + "): a sweep keeps its journal files beside the store");
+}
+
+void Store::check_schema() {
+  {
+    Statement table(db_, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'");
+    if (!table.step()) throw InputError(path_, 0, "", "not a quorum store (an SQLite database without quorum's tables)");
+  }
+  Statement version(db_, "SELECT value FROM meta WHERE key = 'schema_version'");
+  if (!version.step()) throw InputError(path_, 0, "", "not a quorum store (no schema version)");
+  if (version.text(0) != std::to_string(kSchemaVersion))
+    throw InputError(path_, 0, "schema_version",
+                     "store schema " + version.text(0) + ", this quorum reads " + std::to_string(kSchemaVersion));
+}
+
+std::vector<std::string> Store::quick_check() {
+  Statement check(db_, "PRAGMA quick_check");
+  std::vector<std::string> damage;
+  while (check.step())
+    if (check.text(0) != "ok") damage.push_back(check.text(0));
+  return damage;
+}
+
 void Store::execute(const char* sql) {
   char* error = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &error) != SQLITE_OK) {
-    const std::string message = error ? error : "unknown error";
+  if (const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &error); rc != SQLITE_OK) {
+    const std::string message = error ? error : sqlite3_errstr(rc);
     sqlite3_free(error);
-    throw std::runtime_error("store: " + message);
+    fail(db_, rc, sql, message);
   }
 }
 

@@ -75,13 +75,19 @@ UnitCounts sum(const std::map<std::string, UnitCounts>& by_kind);
 class Store {
  public:
   // Opens (creating when absent) and sets WAL, synchronous FULL and a busy timeout. A file
-  // that is not a quorum store (or a newer schema) is an InputError naming it.
+  // that is not a quorum store (or a newer schema), a damaged store, or a store (or folder)
+  // that cannot be written when writing is asked for is an InputError naming it, raised
+  // before anything in the file is changed.
   explicit Store(const std::string& path, bool read_only = false);
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
   const std::string& path() const { return path_; }
+
+  // SQLite's quick_check (the b-trees' structure, without matching indexes to tables): the
+  // damage it lists, empty when the file is sound. Opening a store to write runs it.
+  std::vector<std::string> quick_check();
 
   std::optional<std::string> meta(const std::string& key);
   void set_meta(const std::string& key, const std::string& value);
@@ -123,6 +129,8 @@ class Store {
 
  private:
   class Statement;
+  static void check_writable(const std::string& path);
+  void check_schema();
   void execute(const char* sql);
   // Runs write inside one IMMEDIATE transaction: committed when it returns, rolled back when it
   // throws.

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 
 #include "runtime/analysis/analyze.h"
 #include "runtime/analysis/outputs.h"
@@ -135,25 +134,20 @@ ReportSummary write_report(store::Store& store, std::string directory, int refre
 
 std::size_t export_jsonl(store::Store& store, const std::string& split, const std::string& path) {
   const auto dataset = stored_dataset(store, stored_description(store), split);
-  const auto temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary);
-    if (!out) throw InputError(path, 0, "--out", "cannot write");
-    for (const auto& record : dataset.problems) {
-      json responses = json::array();
-      for (const auto& r : record.responses) {
-        json row = {{"text", r.text}, {"steps", r.steps}, {"prompt_tokens", r.prompt_tokens},
-                    {"completion_tokens", r.completion_tokens}, {"scores", r.scores}};
-        if (r.answer) row["answer"] = *r.answer;
-        responses.push_back(std::move(row));
-      }
-      out << json{{"problem_id", record.problem_id}, {"problem", record.problem}, {"answer", record.gold},
-                  {"policy", record.policy}, {"responses", responses}}.dump()
-          << "\n";
+  std::string text;
+  for (const auto& record : dataset.problems) {
+    json responses = json::array();
+    for (const auto& r : record.responses) {
+      json row = {{"text", r.text}, {"steps", r.steps}, {"prompt_tokens", r.prompt_tokens},
+                  {"completion_tokens", r.completion_tokens}, {"scores", r.scores}};
+      if (r.answer) row["answer"] = *r.answer;
+      responses.push_back(std::move(row));
     }
-    if (!out.flush()) throw InputError(path, 0, "--out", "write failed");
+    text += json{{"problem_id", record.problem_id}, {"problem", record.problem}, {"answer", record.gold},
+                 {"policy", record.policy}, {"responses", responses}}.dump();
+    text += "\n";
   }
-  std::filesystem::rename(temporary, path);
+  write_file_atomically(path, text);
   return dataset.problems.size();
 }
 

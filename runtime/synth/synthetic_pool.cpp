@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 
 #include <nlohmann/json.hpp>
 
 #include "runtime/aggregation/draws.h"
 #include "runtime/common/error.h"
+#include "runtime/common/files.h"
 
 namespace quorum::synth {
 namespace {
@@ -120,8 +120,7 @@ interchange::Dataset synthetic_dataset(const SyntheticSpec& spec) {
 }
 
 void write_jsonl(const interchange::Dataset& dataset, const std::string& path) {
-  std::ofstream out(path + ".partial", std::ios::trunc);
-  if (!out) throw InputError(path, 0, "--out", "cannot write");
+  std::string text;
   for (const auto& problem : dataset.problems) {
     nlohmann::json row{{"problem_id", problem.problem_id}, {"problem", problem.problem},
                        {"answer", problem.gold}, {"policy", problem.policy}};
@@ -134,11 +133,9 @@ void write_jsonl(const interchange::Dataset& dataset, const std::string& path) {
       item["scores"] = response.scores;
       responses.push_back(std::move(item));
     }
-    out << row.dump() << "\n";
+    text += row.dump() + "\n";
   }
-  out.close();
-  if (!out) throw InputError(path, 0, "--out", "cannot write");
-  std::rename((path + ".partial").c_str(), path.c_str());
+  write_file_atomically(path, text);
 }
 
 }  // namespace quorum::synth
