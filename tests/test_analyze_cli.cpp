@@ -105,7 +105,7 @@ TEST_CASE("analyze merges one file per PRM and calibrates on a separate split", 
   CHECK(read_text(dir.path() / "out/summary.md").find("separate calibration split") != std::string::npos);
 }
 
-TEST_CASE("--strategies without weighted falls back to the best deployable reference", "[analyze][cli]") {
+TEST_CASE("analyze --strategies without weighted falls back to the best deployable reference", "[analyze][cli]") {
   TempDir dir("analyze-reference");
   const auto input = dir.file("pool.jsonl", small_pipeline_file());
   const auto out = (dir.path() / "out").string();
