@@ -85,4 +85,15 @@ inline CommandResult run_with_private_mounts(const TempDir& dir, const std::stri
   return run_quorum_in_shell("unshare --user --map-root-user --mount sh " + path);
 }
 
+// Whether this machine lets run_with_private_mounts mount a tmpfs (containers may forbid user
+// namespaces); the tests that need it warn that they skipped and pass where it does not.
+inline bool private_mounts_available() {
+  static const bool available = [] {
+    TempDir dir("private-mounts-probe");
+    const auto mounted = run_with_private_mounts(dir, "mount -t tmpfs -o size=64k tmpfs " + dir.path().string());
+    return mounted.exit_code == 0;
+  }();
+  return available;
+}
+
 }  // namespace quorum::testing
