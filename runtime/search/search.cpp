@@ -189,18 +189,11 @@ class Search {
     }
     const auto candidates = extend(parents, false);
     release(parents);  // each child's path holds what its parent's did
-    const bool selects = settings_.method != Method::best_of_n;
-    if (selects) {
-      std::vector<NodeId> unended, ended;
-      for (const auto id : candidates) (ends(id) ? ended : unended).push_back(id);
-      score(unended, settings_.lookahead);
-      score(ended, 0);
-    } else {
-      std::vector<NodeId> ended;
-      for (const auto id : candidates)
-        if (ends(id)) ended.push_back(id);
-      score(ended, 0);
-    }
+    // Best-of-N ranks nothing, so only its leaves need scores.
+    std::vector<NodeId> unended, ended;
+    for (const auto id : candidates) (ends(id) ? ended : unended).push_back(id);
+    if (settings_.method != Method::best_of_n) score(unended, settings_.lookahead);
+    score(ended, 0);
     std::vector<NodeId> dropped;
     for (std::size_t t = 0; t < subtrees_.size(); ++t) {
       auto& subtree = subtrees_[t];
