@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -46,9 +47,12 @@ WeightDtype planned_dtype(const std::string& setting, const std::string& directo
 }
 
 void log_placement(const std::string& name, const std::string& directory, Decoder& decoder) {
-  // The decoder creates every weight in its dtype, on one device.
-  std::cerr << "quorum: model " << name << " (" << directory << ") runs on "
-            << decoder->parameters().front().device().str() << " in " << weight_dtype_name(decoder->dtype()) << "\n";
+  // The decoder creates every weight in its dtype, on one device. Workers load their models at the
+  // same time and std::cerr writes each << on its own, so the line goes out in one write.
+  std::ostringstream line;
+  line << "quorum: model " << name << " (" << directory << ") runs on " << decoder->parameters().front().device().str()
+       << " in " << weight_dtype_name(decoder->dtype()) << "\n";
+  std::cerr << line.str() << std::flush;
 }
 
 // transformers' generate stops at each of them, so quorum's sampler does too (Qwen2.5-Instruct
