@@ -7,7 +7,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 namespace quorum::testing {
 
@@ -45,6 +48,15 @@ inline std::string placement(const std::string& output, const std::string& name)
   const std::string runs_on = ") runs on ";
   const auto at = line.rfind(runs_on);
   return at == std::string::npos ? "" : line.substr(at + runs_on.size());
+}
+
+// The JSON that a report.html's script draws from (runtime/report/page.h).
+inline nlohmann::json report_page_data(const std::string& html) {
+  const std::string open = "<script id=\"quorum-data\" type=\"application/json\">";
+  const auto begin = html.find(open);
+  const auto end = html.find("</script>", begin);
+  if (begin == std::string::npos || end == std::string::npos) throw std::runtime_error("no quorum-data in the page");
+  return nlohmann::json::parse(html.substr(begin + open.size(), end - begin - open.size()));
 }
 
 // A fresh directory under the system temp dir, removed when the object goes away.

@@ -45,7 +45,7 @@ std::size_t count_lines(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("analyze reads Python-pipeline rows and writes the five outputs", "[analyze][cli]") {
+TEST_CASE("analyze reads Python-pipeline rows and writes its outputs and report page", "[analyze][cli]") {
   TempDir dir("analyze-pipeline");
   const auto input = dir.file("mypolicy_myprm.jsonl", small_pipeline_file());
   const auto out = (dir.path() / "out").string();
@@ -85,6 +85,21 @@ TEST_CASE("analyze reads Python-pipeline rows and writes the five outputs", "[an
     ++correct;
   }
   CHECK(correct == 6 * 2);  // as pass_at_n above: 2 correct of 4 per problem
+
+  // report.html as a sweep writes it, naming the file, with every problem to look up.
+  const auto page = quorum::testing::report_page_data(read_text(dir.path() / "out/report.html"));
+  CHECK(page["inputs"]["evaluation"] == nlohmann::json::array({input + ":prm=shepherd,policy=tiny"}));
+  CHECK(page["analysis"]["accuracy"].size() == 5 * 8 * 3);
+  REQUIRE(page["problems"].size() == 6);
+  const auto& problem = page["problems"][0];
+  CHECK(problem["policy"] == "tiny");
+  CHECK(problem["gold"] == "10");
+  REQUIRE(problem["responses"].size() == 4);
+  CHECK(problem["responses"][0]["answer"] == first["answer"]);
+  CHECK(problem["responses"][0]["rule"] == first["rule"]);
+  CHECK(problem["responses"][1]["correct"] == false);
+  CHECK(problem["responses"][1]["text"] == "step a\n\nso \\boxed{11}");
+  CHECK(problem["responses"][1]["scores"]["shepherd"].size() == 2);
 }
 
 TEST_CASE("analyze merges one file per PRM and calibrates on a separate split", "[analyze][cli]") {
@@ -304,6 +319,6 @@ TEST_CASE("analyze on a full disk: a clear error naming the file, and no half-wr
   REQUIRE(result.output.find("exit 2") != std::string::npos);
   // What the folder held when the namespace (and its tmpfs) went away: nothing but . and ..
   const auto listing = result.output.substr(result.output.find("exit 2"));
-  for (const char* name : {"results.csv", "calibration.json", "savings.csv", "summary.md", ".partial"})
+  for (const char* name : {"results.csv", "calibration.json", "savings.csv", "summary.md", "verdicts.jsonl", "report.html", ".partial"})
     CHECK(listing.find(name) == std::string::npos);
 }

@@ -5,12 +5,15 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
 #include <nlohmann/json.hpp>
 
 #include "process.h"
+#include "runtime/interchange/verdicts.h"
+#include "runtime/report/page.h"
 #include "tiny_sweep.h"
 
 using namespace quorum::testing;
@@ -18,15 +21,7 @@ using nlohmann::json;
 
 namespace {
 
-// The JSON that report.html's script draws from.
-json page_data(const std::string& html) {
-  const std::string open = "<script id=\"quorum-data\" type=\"application/json\">";
-  const auto begin = html.find(open);
-  REQUIRE(begin != std::string::npos);
-  const auto end = html.find("</script>", begin);
-  REQUIRE(end != std::string::npos);
-  return json::parse(html.substr(begin + open.size(), end - begin - open.size()));
-}
+json page_data(const std::string& html) { return report_page_data(html); }
 
 bool reloads(const std::string& html) { return html.find("<meta http-equiv=\"refresh\"") != std::string::npos; }
 
@@ -83,6 +78,28 @@ TEST_CASE("quorum report: a self-contained report.html that renders in headless 
   }
   REQUIRE(data.at("costs").at("scoring").size() == 1);
   CHECK(data.at("costs").at("scoring")[0].at("rows") == 80);
+  CHECK(data.at("inputs").is_null());  // a store, not files
+
+  // Every evaluated response's verdict: in verdicts.jsonl, and in the page's lookup.
+  const auto verdicts = read_text(dir.path() / "out" / "report" / "verdicts.jsonl");
+  CHECK(std::count(verdicts.begin(), verdicts.end(), '\n') == 6 * 2 * 4);
+  REQUIRE(data.at("problems").size() == 6 * 2);
+  std::size_t correct = 0, looked_up = 0;
+  for (const auto& problem : data.at("problems")) {
+    REQUIRE(problem.at("responses").size() == 4);
+    for (const auto& response : problem.at("responses")) {
+      ++looked_up;
+      correct += response.at("correct").get<bool>();
+      CHECK(response.at("scores").contains("prm"));
+      CHECK_FALSE(response.at("extraction").get<std::string>().empty());
+      CHECK(response.at("extraction") != "given");  // extracted again, so the rule is known
+    }
+  }
+  CHECK(looked_up == 48);
+  std::size_t correct_lines = 0;
+  for (auto at = verdicts.find("\"correct\":true"); at != std::string::npos; at = verdicts.find("\"correct\":true", at + 1))
+    ++correct_lines;
+  CHECK(correct == correct_lines);
 
   // `quorum report` writes the same page again, elsewhere.
   const auto again = run_quorum("report " + store + " -o " + (dir.path() / "again").string());
@@ -156,4 +173,50 @@ TEST_CASE("quorum report --watch and the run's own refresh follow a running swee
     CHECK(watch.output().find("20/20 units done") != std::string::npos);
     CHECK_FALSE(reloads(read_text(page_path)));
   }
+}
+
+TEST_CASE("the report's lookup keeps every response, and the end of each text when they are too long together", "[report]") {
+  quorum::interchange::Dataset dataset;
+  // 100 responses of 100 000 bytes: 2-byte characters, then the answer.
+  std::string long_text;
+  for (int i = 0; i < 49'990; ++i) long_text += "\xC3\xA9";
+  long_text += " \\boxed{7}";
+  for (int p = 0; p < 10; ++p) {
+    quorum::interchange::ProblemRecord record;
+    record.problem_id = "p" + std::to_string(p), record.problem = "?", record.gold = "7", record.policy = "a";
+    for (int r = 0; r < 10; ++r) {
+      quorum::interchange::ResponseRecord response;
+      response.text = r == 0 ? "short: \\boxed{7}" : long_text;
+      response.scores["prm"] = {0.5f};
+      record.responses.push_back(response);
+    }
+    dataset.problems.push_back(record);
+  }
+  const auto verdicts = quorum::interchange::verdict_rows(dataset, {});
+  const auto lookup = quorum::report::problem_lookup(dataset, verdicts);
+  REQUIRE(lookup.size() == 10);
+  std::size_t bytes = 0;
+  for (const auto& problem : lookup) {
+    REQUIRE(problem.at("responses").size() == 10);
+    CHECK(problem.at("responses")[0].at("text") == "short: \\boxed{7}");
+    CHECK_FALSE(problem.at("responses")[0].contains("cut"));
+    for (const auto& response : problem.at("responses")) {
+      const auto text = response.at("text").get<std::string>();
+      bytes += text.size();
+      CHECK(response.at("correct") == true);  // judged on the whole text, whatever the page keeps
+      REQUIRE(text.size() >= 9);
+      CHECK(text.substr(text.size() - 9) == "\\boxed{7}");  // the end, where the answer is, is kept
+      if (response.contains("cut")) {
+        CHECK(response.at("cut") == long_text.size());
+        CHECK(static_cast<unsigned char>(text[0]) != 0xA9);  // starts on a character, not inside one
+      }
+    }
+  }
+  CHECK(bytes <= quorum::report::kLookupTextBytes + 10 * 32);
+  CHECK(bytes > quorum::report::kLookupTextBytes / 2);
+  // The page's JSON survives text that is not UTF-8 (a byte-level model can stop mid-character).
+  dataset.problems[0].responses[0].text = "\xC3";
+  quorum::report::PageInputs page;
+  page.problems = quorum::report::problem_lookup(dataset, quorum::interchange::verdict_rows(dataset, {}));
+  CHECK(quorum::report::render_page(page).find("quorum-data") != std::string::npos);
 }

@@ -3,6 +3,7 @@
 //   - no console error, no uncaught exception, no request that leaves the file (offline);
 //   - every chart rendered data marks, before and after switching the reduction;
 //   - every chart exports as SVG and PNG (written to OUT_DIR as CHART.svg / CHART.png);
+//   - the lookup finds a problem by its id and, clicked, lists its responses' verdicts;
 //   - a screenshot of the whole page (OUT_DIR/report.png).
 // Exits 0 when all holds, 1 with the reasons otherwise.
 //   node web/check_report.cjs NODE_MODULES_DIR REPORT_HTML OUT_DIR
@@ -108,6 +109,20 @@ async function main() {
       await page.mouse.move(...(await at('#chart-accuracy-pair .mark-symbol.role-mark path >> nth=-1')));
       const tooltip = await page.waitForSelector('#vg-tooltip-element.visible', { timeout: 5000 }).catch(() => null);
       if (!tooltip || !(await tooltip.textContent()).includes('accuracy')) failures.push('hovering a point shows no tooltip with its accuracy');
+    }
+
+    // Interactive: the lookup finds a problem by its id; a click shows one verdict row per response.
+    const first = await page.evaluate(() => {
+      const p = (window.quorumReport.data.problems || [])[0];
+      return p ? { id: p.problem_id, responses: p.responses.length } : null;
+    });
+    if (first) {
+      await page.fill('#lookup input[type=search]', first.id);
+      await page.locator(`#lookup table.problems a[data-problem="${first.id}"]`).first().click();
+      const rows = await page.$$eval(`#lookup .problem[data-problem="${first.id}"] table.verdicts tr`, (nodes) => nodes.length - 1);
+      if (rows < first.responses) failures.push(`lookup of ${first.id}: ${rows} verdict rows, not ${first.responses}`);
+    } else {
+      failures.push('the page holds no problem to look up');
     }
 
     // Interactive: another reduction redraws every chart.

@@ -26,16 +26,24 @@
   const pairLabel = (row) => `${row.policy} × ${row.prm}`;
 
   function header() {
-    main.append(el('h1', {}, `quorum report: ${data.sweep}`));
-    const p = data.progress;
     let text;
-    if (p.finished) {
-      text = `Sweep finished: ${p.units_done}/${p.units_total} units. Report written ${data.generated}.`;
+    if (data.inputs) {
+      main.append(el('h1', {}, 'quorum report: ' + data.sweep));
+      text = `Analysed from files: ${data.inputs.evaluation.join(', ')}`;
+      if (data.inputs.calibration.length) text += `; calibration split: ${data.inputs.calibration.join(', ')}`;
+      text += `. Report written ${data.generated}.`;
+      main.append(el('div', { className: 'status' }, text));
     } else {
-      text = `Sweep running: ${p.units_done}/${p.units_total} units done when this report was written (${data.generated}).`;
-      if (data.refresh_seconds > 0) text += ` This page reloads every ${data.refresh_seconds} s.`;
+      main.append(el('h1', {}, `quorum report: ${data.sweep}`));
+      const p = data.progress;
+      if (p.finished) {
+        text = `Sweep finished: ${p.units_done}/${p.units_total} units. Report written ${data.generated}.`;
+      } else {
+        text = `Sweep running: ${p.units_done}/${p.units_total} units done when this report was written (${data.generated}).`;
+        if (data.refresh_seconds > 0) text += ` This page reloads every ${data.refresh_seconds} s.`;
+      }
+      main.append(el('div', { className: p.finished ? 'status' : 'status running' }, text));
     }
-    main.append(el('div', { className: p.finished ? 'status' : 'status running' }, text));
     if (A) {
       main.append(el('p', { className: 'lead' },
         `${A.problems} problems, ${A.responses} responses; calibration: ${A.calibration}. Accuracy is the mean ` +
@@ -45,9 +53,84 @@
   }
 
   function footer() {
+    const source = data.inputs ? `Files: ${data.inputs.evaluation.concat(data.inputs.calibration).join(', ')}` : `Store: ${data.store}`;
     main.append(el('footer', {},
-      `Store: ${data.store}. Beside this page: summary.md, results.csv, savings.csv, calibration.json. ` +
+      `${source}. Beside this page: summary.md, results.csv, savings.csv, calibration.json, verdicts.jsonl. ` +
       `Charts: ${data.libraries.join(', ')}, inlined; this file needs no network.`));
+  }
+
+  // ---- the lookup: any problem's responses, answers and verdicts -------------------------------
+
+  // One problem in detail: its gold answer and, per response, what was extracted and by which
+  // rule, the answer class, the verdict and the rule that decided it, the step scores, the text.
+  function problemDetail(problem) {
+    const box = el('div', { className: 'problem', 'data-problem': problem.problem_id });
+    box.append(el('h3', {}, `${problem.problem_id} (${problem.policy})`));
+    box.append(el('pre', { className: 'text' }, problem.problem));
+    box.append(el('p', {}, `Gold answer: ${problem.gold}  (normalised: ${problem.normalized_gold ?? 'n/a'})`));
+    const prms = [...new Set(problem.responses.flatMap((r) => Object.keys(r.scores)))];
+    const table = el('table', { className: 'verdicts' }, el('tr', {},
+      ...['#', 'answer', 'normalised', 'extracted by', 'class', 'verdict', 'decided by'].map((h) => el('th', { className: 'name' }, h)),
+      ...prms.map((name) => el('th', { className: 'name' }, `${name} step scores`)),
+      el('th', { className: 'name' }, 'response')));
+    for (const r of problem.responses) {
+      const text = el('details', {}, el('summary', {}, r.cut ? `last ${r.text.length} of ${r.cut} bytes` : `${r.text.length} bytes`),
+        el('pre', { className: 'text' }, r.text));
+      table.append(el('tr', {},
+        el('td', { className: 'name' }, String(r.response)),
+        el('td', { className: 'name' }, r.answer ?? '(none)'),
+        el('td', { className: 'name' }, r.normalized_answer ?? ''),
+        el('td', { className: 'name' }, r.extraction),
+        el('td', {}, r['class'] < 0 ? '' : String(r['class'])),
+        el('td', { className: r.correct ? 'name good' : 'name bad' }, r.correct ? 'correct' : 'wrong'),
+        el('td', { className: 'name' }, r.rule),
+        ...prms.map((name) => el('td', { className: 'name' }, (r.scores[name] || []).map((v) => v.toFixed(2)).join(' '))),
+        el('td', { className: 'name' }, text)));
+    }
+    box.append(table);
+    return box;
+  }
+
+  function lookup(parent) {
+    const problems = data.problems || [];
+    if (problems.length === 0) {
+      parent.append(el('p', { className: 'note' }, 'No evaluated problem to look up.'));
+      return;
+    }
+    const shown = 40;
+    const query = el('input', { type: 'search', placeholder: 'problem id or words of its text', 'aria-label': 'Find a problem', size: '40' });
+    const wrongOnly = el('input', { type: 'checkbox', 'aria-label': 'only problems with a wrong response' });
+    const list = el('div', {});
+    const detail = el('div', {});
+    parent.append(el('div', { className: 'lookup-controls' }, el('label', {}, 'Find ', query),
+      el('label', {}, wrongOnly, ' only problems with a wrong response')), list, detail);
+    function update() {
+      const words = query.value.toLowerCase().split(/\s+/).filter((w) => w);
+      const matches = problems.filter((p) => {
+        const haystack = `${p.problem_id} ${p.policy} ${p.problem}`.toLowerCase();
+        return words.every((w) => haystack.includes(w)) && (!wrongOnly.checked || p.responses.some((r) => !r.correct));
+      });
+      const table = el('table', { className: 'problems' }, el('tr', {},
+        ...['problem', 'policy', 'gold', 'responses', 'correct', 'answers (classes)'].map((h) => el('th', { className: 'name' }, h))));
+      for (const p of matches.slice(0, shown)) {
+        const correct = p.responses.filter((r) => r.correct).length;
+        const classes = new Set(p.responses.filter((r) => r['class'] >= 0).map((r) => r['class'])).size;
+        const link = el('a', { href: '#', 'data-problem': p.problem_id }, p.problem_id);
+        link.addEventListener('click', (event) => {
+          event.preventDefault();
+          detail.replaceChildren(problemDetail(p));
+        });
+        table.append(el('tr', {}, el('td', { className: 'name' }, link), el('td', { className: 'name' }, p.policy),
+          el('td', { className: 'name' }, p.gold), el('td', {}, String(p.responses.length)), el('td', {}, String(correct)),
+          el('td', {}, String(classes))));
+      }
+      list.replaceChildren(el('p', { className: 'note' },
+        `${matches.length} of ${problems.length} (problem, policy) rows match` + (matches.length > shown ? `; the first ${shown} are listed.` : '.')), table);
+      detail.replaceChildren(matches.length === 1 ? problemDetail(matches[0]) : '');
+    }
+    query.addEventListener('input', update);
+    wrongOnly.addEventListener('change', update);
+    update();
   }
 
   // ---- controls: the reduction of step scores, and the pair of the detailed chart -------------
@@ -292,6 +375,7 @@
     return;
   }
 
+
   const pairs = [...new Set(A.accuracy.map(pairLabel))];
   const reduction = select('Step scores reduced by', A.reductions, A.reductions.includes('min') ? 'min' : A.reductions[0], render);
   const pair = select('Pair', pairs, pairs[0], render);
@@ -299,6 +383,14 @@
     el('span', { className: 'note' }, 'Hover for values; click a legend entry to pick strategies.')));
   const body = el('div', {});
   main.append(body);
+  // The lookup does not depend on the reduction: drawn once, below the charts.
+  main.append(el('h2', {}, 'Problems, answers and verdicts'));
+  main.append(el('p', { className: 'note' },
+    'Every evaluated response: the answer extracted and the rule that found it, its answer class, whether it matches ' +
+    'the gold answer and the rule that decided it (verdicts.jsonl beside this page has the same rows).'));
+  const lookupHolder = el('div', { id: 'lookup' });
+  main.append(lookupHolder);
+  lookup(lookupHolder);
   footer();
 
   function section(title, text) {

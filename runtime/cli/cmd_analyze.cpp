@@ -12,6 +12,7 @@
 #include "runtime/interchange/jsonl_reader.h"
 #include "runtime/interchange/pools.h"
 #include "runtime/interchange/verdicts.h"
+#include "runtime/report/page.h"
 
 namespace quorum::cli {
 namespace {
@@ -47,10 +48,15 @@ std::string unescape(const std::string& text) {
   return out;
 }
 
-// The pools of the files; with `verdicts`, also the verdict of every response as verdicts.jsonl
-// rows (docs/answers.md, "Audit"), so that each correctness label can be looked up.
+// The pools of the files; with `lookup`, also the verdict of every response as verdicts.jsonl
+// rows (docs/answers.md, "Audit") and the report page's per-problem lookup, so that each
+// correctness label can be looked up.
+struct Lookup {
+  std::string verdict_lines;
+  nlohmann::json problems;
+};
 std::vector<aggregation::PolicyPool> load(const std::vector<std::string>& specs, const AnalyzeArgs& args,
-                                          std::string* verdicts = nullptr) {
+                                          Lookup* lookup = nullptr) {
   interchange::Dataset dataset;
   interchange::ReadOptions options;
   options.default_policy = args.policy;
@@ -70,10 +76,12 @@ std::vector<aggregation::PolicyPool> load(const std::vector<std::string>& specs,
   } catch (const std::invalid_argument& e) {
     throw InputError("", 0, "--answer-pattern", e.what());
   }
-  if (verdicts) {
-    std::ostringstream rows;
-    interchange::write_verdicts(dataset, extract, rows);
-    *verdicts = rows.str();
+  if (lookup) {
+    const auto verdicts = interchange::verdict_rows(dataset, extract);
+    std::ostringstream lines;
+    interchange::write_verdict_lines(verdicts, lines);
+    lookup->verdict_lines = lines.str();
+    lookup->problems = report::problem_lookup(dataset, verdicts);
   }
   return interchange::build_pools(dataset, extract, args.settings.threads);
 }
@@ -100,8 +108,8 @@ void run(AnalyzeArgs& args) {
   settings.reference = parse_names<aggregation::Strategy>({args.reference}, "--reference", aggregation::parse_strategy).front();
   settings.reference_given = args.reference_given;
 
-  std::string verdicts;
-  const auto pools = load(args.inputs, args, &verdicts);
+  Lookup lookup;
+  const auto pools = load(args.inputs, args, &lookup);
   const auto calibration_pools = args.calibration.empty() ? std::vector<aggregation::PolicyPool>{}
                                                           : load(args.calibration, args);
   ProgressLine progress("analyze: problems (calibration + sweep)");
@@ -112,10 +120,17 @@ void run(AnalyzeArgs& args) {
   // Said even with --quiet: it changes what the savings mean.
   if (!result.reference_choice.empty()) std::cerr << "analyze: savings reference: " << result.reference_choice << "\n";
   analysis::write_outputs(args.out, result, description);
-  write_file_atomically(std::filesystem::path(args.out) / "verdicts.jsonl", verdicts);
+  write_file_atomically(std::filesystem::path(args.out) / "verdicts.jsonl", lookup.verdict_lines);
+  // The same page as a sweep's report, naming the files instead of a store.
+  report::PageInputs page;
+  page.analysis = &result;
+  page.progress.name = "analysis of " + std::to_string(args.inputs.size()) + " file" + (args.inputs.size() == 1 ? "" : "s");
+  page.input_files = args.inputs, page.calibration_files = args.calibration;
+  page.problems = std::move(lookup.problems);
+  write_file_atomically(std::filesystem::path(args.out) / "report.html", report::render_page(page));
   if (!args.quiet)
     std::cerr << "analyze: " << result.cells.size() << " cells, " << result.problems << " problems; wrote "
-              << args.out << "/{results.csv,calibration.json,savings.csv,summary.md,verdicts.jsonl}\n";
+              << args.out << "/{report.html,results.csv,calibration.json,savings.csv,summary.md,verdicts.jsonl}\n";
 }
 
 }  // namespace

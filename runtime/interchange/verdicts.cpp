@@ -7,9 +7,10 @@
 
 namespace quorum::interchange {
 
-VerdictCounts write_verdicts(const Dataset& dataset, const answers::ExtractOptions& extract,
-                             std::ostream& out) {
+std::vector<nlohmann::json> verdict_rows(const Dataset& dataset, const answers::ExtractOptions& extract,
+                                         VerdictCounts* counted) {
   VerdictCounts counts;
+  std::vector<nlohmann::json> rows;
   for (const auto& problem : dataset.problems) {
     ++counts.problems;
     const auto gold = answers::Answer::parse(problem.gold);
@@ -64,9 +65,20 @@ VerdictCounts write_verdicts(const Dataset& dataset, const answers::ExtractOptio
         row["correct"] = false;
         row["rule"] = "no answer";
       }
-      out << row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+      rows.push_back(std::move(row));
     }
   }
+  if (counted) *counted = counts;
+  return rows;
+}
+
+void write_verdict_lines(const std::vector<nlohmann::json>& rows, std::ostream& out) {
+  for (const auto& row : rows) out << row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+}
+
+VerdictCounts write_verdicts(const Dataset& dataset, const answers::ExtractOptions& extract, std::ostream& out) {
+  VerdictCounts counts;
+  write_verdict_lines(verdict_rows(dataset, extract, &counts), out);
   return counts;
 }
 

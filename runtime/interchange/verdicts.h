@@ -4,6 +4,9 @@
 
 #include <cstddef>
 #include <ostream>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "runtime/answers/answer.h"
 #include "runtime/interchange/records.h"
@@ -17,9 +20,14 @@ struct VerdictCounts {
   std::size_t correct = 0;
 };
 
-// Writes one JSON object per response, problems and responses in input order. A response's
-// own "answer" field, when the input has one, is used as given (extraction "given").
+// One JSON object per response, problems and responses in input order. A response's own
+// "answer" field, when the input has one, is used as given (extraction "given").
+std::vector<nlohmann::json> verdict_rows(const Dataset& dataset, const answers::ExtractOptions& extract,
+                                         VerdictCounts* counts = nullptr);
+
+// The rows as verdicts.jsonl: one object per line.
 VerdictCounts write_verdicts(const Dataset& dataset, const answers::ExtractOptions& extract,
                              std::ostream& out);
+void write_verdict_lines(const std::vector<nlohmann::json>& rows, std::ostream& out);
 
 }  // namespace quorum::interchange

@@ -1,6 +1,8 @@
 #include "runtime/report/page.h"
 
+#include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 #include "runtime/analysis/outputs.h"
 #include "runtime/common/local_time.h"
@@ -131,6 +133,13 @@ json analysis_data(const analysis::Analysis& a) {
           {"savings", saving_rows(a)}};
 }
 
+// The last `bytes` bytes of text or a little fewer, starting on a UTF-8 character.
+std::string text_end(const std::string& text, std::size_t bytes) {
+  std::size_t start = text.size() - bytes;
+  while (start < text.size() && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80) ++start;
+  return text.substr(start);
+}
+
 std::string escape_html(const std::string& text) {
   std::string out;
   for (char c : text) {
@@ -148,25 +157,66 @@ std::string escape_html(const std::string& text) {
 // Text inside <script> ends at the first "</script": JSON strings may hold "</", which JSON
 // lets us write as "<\/".
 std::string script_safe_json(const json& data) {
-  auto text = data.dump();
+  // Model output need not be valid UTF-8 (a byte-level tokenizer can stop inside a character).
+  auto text = data.dump(-1, ' ', false, json::error_handler_t::replace);
   for (std::size_t at = text.find("</"); at != std::string::npos; at = text.find("</", at + 3)) text.replace(at, 2, "<\\/");
   return text;
 }
 
 }  // namespace
 
-json page_data(const PageInputs& inputs) {
-  const auto& p = inputs.progress;
+json problem_lookup(const interchange::Dataset& dataset, const std::vector<json>& verdicts) {
+  std::size_t text_bytes = 0, responses = 0;
+  for (const auto& problem : dataset.problems)
+    for (const auto& response : problem.responses) text_bytes += response.text.size(), ++responses;
+  const std::size_t cap = text_bytes <= kLookupTextBytes ? text_bytes
+                                                         : std::max(kLookupTextMin, kLookupTextBytes / std::max<std::size_t>(responses, 1));
+  json problems = json::array();
+  std::size_t row = 0;
+  for (const auto& problem : dataset.problems) {
+    json rows = json::array();
+    json normalized_gold = nullptr;
+    for (const auto& response : problem.responses) {
+      if (row == verdicts.size()) throw std::logic_error("problem_lookup: fewer verdicts than responses");
+      json entry = verdicts[row++];
+      normalized_gold = entry.at("normalized_gold");
+      for (const char* repeated : {"policy", "problem_id", "gold", "normalized_gold"}) entry.erase(repeated);
+      if (response.text.size() > cap) {
+        entry["text"] = text_end(response.text, cap);
+        entry["cut"] = response.text.size();
+      } else {
+        entry["text"] = response.text;
+      }
+      entry["scores"] = response.scores;
+      rows.push_back(std::move(entry));
+    }
+    problems.push_back({{"policy", problem.policy},
+                        {"problem_id", problem.problem_id},
+                        {"problem", problem.problem},
+                        {"gold", problem.gold},
+                        {"normalized_gold", normalized_gold},
+                        {"responses", std::move(rows)}});
+  }
+  if (row != verdicts.size()) throw std::logic_error("problem_lookup: more verdicts than responses");
+  return problems;
+}
+
+json page_data(const PageInputs& in) {
+  const auto& p = in.progress;
   json libraries = json::array();
   for (const auto& asset : {vega_js(), vega_lite_js(), vega_embed_js()}) libraries.push_back(std::string(asset.name));
+  json inputs = nullptr;
+  if (!in.input_files.empty()) inputs = {{"evaluation", in.input_files}, {"calibration", in.calibration_files}};
   return {{"sweep", p.name},
           {"store", p.store},
+          {"inputs", inputs},
+          {"problems", in.problems},
           {"generated", local_time_now()},
           {"progress", {{"units_done", p.units_done}, {"units_total", p.units_total}, {"finished", p.finished()}}},
-          {"refresh_seconds", inputs.refresh_seconds},
+          {"refresh_seconds", in.refresh_seconds},
           {"libraries", libraries},
-          {"analysis", inputs.analysis ? analysis_data(*inputs.analysis) : json(nullptr)},
-          {"costs", {{"sampling", cost_rows(inputs.sampling, "sampling")}, {"scoring", cost_rows(inputs.scoring, "scoring")}}}};
+          {"analysis", in.analysis ? analysis_data(*in.analysis) : json(nullptr)},
+          {"costs", {{"sampling", cost_rows(in.sampling, "sampling")}, {"scoring", cost_rows(in.scoring, "scoring")}}}};
 }
 
 std::string render_page(const PageInputs& inputs) {

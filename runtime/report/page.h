@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/analysis/analyze.h"
+#include "runtime/interchange/records.h"
 #include "runtime/store/store.h"
 
 namespace quorum::report {
@@ -26,7 +27,20 @@ struct PageInputs {
   std::vector<store::Cost> sampling, scoring;    // per policy, per PRM
   SweepProgress progress;
   int refresh_seconds = 0;  // > 0: the page reloads itself that often (a sweep still running)
+  // `quorum analyze`: the files it read. The page then names them instead of a store and a
+  // sweep's progress.
+  std::vector<std::string> input_files, calibration_files;
+  // The evaluated problems with each response's verdict, for the page's lookup (problem_lookup).
+  nlohmann::json problems = nlohmann::json::array();
 };
+
+// The page's per-problem lookup: every problem of the dataset with its gold answer and, per
+// response, its text, its step scores per PRM and its verdict row (interchange::verdict_rows of
+// the same dataset, in the same order). When the texts together pass kLookupTextBytes, each
+// keeps only its end (where the answer is), at least kLookupTextMin bytes, marked "cut" with
+// its full length.
+inline constexpr std::size_t kLookupTextBytes = 8u << 20, kLookupTextMin = 400;
+nlohmann::json problem_lookup(const interchange::Dataset& dataset, const std::vector<nlohmann::json>& verdicts);
 
 // What the page's script draws, as documented in docs/report.md.
 nlohmann::json page_data(const PageInputs& inputs);

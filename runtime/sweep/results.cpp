@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <sstream>
 
 #include "runtime/analysis/analyze.h"
 #include "runtime/analysis/outputs.h"
 #include "runtime/common/error.h"
 #include "runtime/common/files.h"
 #include "runtime/interchange/pools.h"
+#include "runtime/interchange/verdicts.h"
 #include "runtime/report/page.h"
 #include "runtime/sweep/plan.h"
 
@@ -84,6 +86,15 @@ report::SweepProgress sweep_progress(store::Store& store, const json& descriptio
   return {description.at("name").get<std::string>(), store.path(), units.done, units.total()};
 }
 
+// The verdict of every evaluated response. Workers store the answer extract_answer found with
+// the default options, so the verdicts extract it again from the text, as the pools do, to say
+// which rule found it.
+std::vector<json> sweep_verdicts(interchange::Dataset dataset) {
+  for (auto& problem : dataset.problems)
+    for (auto& response : problem.responses) response.answer.reset();
+  return interchange::verdict_rows(dataset, answers::ExtractOptions{});
+}
+
 void write_page(const std::string& directory, const report::PageInputs& page) {
   std::error_code error;
   std::filesystem::create_directories(directory, error);
@@ -102,7 +113,9 @@ ReportSummary write_report(store::Store& store, std::string directory, int refre
   auto pools = pools_of(evaluation, settings.threads);
   std::vector<aggregation::PolicyPool> calibration_pools;
   ReportSummary summary{evaluation.problems.size(), 0, directory};
-  report::PageInputs page{nullptr, store.sampling_costs(), store.scoring_costs(), sweep_progress(store, description)};
+  report::PageInputs page;
+  page.sampling = store.sampling_costs(), page.scoring = store.scoring_costs();
+  page.progress = sweep_progress(store, description);
   summary.units_done = page.progress.units_done, summary.units_total = page.progress.units_total;
   if (!page.progress.finished()) page.refresh_seconds = refresh_seconds;
   if (separate) {
@@ -123,6 +136,11 @@ ReportSummary write_report(store::Store& store, std::string directory, int refre
   analysis::RunDescription run{{store.path()}, separate ? std::vector<std::string>{store.path() + " (calibration split)"}
                                                         : std::vector<std::string>{}};
   analysis::write_outputs(directory, result, run);
+  const auto verdicts = sweep_verdicts(evaluation);
+  std::ostringstream verdict_lines;
+  interchange::write_verdict_lines(verdicts, verdict_lines);
+  write_file_atomically(std::filesystem::path(directory) / "verdicts.jsonl", verdict_lines.str());
+  page.problems = report::problem_lookup(evaluation, verdicts);
   page.analysis = &result;
   write_page(directory, page);
   store.put_output("results.csv", analysis::results_csv(result));
