@@ -158,7 +158,7 @@ bus::Lease make_lease(Self self, const std::string& unit_id, const std::string& 
     auto responses = st.store->responses(spec.policy, spec.split, spec.problem_ids);
     lease.score.prm = spec.prm, lease.score.policy = spec.policy, lease.score.split = spec.split;
     lease.score.problems = std::move(problems);
-    for (const auto& r : responses) lease.score.responses.push_back({r.id, r.problem_id, r.steps});
+    for (const auto& r : responses) lease.score.responses.push_back({r.id, r.problem_id, r.steps, r.text});
     st.scoring[unit_id] = std::move(responses);
   }
   return lease;

@@ -552,6 +552,22 @@ TEST_CASE("config: chat prompts, dtypes and the PRM kinds of published checkpoin
                 "prms[0].bad_token", "only a PRM of kind good_token or chat_turn");
 }
 
+TEST_CASE("config: an outcome_head reward model's raw rewards are mapped by score_transform", "[config]") {
+  Workspace w("score-transform");
+  const SweepConfig c = load_sweep(
+      w.config(kMinimal + "prms:\n  - {name: rm, path: ../models/r, kind: outcome_head, score_transform: sigmoid}\n"
+                          "  - {name: r, path: ../models/r, score_transform: none}\n"));
+  CHECK(c.prms[0].kind == "outcome_head");
+  CHECK(c.prms[0].score_transform == "sigmoid");
+  CHECK(c.prms[1].score_transform == "none");
+  require_error(kMinimal + "prms:\n  - {name: rm, path: ../models/r, kind: outcome_head}\n", 13, "prms[0].kind",
+                "set score_transform: sigmoid");
+  require_error(kMinimal + "prms:\n  - {name: r, path: ../models/r, kind: reward_head, score_transform: sigmoid}\n", 13,
+                "prms[0].score_transform", "probabilities already");
+  require_error(kMinimal + "prms:\n  - {name: r, path: ../models/r, score_transform: logit}\n", 13,
+                "prms[0].score_transform", "sigmoid");
+}
+
 TEST_CASE("config: a checker PRM names no model, and only checks the built-in task", "[config]") {
   Workspace w("checker");
   const auto yaml = kMinimal + "prms:\n  - {name: exact, kind: checker}\n  - {name: r, path: ../models/r}\n";

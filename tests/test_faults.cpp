@@ -356,12 +356,13 @@ TEST_CASE("bus fault injection: killed workers, a killed coordinator, a cut-off 
     insider->send(zmq::str_buffer("\x01\x02 not json"));
     insider->send(zmq::str_buffer("one"), zmq::send_flags::sndmore);
     insider->send(zmq::str_buffer("two"));
-    insider->send(zmq::str_buffer("{\"v\":2,\"type\":\"hello\",\"worker\":\"from-the-future\"}"));
+    const auto future = std::to_string(quorum::bus::kProtocolVersion + 1);
+    insider->send(zmq::buffer("{\"v\":" + future + ",\"type\":\"hello\",\"worker\":\"from-the-future\"}"));
     zmq::message_t reply;
     insider->set(zmq::sockopt::rcvtimeo, 10000);
     REQUIRE(insider->recv(reply));
     CHECK(quorum::bus::message_type(reply.to_string()) == "refused");
-    CHECK(quorum::bus::decode_refused(reply.to_string()).reason.find("protocol version 2") != std::string::npos);
+    CHECK(quorum::bus::decode_refused(reply.to_string()).reason.find("protocol version " + future) != std::string::npos);
     auto oversized = dealer(&sweep_key);
     oversized->send(zmq::buffer(std::string(2 << 20, 'x')));
     const int exit_code = run.wait(300);

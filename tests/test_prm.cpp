@@ -10,12 +10,16 @@
 #undef CHECK
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <map>
+
 #include <nlohmann/json.hpp>
 
 #include "cli_runner.h"
 #include "published_vocab.h"
 #include "runtime/aggregation/draws.h"
 #include "runtime/common/error.h"
+#include "runtime/store/store.h"
 #include "tiny_config.h"
 
 using namespace quorum;
@@ -140,6 +144,55 @@ TEST_CASE("reward_head PRMs score as Qwen2.5-Math-PRM's published code does", "[
   auto spec = spec_for(dir, "reward_head");
   spec.step_token = "<extra_0>", spec.prompt = "chat", spec.system = system;
   check_against(model::load_prm(spec), want, prompts::PrmKind::reward_head);
+}
+
+TEST_CASE("outcome_head reward models score as Qwen2.5-Math-RM's published code does", "[prm]") {
+  TempDir dir("prm-outcome-head");
+  copy_vocabulary(dir, "tokenizer-qwen3");
+  set_config(dir, "chat_template", chat_template("qwen2.5_math_instruct"));
+  const std::string system = "Please reason step by step, and put your final answer within \\boxed{}.";
+  const auto want = reference(dir, "outcome_head", {{"system", system}}, vocabulary_size(dir));
+  auto spec = spec_for(dir, "outcome_head");
+  spec.prompt = "chat", spec.system = system, spec.score_transform = "sigmoid";
+  const auto prm = model::load_prm(spec);
+  REQUIRE(prm.inputs.scores_outcome());
+  bool outside_unit_interval = false;
+  for (std::size_t c = 0; c < kCases.size(); ++c) {
+    INFO("case " << c);
+    std::string response;
+    for (const auto& step : kCases[c]["steps"]) response += (response.empty() ? "" : "\n") + step.get<std::string>();
+    const auto input = prm.inputs.build_outcome(kCases[c]["problem"], response);
+    CHECK(input.ids == want.inputs[c]["sequences"][0].get<std::vector<std::int64_t>>());
+    CHECK(input.positions == want.inputs[c]["positions"][0].get<std::vector<std::int64_t>>());
+    const auto got = prm.prm->score(std::vector<prompts::ScoringInput>{input}).front();
+    REQUIRE(got.size() == 1);
+    const double expected = want.scores[c][0].get<double>();
+    CHECK(got[0] == Approx(expected).margin(1e-5).epsilon(1e-4));
+    outside_unit_interval = outside_unit_interval || got[0] < 0 || got[0] > 1;
+  }
+  CHECK(outside_unit_interval);  // raw rewards, which is why a sweep must map them
+
+  SECTION("it scores responses, not steps") {
+    CHECK_THROWS_WITH(prm.inputs.build("1+1?", {"2"}), Catch::Contains("whole responses"));
+  }
+  SECTION("without score_transform: sigmoid it is refused, naming the field") {
+    spec.score_transform = "";
+    CHECK_THROWS_WITH(model::load_prm(spec), Catch::Contains("score_transform"));
+  }
+  SECTION("a step PRM's probabilities are not mapped again") {
+    auto step_prm = spec;
+    step_prm.kind = "reward_head";
+    CHECK_THROWS_WITH(model::load_prm(step_prm), Catch::Contains("probabilities already"));
+  }
+  SECTION("a checkpoint whose head has two outputs is not an outcome model") {
+    TempDir other("prm-outcome-head-2");
+    copy_vocabulary(other, "tokenizer-qwen3");
+    run("/usr/bin/python3 " + kReference + "prm_reference.py make " + other.path().string() + " reward_head " +
+        std::to_string(vocabulary_size(other)));
+    auto two = spec;
+    two.path = other.path().string(), two.prompt = "{problem}";
+    CHECK_THROWS_WITH(model::load_prm(two), Catch::Contains("score.2"));
+  }
 }
 
 TEST_CASE("value_head PRMs score as Skywork-o1-Open-PRM's published code does", "[prm]") {
@@ -361,4 +414,54 @@ TEST_CASE("a good-token PRM projects a group's many steps in slices with the sam
   model::ScoringBudget budget;
   budget.tokens = 512, budget.rows = 5;
   check_scored_as_alone(prm, step_inputs(mixed_lengths(24, 90, 13), 2), budget);
+}
+
+TEST_CASE("quorum run: an outcome_head model scores each whole response once, through its score_transform",
+          "[prm][run]") {
+  TempDir dir("run-outcome-head");
+  const auto shipped = std::filesystem::path(QUORUM_TEST_DATA) / ".." / ".." / "models" / "policy-small";
+  // An outcome model in Qwen2.5-Math-RM's layout over the shipped policy's vocabulary.
+  const auto orm = dir.path() / "orm";
+  std::filesystem::create_directories(orm);
+  std::filesystem::copy_file(shipped / "tokenizer.json", orm / "tokenizer.json");
+  run("/usr/bin/python3 " + kReference + "prm_reference.py make " + orm.string() + " outcome_head " +
+      std::to_string(model::load_vocabulary(orm.string()).tokens.vocab_size()));
+  const auto config = dir.file("sweep.yaml",
+                               "sweep: outcome\nstore: s.db\nseed: 2\nproblems:\n"
+                               "  evaluation: {task: arithmetic, levels: [2], count: 4, seed: 8}\n"
+                               "  calibration: {task: arithmetic, levels: [2], count: 2, seed: 9}\n"
+                               "policies:\n  - {name: p, path: " + shipped.string() + "}\n"
+                               "prms:\n  - {name: orm, path: orm, kind: outcome_head, score_transform: sigmoid}\n"
+                               "samples: 2\n"
+                               "analysis: {budgets: [1, 2], draws: 4, bootstrap: 10, calibration_draws: 2}\n"
+                               "runtime: {problems_per_unit: 2, batch_size: 4}\n");
+  const auto result = quorum::testing::run_quorum("run " + config + " --quiet");
+  INFO(result.output);
+  REQUIRE(result.exit_code == 0);
+
+  config::PrmSpec spec;
+  spec.name = "orm", spec.path = orm.string(), spec.kind = "outcome_head", spec.device = "cpu", spec.score_transform = "sigmoid";
+  const auto prm = model::load_prm(spec);
+  quorum::store::Store store((dir.path() / "s.db").string(), true);
+  std::size_t scored = 0, several_steps = 0;
+  for (const char* split : {"evaluation", "calibration"}) {
+    std::map<std::string, std::string> problems;
+    for (const auto& p : store.problems(split)) problems[p.id] = p.text;
+    const auto scores = store.scores("orm", "p", split);
+    for (const auto& response : store.responses("p", split)) {
+      const auto found = scores.find(response.id);
+      REQUIRE(found != scores.end());
+      REQUIRE(found->second.scores.size() == 1);  // one score for the whole response, however many steps
+      several_steps += response.steps.size() > 1;
+      // The whole text as generated, not its steps rejoined.
+      const auto input = prm.inputs.build_outcome(problems.at(response.problem_id), response.text);
+      CHECK(found->second.scored_tokens == static_cast<std::int64_t>(input.ids.size()));
+      const double reward = prm.prm->score(std::vector<prompts::ScoringInput>{input}).front().front();
+      CHECK(found->second.scores[0] == Approx(1.0 / (1.0 + std::exp(-reward))).margin(1e-5));
+      ++scored;
+    }
+  }
+  CHECK(scored == (4 + 2) * 2);
+  CHECK(several_steps > 0);
+  CHECK(quorum::testing::read_text(dir.path() / "report" / "summary.md").find("| p | orm |") != std::string::npos);
 }

@@ -145,9 +145,9 @@ TEST_CASE("protocol: messages round-trip - other versions and garbage are refuse
   CHECK(bus::message_type(R"({"v":99,"type":"refused","reason":"r"})") == "refused");
   CHECK(bus::decode_refused(R"({"v":99,"type":"refused","reason":"r"})").reason == "r");
   CHECK_THROWS_AS(bus::message_type("\x01\x02garbage"), bus::ProtocolError);
-  CHECK_THROWS_AS(bus::decode_lease(R"({"v":1,"type":"lease","unit":3})"), bus::ProtocolError);
+  CHECK_THROWS_AS(bus::decode_lease(R"({"v":2,"type":"lease","unit":3})"), bus::ProtocolError);
   CHECK_THROWS_AS(bus::decode_lease(bus::encode(bus::Ack{"u"})), bus::ProtocolError);
-  CHECK_THROWS_AS(bus::decode_welcome(R"({"v":1,"type":"welcome"})"), bus::ProtocolError);
+  CHECK_THROWS_AS(bus::decode_welcome(R"({"v":2,"type":"welcome"})"), bus::ProtocolError);
 }
 
 namespace {

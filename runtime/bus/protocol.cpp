@@ -67,7 +67,8 @@ config::PolicySpec policy_from(const json& j) {
 json prm_json(const config::PrmSpec& p) {
   return {{"name", p.name}, {"path", p.path}, {"device", p.device}, {"kind", p.kind},
           {"step_token", p.step_token}, {"good_token", p.good_token}, {"bad_token", p.bad_token},
-          {"prompt", p.prompt},         {"system", p.system},         {"dtype", p.dtype}};
+          {"prompt", p.prompt},         {"system", p.system},         {"dtype", p.dtype},
+          {"score_transform", p.score_transform}};
 }
 
 config::PrmSpec prm_from(const json& j) {
@@ -75,6 +76,7 @@ config::PrmSpec prm_from(const json& j) {
   p.name = j.at("name"), p.path = j.at("path"), p.device = j.at("device"), p.kind = j.at("kind");
   p.step_token = j.at("step_token"), p.good_token = j.at("good_token"), p.bad_token = j.at("bad_token");
   p.prompt = j.at("prompt"), p.system = j.at("system"), p.dtype = j.at("dtype");
+  p.score_transform = j.at("score_transform");
   return p;
 }
 
@@ -148,7 +150,7 @@ std::string encode(const Lease& lease) {
     const auto& w = lease.score;
     json responses = json::array();
     for (const auto& r : w.responses)
-      responses.push_back({{"id", r.response_id}, {"problem", r.problem_id}, {"steps", r.steps}});
+      responses.push_back({{"id", r.response_id}, {"problem", r.problem_id}, {"steps", r.steps}, {"text", r.text}});
     j["work"] = {{"prm", w.prm}, {"policy", w.policy}, {"split", w.split}, {"problems", problems_json(w.problems)},
                  {"responses", responses}};
   }
@@ -171,7 +173,7 @@ Lease decode_lease(const std::string& message) {
       s.split = w.at("split").get<std::string>(), s.problems = problems_from(w.at("problems"));
       for (const auto& r : w.at("responses"))
         s.responses.push_back({r.at("id").get<std::string>(), r.at("problem").get<std::string>(),
-                               r.at("steps").get<std::vector<std::string>>()});
+                               r.at("steps").get<std::vector<std::string>>(), r.at("text").get<std::string>()});
     } else {
       throw ProtocolError("unknown unit kind " + lease.kind);
     }

@@ -29,7 +29,8 @@
 
 namespace quorum::bus {
 
-inline constexpr int kProtocolVersion = 1;
+// 2: score leases carry each response's text.
+inline constexpr int kProtocolVersion = 2;
 
 struct ProblemInput {
   std::string id, text;
@@ -47,6 +48,7 @@ struct SampleWork {
 struct ScoreInput {
   std::string response_id, problem_id;
   std::vector<std::string> steps;
+  std::string text;  // the whole response, as generated: what an outcome reward model reads
 };
 struct ScoreWork {
   std::string prm, policy, split;

@@ -19,8 +19,8 @@ void register_inspect(CLI::App& app, int& exit_code) {
   text_option->excludes(ids_option);
   auto* problem_option = cmd->add_option("--problem", *problem, "A PRM's problem text");
   cmd->add_option("--step", request->steps, "A step of the response to score (repeat in order)")->needs(problem_option);
-  cmd->add_option("--kind", request->prm.kind, "PRM kind: reward_head, value_head, good_token or chat_turn")
-      ->check(CLI::IsMember({"reward_head", "value_head", "good_token", "chat_turn"}));
+  cmd->add_option("--kind", request->prm.kind, "PRM kind: reward_head, value_head, good_token, chat_turn or outcome_head")
+      ->check(CLI::IsMember({"reward_head", "value_head", "good_token", "chat_turn", "outcome_head"}));
   cmd->add_option("--step-token", request->prm.step_token, "The PRM's step token (or tag)");
   cmd->add_option("--good-token", request->prm.good_token, "good_token / chat_turn: the good token");
   cmd->add_option("--bad-token", request->prm.bad_token, "good_token / chat_turn: the bad token");

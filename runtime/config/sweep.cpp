@@ -41,7 +41,8 @@ const std::vector<std::string> kPolicyKeys = {"name", "path", "device", "tempera
                                               "top_k", "max_new_tokens", "stop", "prompt", "system",
                                               "step_separator", "dtype"};
 const std::vector<std::string> kPrmKeys = {"name",       "path",      "device", "kind",   "step_token",
-                                           "good_token", "bad_token", "prompt", "system", "dtype"};
+                                           "good_token", "bad_token", "prompt", "system", "dtype",
+                                           "score_transform"};
 const std::vector<std::string> kAnalysisKeys = {"budgets", "strategies", "reductions", "draws",
                                                 "calibration_draws", "bootstrap", "folds", "reference"};
 const std::vector<std::string> kRuntimeKeys = {"problems_per_unit", "batch_size", "samplers_per_policy",
@@ -262,7 +263,7 @@ class Parser {
     p.name = name_of(name);
     unique(prm_names_, p.name, name);
     if (auto x = m.get("kind")) {
-      p.kind = reader_.choice(*x, {"reward_head", "value_head", "good_token", "chat_turn", "checker"});
+      p.kind = reader_.choice(*x, {"reward_head", "value_head", "good_token", "chat_turn", "outcome_head", "checker"});
       if (p.kind == "checker") {
         checker(m, *x, c);
         return p;
@@ -284,6 +285,14 @@ class Parser {
     if (auto x = m.get("prompt")) p.prompt = prompt(*x);
     p.system = system(m, p.prompt);
     if (auto x = m.get("dtype")) p.dtype = dtype(*x);
+    if (auto x = m.get("score_transform")) {
+      p.score_transform = reader_.choice(*x, {"none", "sigmoid"});
+      // A kind from quorum.json is checked when the model is (model::check_prm).
+      if (p.score_transform == "sigmoid" && !p.kind.empty() && p.kind != "outcome_head")
+        reader_.fail(*x, "a " + p.kind + " PRM's scores are probabilities already; sigmoid maps an outcome_head's raw rewards");
+    } else if (p.kind == "outcome_head") {
+      reader_.fail(m.require("kind"), "an outcome_head model gives raw rewards, not probabilities: set score_transform: sigmoid");
+    }
     return p;
   }
 

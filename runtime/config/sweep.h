@@ -55,7 +55,7 @@ struct PrmSpec {
   std::string path;          // resolved; must exist with config.json (empty for a checker)
   std::string device = "auto";
   // Empty fields are taken from the model's quorum.json (the demo models carry them).
-  // reward_head, value_head, good_token or chat_turn (docs/models.md); checker: no model, the
+  // reward_head, value_head, good_token, chat_turn or outcome_head (docs/models.md); checker: no model, the
   // built-in task's step checker (task::prefix_correct_scores, docs/prms.md)
   std::string kind;
   std::string step_token;    // the token read after every step (a tag for good_token)
@@ -64,6 +64,9 @@ struct PrmSpec {
   std::string prompt;        // "{problem}" is replaced; steps follow it; "chat": the chat template
   std::string system;        // prompt: chat only
   std::string dtype;         // as for policies
+  // How the model's scores become probabilities: "none" (they are: every step PRM kind), or
+  // "sigmoid" (an outcome_head's raw reward, as Qwen2.5-Math-RM writes it). Empty: none.
+  std::string score_transform;
 };
 
 struct RuntimeSpec {

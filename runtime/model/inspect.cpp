@@ -1,5 +1,6 @@
 #include "runtime/model/inspect.h"
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
@@ -27,6 +28,7 @@ std::string prm_kind_of(const InspectRequest& request, const ModelConfig& config
     return manifest.contains("kind") && manifest["kind"].is_string() ? manifest["kind"].get<std::string>() : "reward_head";
   if (config.architecture.find("ForProcessRewardModel") != std::string::npos) return "reward_head";
   if (config.architecture.find("ForPrmModel") != std::string::npos) return "value_head";
+  if (config.architecture.find("ForRewardModel") != std::string::npos) return "outcome_head";
   return "";
 }
 
@@ -91,16 +93,30 @@ std::string inspect(const InspectRequest& request) {
     auto spec = request.prm;
     spec.name = "inspect", spec.path = request.directory, spec.kind = kind;
     spec.device = request.device, spec.dtype = request.dtype;
+    // An outcome model's raw reward is printed as it is, and mapped as a sweep maps it.
+    if (kind == "outcome_head") spec.score_transform = "sigmoid";
     const auto prm = load_prm(spec);
     report["step_token"] = prm.inputs.format().step_token;
     if (prm.inputs.step_token_id() >= 0) report["step_token_id"] = prm.inputs.step_token_id();
     if (prm.inputs.good_token_id() >= 0)
       report["good_bad_token_ids"] = {prm.inputs.good_token_id(), prm.inputs.bad_token_id()};
     if (request.problem) {
-      const auto input = prm.inputs.build(*request.problem, request.steps);
-      report["ids"] = input.ids;
-      report["positions"] = input.positions;
-      report["step_scores"] = prm.prm->score(std::vector<prompts::ScoringInput>{input}).front();
+      if (prm.inputs.scores_outcome()) {
+        // The steps, one per line, are the response it reads.
+        std::string response;
+        for (const auto& step : request.steps) response += (response.empty() ? "" : "\n") + step;
+        const auto input = prm.inputs.build_outcome(*request.problem, response);
+        const auto reward = prm.prm->score(std::vector<prompts::ScoringInput>{input}).front().front();
+        report["ids"] = input.ids;
+        report["positions"] = input.positions;
+        report["reward"] = reward;
+        report["score"] = 1.0 / (1.0 + std::exp(-static_cast<double>(reward)));
+      } else {
+        const auto input = prm.inputs.build(*request.problem, request.steps);
+        report["ids"] = input.ids;
+        report["positions"] = input.positions;
+        report["step_scores"] = prm.prm->score(std::vector<prompts::ScoringInput>{input}).front();
+      }
     }
   } else if (request.problem) {
     throw InputError(request.directory, 0, "--problem", "not a PRM: give --kind to score steps with a language model");

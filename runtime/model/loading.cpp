@@ -164,6 +164,14 @@ LoadedPrm prepare_prm(const config::PrmSpec& spec, bool load) {
   format.system = spec.system;
   if (const auto good = pick(spec.good_token, "good_token"); !good.empty()) format.good_token = good;
   if (const auto bad = pick(spec.bad_token, "bad_token"); !bad.empty()) format.bad_token = bad;
+  const bool outcome = format.kind == prompts::PrmKind::outcome_head;
+  if (outcome && spec.score_transform != "sigmoid")
+    throw InputError(spec.path, 0, "score_transform",
+                     "an outcome_head model gives raw rewards, not probabilities: set score_transform: sigmoid");
+  if (!outcome && spec.score_transform == "sigmoid")
+    throw InputError(spec.path, 0, "score_transform",
+                     std::string("a ") + prompts::prm_kind_name(format.kind) +
+                         " PRM's scores are probabilities already; sigmoid maps an outcome_head's raw rewards");
   const bool chat = format.prompt == "chat" || format.kind == prompts::PrmKind::chat_turn;
   auto vocabulary = load_vocabulary(spec.path, chat, format.kind == prompts::PrmKind::chat_turn ? "kind" : "prompt");
   prompts::PrmInputBuilder inputs(format, vocabulary.tokens, vocabulary.chat_template, vocabulary.specials, spec.path);
@@ -191,7 +199,11 @@ LoadedPrm load_prm(const config::PrmSpec& spec) { return prepare_prm(spec, true)
 
 void check_prm(const config::PrmSpec& spec) {
   if (spec.kind == "checker") return;  // no model directory: the config checked what there is
-  prepare_prm(spec, false).inputs.build("What is 1 + 1?", {"1 + 1 = 2.", "The answer is 2."});
+  const auto prm = prepare_prm(spec, false);
+  if (prm.inputs.scores_outcome())
+    prm.inputs.build_outcome("What is 1 + 1?", "1 + 1 = 2.\nThe answer is 2.");
+  else
+    prm.inputs.build("What is 1 + 1?", {"1 + 1 = 2.", "The answer is 2."});
 }
 
 }  // namespace quorum::model

@@ -11,9 +11,10 @@ namespace {
 
 using Kind = PrmSettings::Kind;
 
-// The reward head of Qwen2.5-Math-PRM: Linear, ReLU, Linear to two logits ("score.0", "score.2").
-torch::nn::Sequential make_head(std::int64_t hidden) {
-  return torch::nn::Sequential(torch::nn::Linear(hidden, hidden), torch::nn::ReLU(), torch::nn::Linear(hidden, 2));
+// The score head of Qwen2.5-Math-PRM and Qwen2.5-Math-RM: Linear, ReLU, Linear ("score.0",
+// "score.2") to two logits (the PRM) or one raw reward (the outcome model).
+torch::nn::Sequential make_head(std::int64_t hidden, std::int64_t outputs = 2) {
+  return torch::nn::Sequential(torch::nn::Linear(hidden, hidden), torch::nn::ReLU(), torch::nn::Linear(hidden, outputs));
 }
 
 }  // namespace
@@ -51,8 +52,8 @@ void ProcessRewardModel::build(const std::string& directory, const torch::Device
   decoder_ = Decoder(config, dtype, device);
   fill(*decoder_, directory, "");
   // The heads are small: they stay in float32 and read the hidden states converted to it.
-  if (settings.kind == Kind::reward_head) {
-    head_ = make_head(config.hidden_size);
+  if (settings.kind == Kind::reward_head || settings.kind == Kind::outcome_head) {
+    head_ = make_head(config.hidden_size, settings.kind == Kind::outcome_head ? 1 : 2);
     fill(*head_, directory, "score.");
     if (load) head_->to(device);
     head_->eval();
@@ -172,6 +173,7 @@ torch::Tensor ProcessRewardModel::probabilities(const torch::Tensor& picked, std
   if (settings_.kind == Kind::reward_head)
     return torch::softmax(head_->forward(picked.to(torch::kFloat32)), -1).select(-1, 1);
   if (settings_.kind == Kind::value_head) return torch::sigmoid(value_->forward(picked.to(torch::kFloat32))).squeeze(-1);
+  if (settings_.kind == Kind::outcome_head) return head_->forward(picked.to(torch::kFloat32)).squeeze(-1);
   // The vocabulary projection takes the positions `rows` at a time: its logits stay [rows,
   // vocab], as a pass's memory account counts them (workers.h), however many steps the inputs hold.
   std::vector<torch::Tensor> pieces;

@@ -7,6 +7,9 @@
 //    sigmoid (Skywork-o1-Open-PRM).
 //  - good_token, chat_turn: a causal language model; the score is P(good) / (P(good) + P(bad))
 //    from the logits there (Math-Shepherd at each step tag, RLHFlow before each '+' answer).
+//  - outcome_head: an outcome reward model, the reward_head's layout with one output
+//    ("...ForRewardModel", Qwen2.5-Math-RM); its one score per response, at the last token, is
+//    the raw output, not a probability: the sweep maps it with its score_transform.
 #pragma once
 
 #include <cstdint>
@@ -98,7 +101,7 @@ class ProcessRewardModel {
   torch::Tensor probabilities(const torch::Tensor& picked, std::int64_t rows);
   PrmSettings settings_;
   Decoder decoder_{nullptr};
-  torch::nn::Sequential head_{nullptr};   // reward_head
+  torch::nn::Sequential head_{nullptr};   // reward_head, outcome_head
   torch::nn::Linear value_{nullptr};      // value_head
 };
 

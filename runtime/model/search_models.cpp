@@ -148,7 +148,10 @@ SearchModels::SearchModels(const config::PolicySpec& policy, const config::PrmSp
   if (policy.step_separator.empty())
     throw InputError("", 0, "step_separator", "policy " + policy.name + " has no step separator: a search needs one");
   models_ = std::make_unique<Models>(Models{policy, load_policy(policy), std::nullopt, std::max<std::size_t>(batch_size, 1)});
-  if (prm.kind != "checker") models_->prm = load_prm(prm);
+  if (prm.kind == "checker") return;
+  models_->prm = load_prm(prm);
+  if (models_->prm->inputs.scores_outcome())
+    throw InputError(prm.path, 0, "kind", "an outcome_head model scores whole responses: it cannot score a search's steps");
 }
 
 SearchModels::~SearchModels() = default;

@@ -1,5 +1,7 @@
 #include "runtime/model/workers.h"
 
+#include <cmath>
+
 #include "runtime/answers/answer.h"
 #include "runtime/common/text.h"
 #include "runtime/common/hash.h"
@@ -262,11 +264,16 @@ bus::Result PrmWorker::run(const bus::ScoreWork& work, const std::string& unit_i
     const auto problem = problems.find(response.problem_id);
     if (problem == problems.end())
       throw std::runtime_error("score unit " + unit_id + " lacks problem " + response.problem_id);
-    inputs.push_back(m.inputs.build(problem->second->text, response.steps));
+    inputs.push_back(m.inputs.scores_outcome() ? m.inputs.build_outcome(problem->second->text, response.text)
+                                               : m.inputs.build(problem->second->text, response.steps));
   }
   // The whole lease at once: score() groups it by length within the budget.
   std::vector<double> seconds;
-  const auto scores = m.prm->score(inputs, ScoringBudget::for_batch(batch_size_), &seconds);
+  auto scores = m.prm->score(inputs, ScoringBudget::for_batch(batch_size_), &seconds);
+  // An outcome model's raw reward becomes a probability (check_prm made sure it is asked to).
+  if (spec_.score_transform == "sigmoid")
+    for (auto& response : scores)
+      for (auto& score : response) score = static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(score))));
   bus::Result result;
   result.unit_id = unit_id;
   for (std::size_t i = 0; i < inputs.size(); ++i)

@@ -60,7 +60,9 @@ PrmKind prm_kind(const std::string& name, const std::string& source) {
   if (name == "value_head") return PrmKind::value_head;
   if (name == "good_token") return PrmKind::good_token;
   if (name == "chat_turn") return PrmKind::chat_turn;
-  throw InputError(source, 0, "kind", "unknown PRM kind '" + name + "' (reward_head, value_head, good_token or chat_turn)");
+  if (name == "outcome_head") return PrmKind::outcome_head;
+  throw InputError(source, 0, "kind",
+                   "unknown PRM kind '" + name + "' (reward_head, value_head, good_token, chat_turn or outcome_head)");
 }
 
 const char* prm_kind_name(PrmKind kind) {
@@ -69,6 +71,7 @@ const char* prm_kind_name(PrmKind kind) {
     case PrmKind::value_head: return "value_head";
     case PrmKind::good_token: return "good_token";
     case PrmKind::chat_turn: return "chat_turn";
+    case PrmKind::outcome_head: return "outcome_head";
   }
   return "?";
 }
@@ -86,7 +89,8 @@ PrmInputBuilder::PrmInputBuilder(PrmFormat format, tokenizer::Tokenizer tokens,
                      std::string("a ") + prm_kind_name(format_.kind) +
                          " PRM with a chat prompt needs the checkpoint's chat template (chat_template.jinja or "
                          "tokenizer_config.json's chat_template), and this one has none");
-  if (format_.prompt == "chat" && format_.kind != PrmKind::reward_head && format_.kind != PrmKind::chat_turn)
+  if (format_.prompt == "chat" && format_.kind != PrmKind::reward_head && format_.kind != PrmKind::chat_turn &&
+      format_.kind != PrmKind::outcome_head)
     throw InputError(model_, 0, "prompt",
                      std::string("'prompt: chat' is not how ") + prm_kind_name(format_.kind) +
                          " PRMs are scored (their published code writes the problem as plain text)");
@@ -126,6 +130,10 @@ PrmInputBuilder::PrmInputBuilder(PrmFormat format, tokenizer::Tokenizer tokens,
       good_token_id_ = last_token(format_.good_token, "good_token");
       bad_token_id_ = last_token(format_.bad_token, "bad_token");
       break;
+    case PrmKind::outcome_head:
+      if (!format_.step_token.empty())
+        throw InputError(model_, 0, "step_token", "an outcome_head model reads one score at the response's end, not at a step token");
+      break;
   }
 }
 
@@ -138,12 +146,15 @@ std::string PrmInputBuilder::render(const std::vector<chat::Message>& messages, 
 }
 
 ScoringInput PrmInputBuilder::build(const std::string& problem, const std::vector<std::string>& steps) const {
+  if (scores_outcome())
+    throw InputError(model_, 0, "kind", "an outcome_head model scores whole responses, not steps (it cannot guide a step search)");
   ScoringInput input;
   switch (format_.kind) {
     case PrmKind::reward_head: input = reward_head(problem, steps); break;
     case PrmKind::value_head: input = value_head(problem, steps); break;
     case PrmKind::good_token: input = good_token(problem, steps); break;
     case PrmKind::chat_turn: input = chat_turn(problem, steps); break;
+    case PrmKind::outcome_head: break;
   }
   if (input.positions.size() != steps.size())
     throw InputError(model_, 0, "step_token",
@@ -158,6 +169,24 @@ std::vector<std::int64_t> positions_of(const std::vector<std::int64_t>& ids, std
   for (std::size_t i = 0; i < ids.size(); ++i)
     if (ids[i] == token) positions.push_back(static_cast<std::int64_t>(i));
   return positions;
+}
+
+// Qwen2.5-Math-RM: the conversation with the response as the assistant's turn, rendered by the
+// chat template and encoded without adding special tokens (the template wrote them), the score
+// read at its last token; with a plain prompt, the prompt and the response encoded whole.
+ScoringInput PrmInputBuilder::build_outcome(const std::string& problem, const std::string& response) const {
+  if (!scores_outcome()) throw std::logic_error("build_outcome: a step PRM scores steps");
+  ScoringInput input;
+  if (format_.prompt == "chat") {
+    auto messages = question(format_.system, problem);
+    messages.push_back({"assistant", response});
+    input.ids = encode(render(messages, false), false);
+  } else {
+    input.ids = encode(fill_prompt(format_.prompt, problem) + response, true);
+  }
+  if (input.ids.empty()) throw InputError(model_, 0, "prompt", "the input encodes to no token");
+  input.positions = {static_cast<std::int64_t>(input.ids.size()) - 1};
+  return input;
 }
 
 // Qwen2.5-Math-PRM: the conversation's assistant turn is the steps, each followed by the step

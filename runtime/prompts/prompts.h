@@ -47,6 +47,9 @@ enum class PrmKind {
   value_head,   // Skywork-o1-Open-PRM: a scalar value head, sigmoid, at each step token
   good_token,   // Math-Shepherd: P(good) over {good, bad} from the logits at each step tag
   chat_turn,    // RLHFlow: each step a user turn, '+' as the assistant's answer; P('+') over {'+', '-'}
+  // An outcome reward model (Qwen2.5-Math-RM): the whole response as the assistant's turn, one
+  // raw score (not a probability) from a two-layer head with one output at the last token.
+  outcome_head,
 };
 
 // Throws InputError(source, 0, "kind", ...) for an unknown name.
@@ -55,14 +58,15 @@ const char* prm_kind_name(PrmKind kind);
 
 struct PrmFormat {
   PrmKind kind = PrmKind::reward_head;
-  std::string prompt = "{problem}";  // or "chat" (reward_head only; chat_turn always uses the template)
+  std::string prompt = "{problem}";  // or "chat" (reward_head, outcome_head; chat_turn always uses the template)
   std::string system;
   std::string step_token;  // reward_head, value_head: the token after each step; good_token: the tag
   std::string good_token = "+", bad_token = "-";  // good_token, chat_turn
 };
 
 // One PRM input: the token ids, and for each step the position whose output gives its score
-// (the step token's hidden state, or the logits that predict the good/bad token).
+// (the step token's hidden state, or the logits that predict the good/bad token); for an
+// outcome_head, the one position of the response's score.
 struct ScoringInput {
   std::vector<std::int64_t> ids;
   std::vector<std::int64_t> positions;
@@ -80,8 +84,12 @@ class PrmInputBuilder {
                   Specials specials, std::string model);
 
   // Throws InputError when the steps cannot be scored exactly (a step whose text itself holds
-  // the step tag, so scores would be read at the wrong places).
+  // the step tag, so scores would be read at the wrong places). An outcome_head reads the
+  // response's whole text as it was generated, not its steps.
   ScoringInput build(const std::string& problem, const std::vector<std::string>& steps) const;
+  ScoringInput build_outcome(const std::string& problem, const std::string& response) const;
+  // Whether the model scores whole responses (outcome_head) rather than steps.
+  bool scores_outcome() const { return format_.kind == PrmKind::outcome_head; }
 
   const PrmFormat& format() const { return format_; }
   std::int64_t step_token_id() const { return step_token_id_; }

@@ -29,6 +29,7 @@ json plan_key(const config::SweepConfig& c, const std::vector<config::Problem>& 
     json key{{"name", r.name}, {"path", r.path}, {"kind", r.kind}, {"step_token", r.step_token},
              {"good_token", r.good_token}, {"prompt", r.prompt}};
     when_set(key, "bad_token", r.bad_token), when_set(key, "system", r.system), when_set(key, "dtype", r.dtype);
+    when_set(key, "score_transform", r.score_transform);
     prms.push_back(std::move(key));
   }
   auto ids = [](const std::vector<config::Problem>& problems) {

@@ -19,6 +19,9 @@
 //  - chat_turn (RLHFlow): for each k, the conversation of the first k steps as user turns (the
 //    first prefixed by the question and a space), each answered "+", through apply_chat_template
 //    (tokenized); the logits at position -3 of that conversation give step k's score.
+//  - outcome_head (Qwen2.5-Math-RM): system/user/assistant messages, the assistant's content the
+//    whole response (here the steps joined by "\n"); apply_chat_template(tokenize=False), then
+//    tokenizer.encode(add_special_tokens=False); the reward at the last token.
 "use strict";
 const fs = require("fs");
 const path = require("path");
@@ -82,6 +85,16 @@ function chatTurn({ problem, steps }) {
            good_bad: [last(encode(spec.good_token || "+")), last(encode(spec.bad_token || "-"))] };
 }
 
-const build = { reward_head: rewardHead, value_head: valueHead, good_token: goodToken, chat_turn: chatTurn }[spec.kind];
+function outcomeHead({ problem, steps }) {
+  const messages = [];
+  if (spec.system) messages.push({ role: "system", content: spec.system });
+  messages.push({ role: "user", content: problem });
+  messages.push({ role: "assistant", content: steps.join("\n") });
+  const ids = Array.from(tokenizer.encode(render(messages), { add_special_tokens: false }));
+  return { sequences: [ids], positions: [[ids.length - 1]] };
+}
+
+const build = { reward_head: rewardHead, value_head: valueHead, good_token: goodToken, chat_turn: chatTurn,
+                outcome_head: outcomeHead }[spec.kind];
 if (!build) throw new Error(`unknown kind ${spec.kind}`);
 fs.writeFileSync(outFile, JSON.stringify(spec.cases.map(build)));
