@@ -212,6 +212,36 @@ TEST_CASE("analyze output of a synthetic pool is reproducible for a seed", "[ana
   CHECK(read_text(dir.path() / "one/calibration.json") == read_text(dir.path() / "two/calibration.json"));
 }
 
+TEST_CASE("analyze reads search-and-learn's rows, their completion tokens among them", "[analyze][cli]") {
+  TempDir dir("analyze-sal");
+  // As search-and-learn's best_of_n writes a MATH row: the dataset's columns, then completions,
+  // scores (one PRM, steps split at blank lines), pred and completion_tokens.
+  std::string rows;
+  for (int j = 0; j < 4; ++j) {
+    const std::string gold = std::to_string(20 + j), wrong = std::to_string(30 + j);
+    nlohmann::json row{{"problem", "What is " + gold + "?"}, {"solution", "It is " + gold + "."}, {"answer", gold},
+                       {"subject", "Prealgebra"}, {"level", 1 + j % 5}, {"unique_id", "test/prealgebra/" + std::to_string(j) + ".json"},
+                       {"completions", {"a\n\n\\boxed{" + gold + "}", "a\n\nb\n\n\\boxed{" + wrong + "}"}},
+                       {"scores", {{0.9, 0.8}, {0.5, 0.4, 0.3}}},
+                       {"pred", "a\n\n\\boxed{" + gold + "}"},
+                       {"completion_tokens", {12, 30}}};
+    rows += row.dump() + "\n";
+  }
+  const auto input = dir.file("sal.jsonl", rows);
+  const auto result = run_quorum("analyze -i " + input + ":prm=shepherd,policy=qwen --out " + (dir.path() / "out").string() +
+                                 " --folds 2 --draws 10 --bootstrap 20 --reference majority -q");
+  INFO(result.output);
+  REQUIRE(result.exit_code == 0);
+  CHECK(read_text(dir.path() / "out/results.csv").find("qwen,shepherd,last,best_of_n,2,1,") != std::string::npos);
+  // A saving's token fraction counts prompt tokens too (a PRM reads them), which these rows do
+  // not give: it stays unknown rather than wrong.
+  const auto savings = read_text(dir.path() / "out/savings.csv");
+  INFO(savings);
+  CHECK(savings.find("qwen,shepherd,last,best_of_n,majority@2,1,0.5,\n") != std::string::npos);
+  const auto verdicts = read_text(dir.path() / "out/verdicts.jsonl");
+  CHECK(verdicts.find("\"problem_id\":\"test/prealgebra/0.json\"") != std::string::npos);
+}
+
 TEST_CASE("bad input gets one clear error naming file, line and field, and writes nothing", "[analyze][cli]") {
   TempDir dir("analyze-errors");
   const std::string good = pipeline_row("p", "1", {{"a\n\n\\boxed{1}", {0.5, 0.5}}});
@@ -240,6 +270,15 @@ TEST_CASE("bad input gets one clear error naming file, line and field, and write
       {"tokens", good + "{\"problem\": \"q\", \"answer\": \"1\", \"responses\": [{\"text\": \"x\", "
                         "\"prompt_tokens\": 1e300, \"scores\": {\"p\": [0.5]}}]}\n",
        ":2: field 'responses[0].prompt_tokens': expected a non-negative number of tokens up to 2^53"},
+      {"sal-tokens", good + "{\"problem\": \"q\", \"answer\": \"1\", \"completions\": [\"x\", \"y\"], "
+                            "\"scores\": [[0.5], [0.5]], \"completion_tokens\": [3]}\n",
+       ":2: field 'completion_tokens': expected a list with one entry per completion (2 completions)"},
+      {"sal-token", good + "{\"problem\": \"q\", \"answer\": \"1\", \"completions\": [\"x\"], "
+                           "\"scores\": [[0.5]], \"completion_tokens\": [-2]}\n",
+       ":2: field 'completion_tokens[0]': expected a non-negative number of tokens up to 2^53"},
+      {"listed-steps", good + "{\"problem\": \"q\", \"answer\": \"1\", \"completions\": [\"x\"], "
+                              "\"scores\": [[0.5]], \"steps\": [[\"x\", \"y\"]]}\n",
+       ":2: field 'scores[0]': 1 step scores for 2 steps"},
       {"pool-size", good + pipeline_row("q", "2", std::vector<std::pair<std::string, std::vector<double>>>(65537, {"x", {0.5}})),
        ":2: field 'completions': 65537 responses: analysis supports at most 65536 per problem"},
   };

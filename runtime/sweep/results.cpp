@@ -169,4 +169,39 @@ std::size_t export_jsonl(store::Store& store, const std::string& split, const st
   return dataset.problems.size();
 }
 
+std::size_t export_sal(store::Store& store, const std::string& split, std::string prm, const std::string& path) {
+  const auto description = stored_description(store);
+  const auto prms = description.at("prms").get<std::vector<std::string>>();
+  if (prm.empty()) {
+    if (prms.size() != 1)
+      throw InputError(store.path(), 0, "--prm", "the sweep has " + std::to_string(prms.size()) +
+                                                     " PRMs and a search-and-learn row holds one PRM's scores: name it");
+    prm = prms.front();
+  }
+  if (std::find(prms.begin(), prms.end(), prm) == prms.end())
+    throw InputError(store.path(), 0, "--prm", "the sweep has no PRM '" + prm + "'");
+  const auto dataset = stored_dataset(store, description, split);
+  std::string text;
+  for (const auto& record : dataset.problems) {
+    json completions = json::array(), scores = json::array(), steps = json::array(), tokens = json::array();
+    std::size_t best = 0;
+    float best_last = -1;
+    for (std::size_t i = 0; i < record.responses.size(); ++i) {
+      const auto& r = record.responses[i];
+      const auto& s = r.scores.at(prm);
+      completions.push_back(r.text), scores.push_back(s), steps.push_back(r.steps);
+      tokens.push_back(static_cast<std::int64_t>(r.completion_tokens));
+      if (!s.empty() && s.back() > best_last) best = i, best_last = s.back();  // the first of equals
+    }
+    text += json{{"problem", record.problem}, {"answer", record.gold}, {"unique_id", record.problem_id},
+                 {"completions", completions}, {"scores", scores}, {"completion_tokens", tokens},
+                 {"pred", record.responses.empty() ? json(nullptr) : json(record.responses[best].text)},
+                 {"policy", record.policy}, {"prm", prm}, {"steps", steps}}
+                .dump(-1, ' ', false, json::error_handler_t::replace);
+    text += "\n";
+  }
+  write_file_atomically(path, text);
+  return dataset.problems.size();
+}
+
 }  // namespace quorum::sweep

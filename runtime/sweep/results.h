@@ -36,4 +36,11 @@ ReportSummary write_report(store::Store& store, std::string directory = "", int 
 // Writes a split as quorum JSONL rows (docs/interchange.md); returns the rows written.
 std::size_t export_jsonl(store::Store& store, const std::string& split, const std::string& path);
 
+// Writes a split as search-and-learn's rows, one per (policy, problem) with one PRM's scores
+// (`prm`; empty: the sweep's only PRM): problem, answer, unique_id, completions, scores,
+// completion_tokens and pred (the completion whose last step scores highest, as search-and-learn
+// picks it by default), with quorum's policy, prm and steps beside them so that `quorum analyze`
+// reads the rows back exactly (docs/interchange.md). Returns the rows written.
+std::size_t export_sal(store::Store& store, const std::string& split, std::string prm, const std::string& path);
+
 }  // namespace quorum::sweep
