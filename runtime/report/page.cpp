@@ -187,7 +187,14 @@ json problem_lookup(const interchange::Dataset& dataset, const std::vector<json>
       } else {
         entry["text"] = response.text;
       }
-      entry["scores"] = response.scores;
+      // Three decimals are what a reader compares; full floats would triple the page.
+      json scores = json::object();
+      for (const auto& [prm, values] : response.scores) {
+        json rounded = json::array();
+        for (const float v : values) rounded.push_back(std::round(static_cast<double>(v) * 1000.0) / 1000.0);
+        scores[prm] = std::move(rounded);
+      }
+      entry["scores"] = std::move(scores);
       rows.push_back(std::move(entry));
     }
     problems.push_back({{"policy", problem.policy},

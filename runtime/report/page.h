@@ -36,7 +36,8 @@ struct PageInputs {
 
 // The page's per-problem lookup: every problem of the dataset with its gold answer and, per
 // response, its text, its step scores per PRM and its verdict row (interchange::verdict_rows of
-// the same dataset, in the same order). When the texts together pass kLookupTextBytes, each
+// the same dataset, in the same order), the step scores rounded to three decimals (the store
+// and the exports keep them whole). When the texts together pass kLookupTextBytes, each
 // keeps only its end (where the answer is), at least kLookupTextMin bytes, marked "cut" with
 // its full length.
 inline constexpr std::size_t kLookupTextBytes = 8u << 20, kLookupTextMin = 400;
