@@ -64,7 +64,7 @@ struct CoordinatorState {
   std::map<std::string, std::vector<store::ResponseRow>> scoring;  // score unit leased -> its responses
   std::map<std::pair<std::string, std::string>, store::ProblemRow> problems;  // (split, id)
   std::set<scheduler::ModelSet> unrunnable_logged;
-  Stage sample, score;
+  Stage sample, score, search;
   Clock::time_point start = Clock::now(), last_progress;
   // Set once run_atom has loaded the plan. A worker's hello can reach the coordinator first (the
   // in-process worker's, or a fast remote one's); dispatching then would find every count at
@@ -98,7 +98,12 @@ std::string duration_text(double seconds) {
 }
 
 std::string unit_model(const sweep::UnitSpec& spec) {
+  if (spec.kind == "search") return bus::search_model_key(spec.policy, spec.prm);
   return spec.kind == "sample" ? bus::model_key(true, spec.policy) : bus::model_key(false, spec.prm);
+}
+
+Stage& stage_of(CoordinatorState& st, const sweep::UnitSpec& spec) {
+  return spec.kind == "sample" ? st.sample : spec.kind == "score" ? st.score : st.search;
 }
 
 void finish(Self self, int exit_code, const std::string& message);
@@ -154,6 +159,8 @@ bus::Lease make_lease(Self self, const std::string& unit_id, const std::string& 
   if (spec.kind == "sample") {
     lease.sample = {spec.policy, spec.split, std::move(problems), static_cast<std::int64_t>(st.config.samples),
                     st.config.seed};
+  } else if (spec.kind == "search") {
+    lease.search = {spec.search, spec.split, std::move(problems), st.config.seed};
   } else {
     auto responses = st.store->responses(spec.policy, spec.split, spec.problem_ids);
     lease.score.prm = spec.prm, lease.score.policy = spec.policy, lease.score.split = spec.split;
@@ -188,9 +195,12 @@ void on_result(Self self, const std::string& peer, const bus::Result& result) {
   }
   const auto unit_id = lease->unit;
   const auto& spec = st.specs.at(unit_id);
-  const std::size_t expected = spec.kind == "sample" ? spec.problem_ids.size() * st.config.samples : st.scoring[unit_id].size();
-  const std::size_t rows = spec.kind == "sample" ? result.responses.size() : result.scores.size();
-  if (rows != expected) {
+  const std::size_t expected = spec.kind == "sample"   ? spec.problem_ids.size() * st.config.samples
+                               : spec.kind == "search" ? spec.problem_ids.size() * static_cast<std::size_t>(spec.search.n)
+                                                       : st.scoring[unit_id].size();
+  const std::size_t rows = spec.kind == "score" ? result.scores.size() : result.responses.size();
+  // A search's every leaf comes with its scores.
+  if (rows != expected || (spec.kind == "search" && result.scores.size() != expected)) {
     log_line(self, "unit " + unit_id + ": a result of " + std::to_string(rows) + " rows, " + std::to_string(expected) +
                        " expected; leased again");
     acknowledge(self, peer, result.lease_id, false);
@@ -203,6 +213,14 @@ void on_result(Self self, const std::string& peer, const bus::Result& result) {
       st.sample.done += 1;
       for (const auto& waiting : st.waiting[unit_id]) st.scheduler->enqueue(waiting);
       st.waiting.erase(unit_id);
+    } else if (spec.kind == "search") {
+      st.store->commit_search(unit_id, result.responses, result.scores);
+      st.search.done += 1;
+      std::map<std::string, store::ScoreRow> scores;
+      for (const auto& s : result.scores) scores.emplace(s.response_id, s);
+      auto tallied = spec;
+      tallied.policy = spec.search.label;  // the search's cell, beside its policy's own
+      send_scored(self, tallied, result.responses, scores);
     } else {
       st.store->commit_scores(unit_id, result.scores);
       st.score.done += 1;
@@ -357,8 +375,8 @@ void issue(Self self, const scheduler::Action& action) {
 void dispatch(Self self) {
   auto& st = self->state;
   if (st.finishing || !st.planned) return;
-  if (st.sample.done + st.sample.done_before == st.sample.total && st.score.done + st.score.done_before == st.score.total)
-    return finish(self, 0, "");
+  const auto complete = [](const Stage& s) { return s.done + s.done_before == s.total; };
+  if (complete(st.sample) && complete(st.score) && complete(st.search)) return finish(self, 0, "");
   try {
     for (const auto& action : st.scheduler->dispatch()) {
       if (action.kind == scheduler::Action::Kind::release) send(self, action.worker, bus::encode(bus::Release{action.model}));
@@ -392,6 +410,7 @@ void draw_progress(Self self, const std::string& standing) {
   };
   stage_line("sample", st.sample);
   stage_line("score", st.score);
+  if (st.search.total) stage_line("search", st.search);
   char line[200];
   std::snprintf(line, sizeof line, "workers %zu, leases out %zu, re-issued %llu, late results ignored %llu\n",
                 st.workers.size(), st.scheduler->leases_out(), static_cast<unsigned long long>(st.outcome.bus.expired),
@@ -463,7 +482,7 @@ void load_plan(Self self) {
     for (auto& p : st.store->problems(split)) st.problems[{split, p.id}] = p;
   for (const auto& unit : st.store->units()) {
     auto spec = sweep::parse_unit_spec(unit.spec);
-    auto& stage = spec.kind == "sample" ? st.sample : st.score;
+    auto& stage = stage_of(st, spec);
     stage.total += 1;
     if (unit.state == store::UnitState::done) {
       st.done_units.insert(unit.id);
@@ -478,16 +497,19 @@ void load_plan(Self self) {
   for (const auto& [id, spec] : st.specs) {
     if (st.done_units.count(id)) {
       // Scored before a restart: the running tally starts from what is stored.
-      if (spec.kind == "score" && spec.split == sweep::kEvaluation) {
-        const auto responses = st.store->responses(spec.policy, spec.split, spec.problem_ids);
+      if (spec.kind != "sample" && spec.split == sweep::kEvaluation) {
+        auto tallied = spec;
+        if (spec.kind == "search") tallied.policy = spec.search.label;
+        const auto responses = st.store->responses(tallied.policy, spec.split, spec.problem_ids);
         std::vector<std::string> ids;
         for (const auto& r : responses) ids.push_back(r.id);
-        send_scored(self, spec, responses, st.store->scores_for(spec.prm, ids));
+        send_scored(self, tallied, responses, st.store->scores_for(spec.prm, ids));
       }
       continue;
     }
     const auto needed = sweep::sample_unit_id(spec.policy, spec.split, spec.chunk);
-    if (spec.kind == "sample" || st.done_units.count(needed)) ready.push_back(id);
+    // A search needs nothing stored before it.
+    if (spec.kind != "score" || st.done_units.count(needed)) ready.push_back(id);
     else st.waiting[needed].push_back(id);
   }
   // Both splits advance in proportion (chunk k of n at k/n), so a report of a running store
@@ -513,6 +535,13 @@ caf::behavior coordinator(Self self, config::SweepConfig config, RunOptions opti
   for (const auto& p : config.prms)
     models[bus::model_key(false, p.name)] = {weight_bytes.at(bus::model_key(false, p.name)), p.device.rfind("cuda", 0) == 0,
                                              config.runtime.verifiers_per_prm};
+  // A search holds its policy and its PRM together, in a model of its own.
+  for (const auto& run : config::search_runs(config)) {
+    const auto key = bus::search_model_key(run.policy, run.prm);
+    models[key] = {weight_bytes.at(key),
+                   models.at(bus::model_key(true, run.policy)).needs_cuda || models.at(bus::model_key(false, run.prm)).needs_cuda,
+                   config.runtime.samplers_per_policy};
+  }
   // The epoch makes lease ids unique across coordinator restarts.
   st.scheduler.emplace(std::move(models), std::to_string(std::random_device{}() % 1000000));
   st.config = std::move(config);
@@ -592,6 +621,10 @@ RunOutcome run_sweep(const config::SweepConfig& config, const RunOptions& option
     model::check_prm(p);
     weight_bytes[bus::model_key(false, p.name)] = model::prm_resident_bytes(p, config.runtime.batch_size, prm_tokens);
   }
+  // A searcher loads its own policy and PRM: what both hold, together.
+  for (const auto& run : config::search_runs(config))
+    weight_bytes[bus::search_model_key(run.policy, run.prm)] =
+        weight_bytes.at(bus::model_key(true, run.policy)) + weight_bytes.at(bus::model_key(false, run.prm));
   const bool in_process = options.bind.empty();
   const std::uint64_t memory_bytes = std::uint64_t(config.runtime.memory_limit_mb) << 20;
   if (in_process && memory_bytes > 0)

@@ -182,7 +182,7 @@ class WorkerNode {
     const auto model = lease.model();
     if (!welcome_) return log("ignored lease " + lease.lease_id + " before the coordinator's welcome");
     auto& replicas = replicas_[model];
-    const auto wanted = model.rfind("policy/", 0) == 0 ? welcome_->replicas_per_policy : welcome_->replicas_per_prm;
+    const auto wanted = model.rfind("prm/", 0) == 0 ? welcome_->replicas_per_prm : welcome_->replicas_per_policy;
     for (auto& r : replicas)
       if (r.lease.empty()) return start(r, model, lease.lease_id, text);
     if (replicas.size() < wanted) {
@@ -202,6 +202,10 @@ class WorkerNode {
       if (bus::model_key(true, p.name) == model) return system_.spawn<caf::detached>(sampler, p, batch, reply);
     for (const auto& p : welcome_->prms)
       if (bus::model_key(false, p.name) == model) return system_.spawn<caf::detached>(verifier, p, batch, reply);
+    for (const auto& policy : welcome_->policies)
+      for (const auto& prm : welcome_->prms)
+        if (bus::search_model_key(policy.name, prm.name) == model)
+          return system_.spawn<caf::detached>(searcher, policy, prm, batch, reply);
     throw bus::ProtocolError("a lease for " + model + ", which the sweep does not have");
   }
 

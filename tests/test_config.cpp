@@ -591,3 +591,35 @@ TEST_CASE("config: a checker PRM names no model, and only checks the built-in ta
                     "prms:\n  - {name: exact, kind: checker}\n",
                 14, "prms[0].kind", "problems.calibration reads");
 }
+
+TEST_CASE("config: searches name their method, budgets and pairs, each checked", "[config][search]") {
+  Workspace w("search");
+  const std::string prms = "prms:\n  - {name: r, path: ../models/r}\n  - {name: exact, kind: checker}\n";  // 12-14
+  const SweepConfig c = load_sweep(w.config(kMinimal + prms +
+                                            "search:\n"                                                    // 15
+                                            "  - {method: beam_search, n: [4, 8], m: 4, lookahead: 1}\n"   // 16
+                                            "  - {method: dvts, n: 8, m: 2, policies: [b], prms: [exact], max_tokens: 99}\n"));
+  REQUIRE(c.searches.size() == 2);
+  CHECK(c.searches[0].policies == std::vector<std::string>{"a", "b"});
+  CHECK(c.searches[0].prms == std::vector<std::string>{"r", "exact"});
+  const auto runs = search_runs(c);
+  REQUIRE(runs.size() == 2 * 2 * 2 + 1);
+  CHECK(runs[0].label == "a~beam_search-n4-m4-k1~r");
+  CHECK(runs[0].max_tokens == 256);  // the policy's max_new_tokens
+  CHECK(runs.back().label == "b~dvts-n8-m2~exact");
+  CHECK(runs.back().max_tokens == 99);
+  CHECK(search_of(search_json(runs.back())).label == runs.back().label);
+
+  const auto base = kMinimal + prms + "search:\n";
+  require_error(base + "  - {method: beam_search, n: [4, 6], m: 4}\n", 16, "search[0].n[1]", "not a multiple of m = 4");
+  require_error(base + "  - {method: best_of_n, n: 4}\n", 16, "search[0].method", "beam_search");
+  require_error(base + "  - {method: dvts, n: 4, m: 2, policies: [c]}\n", 16, "search[0].policies[0]", "no policy 'c'");
+  require_error(base + "  - {method: dvts, n: 4, m: 2}\n  - {method: dvts, n: [2, 4], m: 2}\n", 17, "search[1]",
+                "searches a~dvts-n4-m2~r again");
+  require_error(base + "  - {method: dvts, n: [], m: 2}\n", 16, "search[0].n", "is empty");
+  require_error(base + "  - {method: dvts, m: 2}\n", 16, "search[0].n", "missing");
+  require_error(kMinimal + "search:\n  - {method: dvts, n: 4, m: 2}\n", 13, "search[0]", "needs a PRM");
+  require_error(kMinimal + "prms:\n  - {name: rm, path: ../models/r, kind: outcome_head, score_transform: sigmoid}\n"
+                           "search:\n  - {method: dvts, n: 4, m: 2}\n",
+                15, "search[0]", "scores whole responses");
+}

@@ -162,6 +162,82 @@ TEST_CASE("quorum run: a checker PRM scores the shipped policy's responses throu
   CHECK(zeros > 0);
 }
 
+namespace {
+
+// The shipped small policy at level 2 with the exact checker and the shipped small PRM, sampled
+// for best-of-N and searched by beam search (n 2 and 4) and DVTS (n 4, checker only).
+std::string search_sweep(const std::string& store) {
+  const auto models = (std::filesystem::path(QUORUM_TEST_DATA) / ".." / ".." / "models").lexically_normal().string();
+  return "sweep: searched\nstore: " + store + "\nseed: 2\nproblems:\n"
+         "  evaluation: {task: arithmetic, levels: [2], count: 6, seed: 8}\n"
+         "  calibration: {task: arithmetic, levels: [2], count: 4, seed: 9}\n"
+         "policies:\n  - {name: p, path: " + models + "/policy-small, max_new_tokens: 64}\n"
+         "prms:\n  - {name: exact, kind: checker}\n  - {name: prm, path: " + models + "/prm-small}\n"
+         "samples: 4\n"
+         "search:\n  - {method: beam_search, n: [2, 4], m: 2, max_steps: 12}\n"
+         "  - {method: dvts, n: 4, m: 2, prms: [exact]}\n"
+         "analysis: {budgets: [1, 2, 4], draws: 4, bootstrap: 10, calibration_draws: 2}\n"
+         "runtime: {problems_per_unit: 2, batch_size: 8}\n";
+}
+
+}  // namespace
+
+TEST_CASE("quorum run: beam search and DVTS units run through the actors beside best-of-N, reproducibly",
+          "[run][cli][search]") {
+  TempDir dir("run-search");
+  const auto config = quorum::config::load_sweep(dir.file("sweep.yaml", search_sweep("s.db")));
+  const auto runs = quorum::config::search_runs(config);
+  REQUIRE(runs.size() == 5);  // beam search: 2 PRMs x n 2, 4; DVTS: the checker at n 4
+  const auto run = run_quorum("run " + config.file + " --quiet");
+  INFO(run.output);
+  REQUIRE(run.exit_code == 0);
+  const auto status = run_quorum("status " + (dir.path() / "s.db").string());
+  CHECK(status.output.find("search units: 25/25 done") != std::string::npos);  // 5 searches x 5 chunks
+
+  quorum::store::Store store((dir.path() / "s.db").string(), true);
+  std::size_t leaves = 0;
+  for (const char* split : {"evaluation", "calibration"}) {
+    std::map<std::string, quorum::task::Problem> problems;
+    for (const auto& p : store.problems(split)) problems.emplace(p.id, *quorum::task::parse_problem(p.text));
+    for (const auto& search : runs) {
+      const auto scores = store.scores(search.prm, search.label, split);
+      const auto responses = store.responses(search.label, split);
+      CHECK(responses.size() == problems.size() * static_cast<std::size_t>(search.n));
+      for (const auto& response : responses) {
+        const auto found = scores.find(response.id);
+        REQUIRE(found != scores.end());
+        INFO(search.label << " " << response.text);
+        CHECK(found->second.scores.size() == response.steps.size());
+        // A leaf keeps the scores of its own path: for the exact checker, its own steps' verdicts.
+        if (search.prm == "exact")
+          CHECK(found->second.scores == quorum::task::prefix_correct_scores(problems.at(response.problem_id), response.steps));
+        CHECK(response.completion_tokens > 0);
+        ++leaves;
+      }
+    }
+  }
+  CHECK(leaves == 10 * (2 + 2 + 4 + 4 + 4));
+  CHECK(rows(store.path(), "responses") == static_cast<std::int64_t>(10 * 4 + leaves));
+
+  const auto csv = read_text(dir.path() / "report" / "search.csv");
+  for (const char* row : {"p,exact,beam_search,4,2,0,last,majority,", "p,prm,beam_search,2,2,0,min,weighted,",
+                          "p,exact,dvts,4,2,0,last,best_of_n,", "p,exact,best_of_n,4,,,last,majority,"})
+    CHECK(csv.find(row) != std::string::npos);
+  CHECK(read_text(dir.path() / "report" / "summary.md").find("## Step-level search") != std::string::npos);
+
+  // Each search's leaves depend only on (seed, search, problem): another store gets the same rows.
+  const auto again = run_quorum("run " + dir.file("again.yaml", search_sweep("again.db")) + " --quiet");
+  REQUIRE(again.exit_code == 0);
+  quorum::store::Store other((dir.path() / "again.db").string(), true);
+  for (const auto& search : runs) {
+    const auto a = store.responses(search.label, "evaluation"), b = other.responses(search.label, "evaluation");
+    REQUIRE(a.size() == b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) CHECK((a[i].id == b[i].id && a[i].text == b[i].text));
+    const auto sa = store.scores(search.prm, search.label, "evaluation"), sb = other.scores(search.prm, search.label, "evaluation");
+    for (const auto& [id, row] : sa) CHECK(row.scores == sb.at(id).scores);
+  }
+}
+
 TEST_CASE("quorum run: broken inputs stop it before any work, naming the cause", "[run][cli]") {
   TempDir dir("run-errors");
   // A shipped policy's directory whose weights file is not a checkpoint.
@@ -207,8 +283,12 @@ TEST_CASE("quorum run: killed with SIGKILL at random points and restarted, it en
           "[run][kill]") {
   TempDir dir("run-kill");
   train_tiny_models(dir);
-  const auto reference_config = dir.file("reference.yaml", sweep_yaml("reference.db", 12, 6, 40));
-  const auto killed_config = dir.file("killed.yaml", sweep_yaml("killed.db", 12, 6, 40));
+  // Search units too: their leaves must come back the same after kills.
+  const auto with_search = [](std::string yaml) {
+    return yaml.insert(yaml.find("analysis:"), "search:\n  - {method: beam_search, n: 4, m: 2, max_steps: 8}\n");
+  };
+  const auto reference_config = dir.file("reference.yaml", with_search(sweep_yaml("reference.db", 12, 6, 40)));
+  const auto killed_config = dir.file("killed.yaml", with_search(sweep_yaml("killed.db", 12, 6, 40)));
 
   const auto begin = std::chrono::steady_clock::now();
   const auto reference = run_quorum("run " + reference_config + " --quiet");
@@ -244,9 +324,21 @@ TEST_CASE("quorum run: killed with SIGKILL at random points and restarted, it en
   REQUIRE(resumed.exit_code == 0);
 
   const auto reference_store = (dir.path() / "reference.db").string(), killed_store = (dir.path() / "killed.db").string();
-  // (12 + 4 problems) x 2 policies x 6 samples: none missing, none twice.
-  CHECK(rows(killed_store, "responses") == 192);
-  CHECK(rows(killed_store, "scores") == 192);
+  // (12 + 4 problems) x 2 policies x (6 samples + 4 leaves of a beam search): none missing, none twice.
+  CHECK(rows(killed_store, "responses") == 192 + 128);
+  CHECK(rows(killed_store, "scores") == 192 + 128);
+  {
+    quorum::store::Store a(reference_store, true), b(killed_store, true);
+    for (const auto& search : quorum::config::search_runs(quorum::config::load_sweep(killed_config)))
+      for (const char* split : {"evaluation", "calibration"}) {
+        const auto x = a.responses(search.label, split), y = b.responses(search.label, split);
+        REQUIRE(x.size() == y.size());
+        for (std::size_t i = 0; i < x.size(); ++i) CHECK((x[i].id == y[i].id && x[i].text == y[i].text));
+        const auto sx = a.scores(search.prm, search.label, split), sy = b.scores(search.prm, search.label, split);
+        REQUIRE(sx.size() == sy.size());
+        for (const auto& [id, row] : sx) CHECK(row.scores == sy.at(id).scores);
+      }
+  }
   for (const char* split : {"evaluation", "calibration"}) {
     const auto a = (dir.path() / (std::string("a-") + split + ".jsonl")).string();
     const auto b = (dir.path() / (std::string("b-") + split + ".jsonl")).string();

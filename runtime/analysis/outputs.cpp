@@ -14,14 +14,14 @@ namespace quorum::analysis {
 
 using aggregation::Strategy;
 
-namespace {
-
-std::string number(double value, int digits = 6) {
+std::string number(double value, int digits) {
   if (std::isnan(value)) return "";
   char buffer[64];
   std::snprintf(buffer, sizeof buffer, "%.*g", digits, value);
   return buffer;
 }
+
+namespace {
 
 std::string fixed(double value, int decimals = 3) {
   if (std::isnan(value)) return "n/a";

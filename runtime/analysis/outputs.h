@@ -26,6 +26,9 @@ std::vector<double> weight_curve(const calibration::Calibration& fit, aggregatio
 // A cell's weight curve averaged over its calibration folds.
 std::vector<double> mean_weight_curve(const CellResult& cell, aggregation::Strategy strategy);
 
+// A number as the CSV files write it: %g with `digits` significant digits; NaN (unknown) empty.
+std::string number(double value, int digits = 6);
+
 std::string results_csv(const Analysis& analysis);
 std::string savings_csv(const Analysis& analysis);
 std::string calibration_json(const Analysis& analysis);

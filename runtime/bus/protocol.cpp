@@ -84,7 +84,12 @@ config::PrmSpec prm_from(const json& j) {
 
 std::string model_key(bool policy, const std::string& name) { return (policy ? "policy/" : "prm/") + name; }
 
-std::string Lease::model() const { return kind == "sample" ? model_key(true, sample.policy) : model_key(false, score.prm); }
+std::string search_model_key(const std::string& policy, const std::string& prm) { return "search/" + policy + "/" + prm; }
+
+std::string Lease::model() const {
+  if (kind == "search") return search_model_key(search.run.policy, search.run.prm);
+  return kind == "sample" ? model_key(true, sample.policy) : model_key(false, score.prm);
+}
 
 std::string encode(const Hello& hello) {
   auto j = envelope("hello");
@@ -146,6 +151,10 @@ std::string encode(const Lease& lease) {
     const auto& w = lease.sample;
     j["work"] = {{"policy", w.policy}, {"split", w.split}, {"problems", problems_json(w.problems)},
                  {"samples", w.samples}, {"seed", w.seed}};
+  } else if (lease.kind == "search") {
+    const auto& w = lease.search;
+    j["work"] = {{"search", config::search_json(w.run)}, {"split", w.split}, {"problems", problems_json(w.problems)},
+                 {"seed", w.seed}};
   } else {
     const auto& w = lease.score;
     json responses = json::array();
@@ -167,6 +176,11 @@ Lease decode_lease(const std::string& message) {
     if (lease.kind == "sample") {
       lease.sample = {w.at("policy").get<std::string>(), w.at("split").get<std::string>(), problems_from(w.at("problems")),
                       w.at("samples").get<std::int64_t>(), w.at("seed").get<std::uint64_t>()};
+    } else if (lease.kind == "search") {
+      auto& s = lease.search;
+      s.run = config::search_of(w.at("search"));
+      s.split = w.at("split").get<std::string>(), s.problems = problems_from(w.at("problems"));
+      s.seed = w.at("seed").get<std::uint64_t>();
     } else if (lease.kind == "score") {
       auto& s = lease.score;
       s.prm = w.at("prm").get<std::string>(), s.policy = w.at("policy").get<std::string>();

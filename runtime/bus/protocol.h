@@ -29,7 +29,7 @@
 
 namespace quorum::bus {
 
-// 2: score leases carry each response's text.
+// 2: score leases carry each response's text; search leases.
 inline constexpr int kProtocolVersion = 2;
 
 struct ProblemInput {
@@ -56,8 +56,19 @@ struct ScoreWork {
   std::vector<ScoreInput> responses;
 };
 
-// A worker's models are named by role and name: "policy/NAME" or "prm/NAME".
+// A search unit: one search (a policy, a PRM, a method and a budget) on each problem. A
+// problem's search has the seed sequence_seed(seed, label, split, problem, 0).
+struct SearchWork {
+  config::SearchRun run;
+  std::string split;
+  std::vector<ProblemInput> problems;
+  std::uint64_t seed = 0;
+};
+
+// A worker's models are named by role and name: "policy/NAME" or "prm/NAME"; a search holds
+// its pair together, "search/POLICY/PRM".
 std::string model_key(bool policy, const std::string& name);
+std::string search_model_key(const std::string& policy, const std::string& prm);
 
 struct Hello {
   std::string worker;                // a name unique among the sweep's workers (host, pid)
@@ -84,16 +95,17 @@ struct Heartbeat {
 struct Lease {
   std::string lease_id;  // unique per issue: a unit leased again gets a new id
   std::string unit_id;
-  std::string kind;  // "sample" or "score"
+  std::string kind;  // "sample", "score" or "search"
   SampleWork sample;
   ScoreWork score;
+  SearchWork search;
   std::string model() const;  // the model key the unit needs
 };
 
 struct Result {
   std::string lease_id, unit_id;
-  std::vector<store::ResponseRow> responses;  // sample units
-  std::vector<store::ScoreRow> scores;        // score units
+  std::vector<store::ResponseRow> responses;  // sample and search units
+  std::vector<store::ScoreRow> scores;        // score and search units
 };
 
 struct Failure {

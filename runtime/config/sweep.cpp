@@ -33,7 +33,9 @@ constexpr std::uint64_t kAnyU64 = std::numeric_limits<std::uint64_t>::max();
 constexpr std::uint64_t kAnyInt = INT_MAX;
 
 const std::vector<std::string> kSweepKeys = {"sweep", "store", "report", "seed", "problems", "policies",
-                                             "prms", "samples", "analysis", "runtime"};
+                                             "prms", "samples", "search", "analysis", "runtime"};
+const std::vector<std::string> kSearchKeys = {"method", "n", "m", "lookahead", "max_steps", "max_tokens",
+                                              "policies", "prms"};
 const std::vector<std::string> kProblemsKeys = {"evaluation", "calibration"};
 const std::vector<std::string> kArithmeticKeys = {"task", "levels", "count", "seed"};
 const std::vector<std::string> kJsonlKeys = {"jsonl", "format", "limit"};
@@ -101,6 +103,18 @@ class Parser {
     if (c.policies.empty()) reader_.fail(policies, "needs at least one policy");
     if (auto v = top.get("prms"))
       for (const auto& p : reader_.list(*v)) c.prms.push_back(prm(p, c));
+
+    if (auto v = top.get("search")) {
+      std::set<std::string> labels;
+      for (const auto& s : reader_.list(*v)) {
+        c.searches.push_back(search(s, c));
+        SweepConfig one;
+        one.policies = c.policies, one.searches = {c.searches.back()};
+        for (const auto& run : search_runs(one))
+          if (!labels.insert(run.label).second)
+            reader_.fail(s, "searches " + run.label + " again (an earlier entry has the same method, n, m, lookahead and pair)");
+      }
+    }
 
     if (auto v = top.get("runtime")) c.runtime = runtime(*v);
     c.analysis.seed = c.seed;
@@ -296,6 +310,52 @@ class Parser {
     return p;
   }
 
+  // A search entry: its method, budgets and pairs, each checked against what the sweep has.
+  SearchSpec search(const Value& v, const SweepConfig& c) const {
+    const Map m(reader_, v, kSearchKeys, "search settings");
+    SearchSpec s;
+    s.method = reader_.choice(m.require("method"), {"beam_search", "dvts"});
+    if (auto x = m.get("m")) s.m = static_cast<std::int64_t>(reader_.whole(*x, 1, kMaxSamples));
+    const Value budgets = m.require("n");
+    const auto listed = budgets.node.IsSequence() ? reader_.list(budgets) : std::vector<Value>{budgets};
+    if (listed.empty()) reader_.fail(budgets, "is empty: give the budgets n to search with");
+    for (const auto& b : listed) {
+      const auto n = static_cast<std::int64_t>(reader_.whole(b, 1, kMaxSamples));
+      if (n % s.m != 0)
+        reader_.fail(b, "n = " + std::to_string(n) + " is not a multiple of m = " + std::to_string(s.m) +
+                            ": " + s.method + " keeps n / m candidates, each expanded m times");
+      if (std::count(s.n.begin(), s.n.end(), n)) reader_.fail(b, "n = " + std::to_string(n) + " is listed twice");
+      s.n.push_back(n);
+    }
+    if (auto x = m.get("lookahead")) s.lookahead = static_cast<std::int64_t>(reader_.whole(*x, 0, 64));
+    if (auto x = m.get("max_steps")) s.max_steps = static_cast<std::int64_t>(reader_.whole(*x, 1, 4096));
+    if (auto x = m.get("max_tokens")) s.max_tokens = static_cast<std::int64_t>(reader_.whole(*x, 1, kMaxCount));
+    auto names = [&](const char* key, const auto& known, const char* what) {
+      std::vector<std::string> picked;
+      if (auto x = m.get(key)) {
+        for (const auto& name : reader_.list(*x)) {
+          const auto text = reader_.nonempty_text(name);
+          if (std::none_of(known.begin(), known.end(), [&](const auto& k) { return k.name == text; }))
+            reader_.fail(name, std::string("the sweep has no ") + what + " '" + text + "'");
+          if (std::count(picked.begin(), picked.end(), text)) reader_.fail(name, "'" + text + "' is listed twice");
+          picked.push_back(text);
+        }
+      } else {
+        for (const auto& k : known) picked.push_back(k.name);
+      }
+      return picked;
+    };
+    s.policies = names("policies", c.policies, "policy");
+    s.prms = names("prms", c.prms, "PRM");
+    if (s.prms.empty()) reader_.fail(v, "a search needs a PRM to score its steps, and the sweep has none");
+    for (const auto& name : s.prms)
+      for (const auto& p : c.prms)
+        if (p.name == name && p.kind == "outcome_head")
+          reader_.fail(m.has("prms") ? *m.get("prms") : v,
+                       "PRM '" + name + "' is an outcome_head model: it scores whole responses, not a search's steps");
+    return s;
+  }
+
   // The built-in task's step checker as a PRM: no model to name, place or prompt, and only the
   // built-in task's problems to check.
   void checker(const Map& m, const Value& kind, const SweepConfig& c) const {
@@ -414,6 +474,36 @@ class Parser {
 };
 
 }  // namespace
+
+nlohmann::json search_json(const SearchRun& run) {
+  return {{"label", run.label}, {"policy", run.policy}, {"prm", run.prm}, {"method", run.method}, {"n", run.n},
+          {"m", run.m}, {"lookahead", run.lookahead}, {"max_steps", run.max_steps}, {"max_tokens", run.max_tokens}};
+}
+
+SearchRun search_of(const nlohmann::json& j) {
+  SearchRun run;
+  run.label = j.at("label"), run.policy = j.at("policy"), run.prm = j.at("prm"), run.method = j.at("method");
+  run.n = j.at("n"), run.m = j.at("m"), run.lookahead = j.at("lookahead");
+  run.max_steps = j.at("max_steps"), run.max_tokens = j.at("max_tokens");
+  return run;
+}
+
+std::vector<SearchRun> search_runs(const SweepConfig& config) {
+  std::vector<SearchRun> runs;
+  for (const auto& s : config.searches)
+    for (const auto& policy : s.policies)
+      for (const auto& prm : s.prms)
+        for (const auto n : s.n) {
+          SearchRun run{"", policy, prm, s.method, n, s.m, s.lookahead, s.max_steps, s.max_tokens};
+          if (run.max_tokens == 0)
+            for (const auto& p : config.policies)
+              if (p.name == policy) run.max_tokens = p.max_new_tokens;
+          run.label = policy + "~" + s.method + "-n" + std::to_string(n) + "-m" + std::to_string(s.m) +
+                      (s.lookahead ? "-k" + std::to_string(s.lookahead) : "") + "~" + prm;
+          runs.push_back(std::move(run));
+        }
+  return runs;
+}
 
 SweepConfig load_sweep(const std::string& path) {
   const std::string text = read_file(path);

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "runtime/analysis/analyze.h"
 
 namespace quorum::config {
@@ -69,6 +71,30 @@ struct PrmSpec {
   std::string score_transform;
 };
 
+// Step-level search beside the sampled pools (best-of-N): for every (policy, PRM) pair it names
+// and every budget n, a search whose n leaves become that pair's responses (docs/search.md).
+struct SearchSpec {
+  std::string method;               // beam_search or dvts
+  std::vector<std::int64_t> n;      // budgets: leaves per problem, each a multiple of m
+  std::int64_t m = 4;               // beam width (expansions per kept candidate)
+  std::int64_t lookahead = 0;
+  std::int64_t max_steps = 40;
+  std::int64_t max_tokens = 0;      // policy tokens in a path; 0: the policy's max_new_tokens
+  std::vector<std::string> policies, prms;  // the pairs: every policy with every PRM listed
+};
+
+// One search of a sweep: a (policy, PRM) pair, one budget, the settings. Its label names its
+// responses in the store and its cells in the analysis, e.g. "pa~beam_search-n8-m4~prm".
+struct SearchRun {
+  std::string label, policy, prm, method;
+  std::int64_t n = 0, m = 0, lookahead = 0, max_steps = 0, max_tokens = 0;
+};
+std::vector<SearchRun> search_runs(const struct SweepConfig& config);
+// A search run as the store and the bus carry it, and back (nlohmann's out_of_range or
+// type_error for a malformed one).
+nlohmann::json search_json(const SearchRun& run);
+SearchRun search_of(const nlohmann::json& j);
+
 struct RuntimeSpec {
   std::size_t problems_per_unit = 4;   // one work unit: these problems, all their samples
   std::size_t batch_size = 32;         // sequences per forward pass
@@ -100,6 +126,7 @@ struct SweepConfig {
   std::vector<PrmSpec> prms;
   std::size_t samples = 0;   // responses per problem per policy (N_max)
   analysis::AnalysisSettings analysis;  // budgets, strategies, reductions, draws, bootstrap, reference
+  std::vector<SearchSpec> searches;
   RuntimeSpec runtime;
 };
 

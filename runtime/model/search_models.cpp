@@ -1,12 +1,15 @@
 // The search's step policy and step verifier over loaded models (search_models.h).
 #include "runtime/model/search_models.h"
 
+#include <chrono>
 #include <map>
 #include <optional>
 
+#include "runtime/answers/answer.h"
 #include "runtime/common/error.h"
 #include "runtime/common/text.h"
 #include "runtime/model/loading.h"
+#include "runtime/model/workers.h"
 #include "runtime/task/arithmetic.h"
 
 namespace quorum::model {
@@ -155,6 +158,60 @@ SearchModels::SearchModels(const config::PolicySpec& policy, const config::PrmSp
 }
 
 SearchModels::~SearchModels() = default;
+
+std::size_t SearchModels::prompt_tokens(const std::string& problem) const {
+  return models_->policy.prompt_ids(problem).size();
+}
+
+SearchWorker::SearchWorker(config::PolicySpec policy, config::PrmSpec prm, std::size_t batch_size)
+    : policy_(std::move(policy)), prm_(std::move(prm)), batch_size_(batch_size) {}
+
+SearchWorker::~SearchWorker() = default;
+
+void SearchWorker::release() { models_.reset(); }
+
+bus::Result SearchWorker::run(const bus::SearchWork& work, const std::string& unit_id) {
+  const auto& run = work.run;
+  search::SearchSettings settings;
+  const auto method = search::parse_method(run.method);
+  if (!method || *method == search::Method::best_of_n)
+    throw InputError("", 0, "search.method", "'" + run.method + "' is not a search method of a sweep (beam_search, dvts)");
+  settings.method = *method;
+  settings.n = run.n, settings.m = run.m, settings.lookahead = run.lookahead;
+  settings.max_steps = run.max_steps, settings.max_tokens = run.max_tokens;
+  search::validate(settings, "search " + run.label);
+  if (!models_) models_ = std::make_unique<SearchModels>(policy_, prm_, batch_size_);
+  // Its share of a total spread over n leaves, the first ones taking the remainder.
+  const auto share = [&](std::int64_t total, std::int64_t leaf) { return total / run.n + (leaf < total % run.n ? 1 : 0); };
+  bus::Result result;
+  result.unit_id = unit_id;
+  for (const auto& problem : work.problems) {
+    const auto start = std::chrono::steady_clock::now();
+    const auto seed = sequence_seed(work.seed, run.label, work.split, problem.id, 0);
+    const auto found = models_->run(settings, seed, problem.text);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (static_cast<std::int64_t>(found.leaves.size()) != run.n)
+      throw std::logic_error("search " + run.label + " returned " + std::to_string(found.leaves.size()) + " leaves, not " +
+                             std::to_string(run.n));
+    const auto prompt = static_cast<std::int64_t>(models_->prompt_tokens(problem.text));
+    for (std::int64_t i = 0; i < run.n; ++i) {
+      const auto& leaf = found.leaves[static_cast<std::size_t>(i)];
+      store::ResponseRow row;
+      row.id = store::response_id(run.label, work.split, problem.id, i);
+      row.policy = run.label, row.split = work.split, row.problem_id = problem.id, row.sample_index = i;
+      for (const auto& step : leaf.steps) row.text += (row.text.empty() ? "" : policy_.step_separator) + step;
+      row.steps = leaf.steps;
+      row.answer = answers::extract_answer(row.text);
+      row.prompt_tokens = prompt;
+      row.completion_tokens = share(found.policy_tokens, i);
+      row.seconds = seconds / static_cast<double>(run.n);
+      std::vector<float> scores(leaf.step_scores.begin(), leaf.step_scores.end());
+      result.scores.push_back({row.id, run.prm, std::move(scores), share(found.verifier_tokens, i), 0.0});
+      result.responses.push_back(std::move(row));
+    }
+  }
+  return result;
+}
 
 search::SearchResult SearchModels::run(const search::SearchSettings& settings, std::uint64_t seed,
                                        const std::string& problem) {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "runtime/bus/protocol.h"
 #include "runtime/config/sweep.h"
 #include "runtime/search/search.h"
 
@@ -29,10 +30,34 @@ class SearchModels {
   ~SearchModels();
   search::SearchResult run(const search::SearchSettings& settings, std::uint64_t seed, const std::string& problem);
 
+  // The prompt's token count for a problem.
+  std::size_t prompt_tokens(const std::string& problem) const;
+
   struct Models;  // the loaded models (search_models.cpp)
 
  private:
   std::unique_ptr<Models> models_;
+};
+
+// The model side of a sweep's searcher actor: every problem of a search lease searched with the
+// lease's settings (the problem's seed: sequence_seed(seed, label, split, problem, 0)), its n
+// leaves stored as responses of the search's label, in leaf order, with the step scores the
+// search read for them. A search's cost is shared out over its leaves: each leaf's
+// completion_tokens and scored_tokens are its share (the first ones take the remainder) of
+// every token the search generated and its verifier read for the problem, pruned candidates and
+// lookahead included, so they sum to the search's totals; seconds likewise.
+class SearchWorker {
+ public:
+  SearchWorker(config::PolicySpec policy, config::PrmSpec prm, std::size_t batch_size);
+  ~SearchWorker();
+  bus::Result run(const bus::SearchWork& work, const std::string& unit_id);
+  void release();
+
+ private:
+  config::PolicySpec policy_;
+  config::PrmSpec prm_;
+  std::size_t batch_size_;
+  std::unique_ptr<SearchModels> models_;
 };
 
 }  // namespace quorum::model

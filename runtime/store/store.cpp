@@ -347,34 +347,46 @@ std::int64_t Store::release_leases() {
 }
 
 void Store::commit_responses(const std::string& unit_id, const std::vector<ResponseRow>& rows) {
-  commit_unit(unit_id, [&] {
-    Statement s(db_,
-                "INSERT INTO responses (id, policy, split, problem_id, sample_index, text, steps, answer, "
-                "prompt_tokens, completion_tokens, seconds, unit_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET text = excluded.text, steps = excluded.steps, answer = excluded.answer, "
-                "prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens, "
-                "seconds = excluded.seconds, unit_id = excluded.unit_id");
-    for (const auto& row : rows) {
-      s.reset();
-      s.bind(row.id).bind(row.policy).bind(row.split).bind(row.problem_id).bind(row.sample_index).bind(row.text);
-      s.bind(nlohmann::json(row.steps).dump()).bind(row.answer).bind(row.prompt_tokens).bind(row.completion_tokens);
-      s.bind(row.seconds).bind(unit_id).run();
-    }
-  });
+  commit_unit(unit_id, [&] { write_responses(unit_id, rows); });
 }
 
 void Store::commit_scores(const std::string& unit_id, const std::vector<ScoreRow>& rows) {
+  commit_unit(unit_id, [&] { write_scores(unit_id, rows); });
+}
+
+void Store::commit_search(const std::string& unit_id, const std::vector<ResponseRow>& responses,
+                          const std::vector<ScoreRow>& scores) {
   commit_unit(unit_id, [&] {
-    Statement s(db_,
-                "INSERT INTO step_scores (response_id, prm, scores, scored_tokens, seconds, unit_id) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (response_id, prm) DO UPDATE SET scores = excluded.scores, "
-                "scored_tokens = excluded.scored_tokens, seconds = excluded.seconds, unit_id = excluded.unit_id");
-    for (const auto& row : rows) {
-      s.reset();
-      s.bind(row.response_id).bind(row.prm).bind(nlohmann::json(row.scores).dump()).bind(row.scored_tokens);
-      s.bind(row.seconds).bind(unit_id).run();
-    }
+    write_responses(unit_id, responses);
+    write_scores(unit_id, scores);
   });
+}
+
+void Store::write_responses(const std::string& unit_id, const std::vector<ResponseRow>& rows) {
+  Statement s(db_,
+              "INSERT INTO responses (id, policy, split, problem_id, sample_index, text, steps, answer, "
+              "prompt_tokens, completion_tokens, seconds, unit_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+              "ON CONFLICT (id) DO UPDATE SET text = excluded.text, steps = excluded.steps, answer = excluded.answer, "
+              "prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens, "
+              "seconds = excluded.seconds, unit_id = excluded.unit_id");
+  for (const auto& row : rows) {
+    s.reset();
+    s.bind(row.id).bind(row.policy).bind(row.split).bind(row.problem_id).bind(row.sample_index).bind(row.text);
+    s.bind(nlohmann::json(row.steps).dump()).bind(row.answer).bind(row.prompt_tokens).bind(row.completion_tokens);
+    s.bind(row.seconds).bind(unit_id).run();
+  }
+}
+
+void Store::write_scores(const std::string& unit_id, const std::vector<ScoreRow>& rows) {
+  Statement s(db_,
+              "INSERT INTO step_scores (response_id, prm, scores, scored_tokens, seconds, unit_id) "
+              "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (response_id, prm) DO UPDATE SET scores = excluded.scores, "
+              "scored_tokens = excluded.scored_tokens, seconds = excluded.seconds, unit_id = excluded.unit_id");
+  for (const auto& row : rows) {
+    s.reset();
+    s.bind(row.response_id).bind(row.prm).bind(nlohmann::json(row.scores).dump()).bind(row.scored_tokens);
+    s.bind(row.seconds).bind(unit_id).run();
+  }
 }
 
 std::vector<ResponseRow> Store::responses(const std::string& policy, const std::string& split,

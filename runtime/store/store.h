@@ -109,6 +109,9 @@ class Store {
   // The rows and the unit's state "done", in one transaction.
   void commit_responses(const std::string& unit_id, const std::vector<ResponseRow>& rows);
   void commit_scores(const std::string& unit_id, const std::vector<ScoreRow>& rows);
+  // A search unit's leaves and their step scores.
+  void commit_search(const std::string& unit_id, const std::vector<ResponseRow>& responses,
+                     const std::vector<ScoreRow>& scores);
 
   // Responses of a policy and split, ordered by problem position then sample index; an empty
   // problem list means all problems.
@@ -139,6 +142,8 @@ class Store {
   // The rows of a unit and its state "done", together.
   template <typename Write>
   void commit_unit(const std::string& unit_id, Write write_rows);
+  void write_responses(const std::string& unit_id, const std::vector<ResponseRow>& rows);
+  void write_scores(const std::string& unit_id, const std::vector<ScoreRow>& rows);
 
   std::string path_;
   sqlite3* db_ = nullptr;

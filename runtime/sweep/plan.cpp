@@ -37,9 +37,13 @@ json plan_key(const config::SweepConfig& c, const std::vector<config::Problem>& 
     for (const auto& p : problems) out.push_back(p.id);
     return out;
   };
-  return {{"seed", c.seed}, {"samples", c.samples}, {"problems_per_unit", c.runtime.problems_per_unit},
-          {"policies", policies}, {"prms", prms}, {"evaluation_problems", ids(evaluation)},
-          {"calibration_problems", ids(calibration)}};
+  json key = {{"seed", c.seed}, {"samples", c.samples}, {"problems_per_unit", c.runtime.problems_per_unit},
+             {"policies", policies}, {"prms", prms}, {"evaluation_problems", ids(evaluation)},
+             {"calibration_problems", ids(calibration)}};
+  json searches = json::array();
+  for (const auto& run : config::search_runs(c)) searches.push_back(config::search_json(run));
+  if (!searches.empty()) key["searches"] = searches;
+  return key;
 }
 
 // The first key path at which two JSON values differ, for a message a user can act on.
@@ -83,6 +87,11 @@ std::vector<store::UnitRow> units_of(const config::SweepConfig& c, const std::st
                               {"problems", ids}}.dump(),
                          store::UnitState::pending, 0});
     }
+    for (const auto& run : config::search_runs(c)) {
+      auto spec = config::search_json(run);
+      spec["kind"] = "search", spec["split"] = split, spec["chunk"] = chunk, spec["problems"] = ids;
+      units.push_back({search_unit_id(run.label, split, chunk), "search", spec.dump(), store::UnitState::pending, 0});
+    }
   }
   return units;
 }
@@ -112,7 +121,12 @@ UnitSpec parse_unit_spec(const std::string& spec_json) {
   spec.split = j.at("split").get<std::string>();
   spec.chunk = j.at("chunk").get<std::size_t>();
   spec.problem_ids = j.at("problems").get<std::vector<std::string>>();
+  if (spec.kind == "search") spec.search = config::search_of(j);
   return spec;
+}
+
+std::string search_unit_id(const std::string& label, const std::string& split, std::size_t chunk) {
+  return "search/" + label + "/" + split + "/" + std::to_string(chunk);
 }
 
 std::string sample_unit_id(const std::string& policy, const std::string& split, std::size_t chunk) {
@@ -128,8 +142,11 @@ json describe(const config::SweepConfig& c) {
   json strategies = json::array(), reductions = json::array();
   for (auto s : a.strategies) strategies.push_back(std::string(aggregation::name(s)));
   for (auto r : a.reductions) reductions.push_back(std::string(aggregation::name(r)));
+  json searches = json::array();
+  for (const auto& run : config::search_runs(c)) searches.push_back(config::search_json(run));
   return {{"name", c.name}, {"config", c.file}, {"report", c.report}, {"policies", names_of(c.policies)},
           {"prms", names_of(c.prms)}, {"samples", c.samples}, {"calibration_split", c.has_calibration_split},
+          {"searches", searches},
           {"analysis", {{"budgets", a.budgets}, {"strategies", strategies}, {"reductions", reductions},
                         {"folds", a.folds}, {"draws", a.draws}, {"calibration_draws", a.calibration_draws},
                         {"bootstrap", a.bootstrap_resamples}, {"seed", a.seed}, {"threads", a.threads},

@@ -1,7 +1,9 @@
 // The plan of a sweep: its problems and its fixed work units, written into the store once and
 // read back by every restart. A unit is one chunk of `problems_per_unit` problems of one split:
 // a sample unit asks one policy for all samples of those problems; a score unit asks one PRM to
-// score one policy's responses to them and becomes ready once that sample unit is stored.
+// score one policy's responses to them and becomes ready once that sample unit is stored; a
+// search unit runs one search (config::SearchRun: a policy, a PRM, a method and a budget n) on
+// each of them and stores its n leaves with their step scores.
 #pragma once
 
 #include <string>
@@ -19,16 +21,19 @@ inline constexpr const char* kCalibration = "calibration";
 
 // What a unit computes, parsed from its spec.
 struct UnitSpec {
-  std::string kind;  // "sample" or "score"
+  std::string kind;  // "sample", "score" or "search"
   std::string policy, prm, split;
   std::size_t chunk = 0;
   std::vector<std::string> problem_ids;
+  config::SearchRun search;  // a search unit's search (its label names its responses)
 };
 UnitSpec parse_unit_spec(const std::string& spec_json);
 
 // The sample unit whose responses a score unit needs.
 std::string sample_unit_id(const std::string& policy, const std::string& split, std::size_t chunk);
 std::string score_unit_id(const std::string& prm, const std::string& policy, const std::string& split, std::size_t chunk);
+std::string search_unit_id(const std::string& label, const std::string& split, std::size_t chunk);
+
 
 // What the store must keep of a sweep so that `status`, `report` and `export` need no YAML:
 // names, samples, report directory and analysis settings.

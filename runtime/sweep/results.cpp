@@ -12,6 +12,7 @@
 #include "runtime/interchange/verdicts.h"
 #include "runtime/report/page.h"
 #include "runtime/sweep/plan.h"
+#include "runtime/sweep/search_report.h"
 
 namespace quorum::sweep {
 
@@ -23,44 +24,68 @@ json stored_description(store::Store& store) {
   return json::parse(*description);
 }
 
+namespace {
+
+// The records of `policy`'s problems of a split that are complete: `count` responses each, every
+// one scored by every PRM of `prms`.
+void add_complete(store::Store& store, const std::string& policy, const std::vector<std::string>& prms,
+                  std::size_t count, const std::string& split, const std::vector<store::ProblemRow>& problems,
+                  interchange::Dataset& dataset) {
+  std::map<std::string, std::map<std::string, store::ScoreRow>> scores;  // prm -> response id -> row
+  for (const auto& prm : prms) scores[prm] = store.scores(prm, policy, split);
+  std::map<std::string, std::vector<store::ResponseRow>> by_problem;
+  for (auto& row : store.responses(policy, split)) by_problem[row.problem_id].push_back(std::move(row));
+  for (const auto& problem : problems) {
+    auto found = by_problem.find(problem.id);
+    if (found == by_problem.end() || found->second.size() != count) continue;
+    interchange::ProblemRecord record;
+    record.problem_id = problem.id, record.problem = problem.text, record.gold = problem.answer;
+    record.policy = policy, record.file = store.path();
+    bool complete = true;
+    for (const auto& row : found->second) {
+      interchange::ResponseRecord response;
+      response.text = row.text, response.steps = row.steps, response.answer = row.answer;
+      response.prompt_tokens = static_cast<double>(row.prompt_tokens);
+      response.completion_tokens = static_cast<double>(row.completion_tokens);
+      for (const auto& prm : prms) {
+        const auto score = scores[prm].find(row.id);
+        if (score == scores[prm].end()) {
+          complete = false;
+          break;
+        }
+        response.scores[prm] = score->second.scores;
+      }
+      if (!complete) break;
+      record.responses.push_back(std::move(response));
+    }
+    if (!complete) continue;
+    dataset.index[{policy, problem.id}] = dataset.problems.size();
+    dataset.problems.push_back(std::move(record));
+  }
+}
+
+}  // namespace
+
 interchange::Dataset stored_dataset(store::Store& store, const json& description, const std::string& split) {
   const auto samples = description.at("samples").get<std::size_t>();
   const auto prms = description.at("prms").get<std::vector<std::string>>();
   const auto problems = store.problems(split);
   interchange::Dataset dataset;
-  for (const auto& policy : description.at("policies").get<std::vector<std::string>>()) {
-    std::map<std::string, std::map<std::string, store::ScoreRow>> scores;  // prm -> response id -> row
-    for (const auto& prm : prms) scores[prm] = store.scores(prm, policy, split);
-    std::map<std::string, std::vector<store::ResponseRow>> by_problem;
-    for (auto& row : store.responses(policy, split)) by_problem[row.problem_id].push_back(std::move(row));
-    for (const auto& problem : problems) {
-      auto found = by_problem.find(problem.id);
-      if (found == by_problem.end() || found->second.size() != samples) continue;
-      interchange::ProblemRecord record;
-      record.problem_id = problem.id, record.problem = problem.text, record.gold = problem.answer;
-      record.policy = policy, record.file = store.path();
-      bool complete = true;
-      for (const auto& row : found->second) {
-        interchange::ResponseRecord response;
-        response.text = row.text, response.steps = row.steps, response.answer = row.answer;
-        response.prompt_tokens = static_cast<double>(row.prompt_tokens);
-        response.completion_tokens = static_cast<double>(row.completion_tokens);
-        for (const auto& prm : prms) {
-          const auto score = scores[prm].find(row.id);
-          if (score == scores[prm].end()) {
-            complete = false;
-            break;
-          }
-          response.scores[prm] = score->second.scores;
-        }
-        if (!complete) break;
-        record.responses.push_back(std::move(response));
-      }
-      if (!complete) continue;
-      dataset.index[{policy, problem.id}] = dataset.problems.size();
-      dataset.problems.push_back(std::move(record));
-    }
-  }
+  for (const auto& policy : description.at("policies").get<std::vector<std::string>>())
+    add_complete(store, policy, prms, samples, split, problems, dataset);
+  return dataset;
+}
+
+std::vector<config::SearchRun> stored_searches(const json& description) {
+  std::vector<config::SearchRun> runs;
+  if (description.contains("searches"))
+    for (const auto& run : description.at("searches")) runs.push_back(config::search_of(run));
+  return runs;
+}
+
+interchange::Dataset search_dataset(store::Store& store, const config::SearchRun& run, const std::string& split) {
+  interchange::Dataset dataset;
+  add_complete(store, run.label, {run.prm}, static_cast<std::size_t>(run.n), split, store.problems(split), dataset);
   return dataset;
 }
 
@@ -146,7 +171,17 @@ ReportSummary write_report(store::Store& store, std::string directory, int refre
   store.put_output("results.csv", analysis::results_csv(result));
   store.put_output("savings.csv", analysis::savings_csv(result));
   store.put_output("calibration.json", analysis::calibration_json(result));
-  store.put_output("summary.md", analysis::summary_markdown(result, run));
+  auto summary_text = analysis::summary_markdown(result, run);
+  // The searches, beside best-of-N at their budgets.
+  const auto searches = analyze_searches(store, description, settings, separate);
+  if (!searches.empty()) {
+    const auto csv = search_csv(searches, result);
+    summary_text += "\n" + search_markdown(searches, result);
+    write_file_atomically(std::filesystem::path(directory) / "search.csv", csv);
+    write_file_atomically(std::filesystem::path(directory) / "summary.md", summary_text);
+    store.put_output("search.csv", csv);
+  }
+  store.put_output("summary.md", summary_text);
   return summary;
 }
 

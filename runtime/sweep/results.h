@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/config/sweep.h"
 #include "runtime/interchange/records.h"
 #include "runtime/store/store.h"
 
@@ -15,6 +16,13 @@ namespace quorum::sweep {
 // scored by every PRM of the sweep), one record per (policy, problem). Incomplete problems are
 // left out, so a running store gives a consistent partial view.
 interchange::Dataset stored_dataset(store::Store& store, const nlohmann::json& description, const std::string& split);
+
+// The searches of a sweep (config::search_runs), as its description keeps them.
+std::vector<config::SearchRun> stored_searches(const nlohmann::json& description);
+
+// A search's complete problems of a split (all n leaves stored with their step scores), its
+// label as the policy.
+interchange::Dataset search_dataset(store::Store& store, const config::SearchRun& run, const std::string& split);
 
 // The sweep's description written by prepare_store; InputError when the store has none.
 nlohmann::json stored_description(store::Store& store);

@@ -1,0 +1,171 @@
+#include "runtime/sweep/search_report.h"
+
+#include <map>
+#include <set>
+#include <sstream>
+#include <tuple>
+
+#include "runtime/analysis/outputs.h"
+#include "runtime/common/error.h"
+#include "runtime/interchange/pools.h"
+#include "runtime/sweep/plan.h"
+#include "runtime/sweep/results.h"
+
+namespace quorum::sweep {
+namespace {
+
+using analysis::number;
+
+// The tokens a search spent per evaluated problem: its leaves carry shares of them.
+void count_tokens(store::Store& store, const interchange::Dataset& evaluated, SearchOutcome& outcome) {
+  const auto& run = outcome.run;
+  const auto scores = store.scores(run.prm, run.label, kEvaluation);
+  double generated = 0, read = 0;
+  for (const auto& record : evaluated.problems) {
+    for (const auto& response : record.responses) generated += response.completion_tokens;
+    for (std::int64_t i = 0; i < run.n; ++i)
+      read += static_cast<double>(scores.at(store::response_id(run.label, kEvaluation, record.problem_id, i)).scored_tokens);
+  }
+  const auto problems = static_cast<double>(evaluated.problems.size());
+  outcome.policy_tokens = generated / problems, outcome.verifier_tokens = read / problems;
+  // The sampled pool of the same pair, per response.
+  const auto responses = store.responses(run.policy, kEvaluation);
+  const auto sampled_scores = store.scores(run.prm, run.policy, kEvaluation);
+  double completion = 0, scored = 0, counted = 0;
+  for (const auto& response : responses) {
+    const auto score = sampled_scores.find(response.id);
+    if (score == sampled_scores.end()) continue;
+    completion += static_cast<double>(response.completion_tokens);
+    scored += static_cast<double>(score->second.scored_tokens);
+    counted += 1;
+  }
+  if (counted > 0) outcome.sampled_policy_tokens = completion / counted, outcome.sampled_verifier_tokens = scored / counted;
+}
+
+// The sampled pools' cell of (policy, PRM, reduction), and the index of budget n; null when the
+// analysis has no such cell or budget.
+const analysis::CellResult* sampled_cell(const analysis::Analysis& sampled, const std::string& policy,
+                                         const std::string& prm, aggregation::Reduction reduction) {
+  for (const auto& cell : sampled.cells)
+    if (cell.policy == policy && cell.prm == prm && cell.reduction == reduction) return &cell;
+  return nullptr;
+}
+
+std::size_t budget_index(const analysis::Analysis& a, std::int64_t n) {
+  for (std::size_t b = 0; b < a.settings.budgets.size(); ++b)
+    if (a.settings.budgets[b] == static_cast<std::uint32_t>(n)) return b;
+  return static_cast<std::size_t>(-1);
+}
+
+}  // namespace
+
+std::vector<SearchOutcome> analyze_searches(store::Store& store, const nlohmann::json& description,
+                                            const analysis::AnalysisSettings& settings, bool separate_calibration) {
+  std::vector<SearchOutcome> outcomes;
+  for (const auto& run : stored_searches(description)) {
+    const auto evaluated = search_dataset(store, run, kEvaluation);
+    if (evaluated.problems.empty()) continue;
+    std::vector<aggregation::PolicyPool> calibration;
+    if (separate_calibration) {
+      const auto calibrated = search_dataset(store, run, kCalibration);
+      if (calibrated.problems.empty()) continue;
+      calibration = interchange::build_pools(calibrated, answers::ExtractOptions{}, settings.threads);
+    }
+    SearchOutcome outcome{run, {}};
+    auto search_settings = settings;
+    search_settings.budgets = {static_cast<std::uint32_t>(run.n)};
+    try {
+      outcome.analysis = analysis::analyze(interchange::build_pools(evaluated, answers::ExtractOptions{}, settings.threads),
+                                           calibration, search_settings);
+    } catch (const InputError&) {
+      continue;  // too few complete problems yet (cross-fitting needs a problem per fold)
+    }
+    count_tokens(store, evaluated, outcome);
+    outcomes.push_back(std::move(outcome));
+  }
+  return outcomes;
+}
+
+std::string search_csv(const std::vector<SearchOutcome>& searches, const analysis::Analysis& sampled) {
+  std::ostringstream out;
+  out << "policy,prm,method,n,m,lookahead,reduction,strategy,accuracy,ci_low,ci_high,problems,policy_tokens,"
+         "verifier_tokens\n";
+  std::set<std::tuple<std::string, std::string, std::int64_t>> compared;  // (policy, PRM, n) given best_of_n rows
+  for (const auto& search : searches) {
+    const auto& run = search.run;
+    const auto& a = search.analysis;
+    for (const auto& cell : a.cells)
+      for (std::size_t s = 0; s < a.settings.strategies.size(); ++s)
+        out << run.policy << "," << run.prm << "," << run.method << "," << run.n << "," << run.m << "," << run.lookahead
+            << "," << aggregation::name(cell.reduction) << "," << aggregation::name(a.settings.strategies[s]) << ","
+            << number(cell.accuracy.accuracy[s], 8) << "," << number(cell.accuracy.ci_low[s], 8) << ","
+            << number(cell.accuracy.ci_high[s], 8) << "," << a.problems << "," << number(search.policy_tokens, 8) << ","
+            << number(search.verifier_tokens, 8) << "\n";
+    if (!compared.insert({run.policy, run.prm, run.n}).second) continue;
+    const auto b = budget_index(sampled, run.n);
+    if (b == static_cast<std::size_t>(-1)) continue;
+    const auto nb = sampled.settings.budgets.size();
+    for (const auto reduction : sampled.settings.reductions) {
+      const auto* cell = sampled_cell(sampled, run.policy, run.prm, reduction);
+      if (!cell) continue;
+      const double n = static_cast<double>(run.n);
+      for (std::size_t s = 0; s < sampled.settings.strategies.size(); ++s)
+        out << run.policy << "," << run.prm << ",best_of_n," << run.n << ",,," << aggregation::name(reduction) << ","
+            << aggregation::name(sampled.settings.strategies[s]) << "," << number(cell->accuracy.accuracy[s * nb + b], 8)
+            << "," << number(cell->accuracy.ci_low[s * nb + b], 8) << "," << number(cell->accuracy.ci_high[s * nb + b], 8)
+            << ",," << number(n * search.sampled_policy_tokens, 8) << "," << number(n * search.sampled_verifier_tokens, 8)
+            << "\n";
+    }
+  }
+  return out.str();
+}
+
+std::string search_markdown(const std::vector<SearchOutcome>& searches, const analysis::Analysis& sampled) {
+  if (searches.empty()) return "";
+  const auto& reductions = searches.front().analysis.settings.reductions;
+  const auto reduction = std::find(reductions.begin(), reductions.end(), aggregation::Reduction::last) != reductions.end()
+                             ? aggregation::Reduction::last
+                             : reductions.front();
+  const std::vector<aggregation::Strategy> shown = {aggregation::Strategy::majority, aggregation::Strategy::best_of_n,
+                                                    aggregation::Strategy::weighted};
+  std::ostringstream out;
+  out << "## Step-level search\n\nAccuracy at budget n (n leaves of a search, or n sampled responses for best_of_n), "
+      << "step scores reduced by `" << aggregation::name(reduction) << "`; tokens per problem: every token the policy "
+      << "generated (pruned candidates and lookahead included) and every token the PRM read. search.csv has every "
+      << "strategy, reduction and 95% interval.\n\n| policy | PRM | n | method |";
+  for (const auto s : shown) out << " " << aggregation::name(s) << " |";
+  out << " policy tokens | PRM tokens |\n|---|---|---:|---|";
+  for (std::size_t i = 0; i < shown.size(); ++i) out << "---:|";
+  out << "---:|---:|\n";
+  auto cells = [&](const analysis::Analysis& a, const analysis::CellResult& cell, std::size_t budget) {
+    std::string text;
+    for (const auto s : shown) {
+      const auto k = a.strategy_index(s);
+      text += " " + (k == static_cast<std::size_t>(-1) ? std::string("-")
+                                                       : number(cell.accuracy.accuracy[k * a.settings.budgets.size() + budget], 3)) +
+              " |";
+    }
+    return text;
+  };
+  std::set<std::tuple<std::string, std::string, std::int64_t>> compared;
+  for (const auto& search : searches) {
+    const auto& run = search.run;
+    if (compared.insert({run.policy, run.prm, run.n}).second) {
+      const auto b = budget_index(sampled, run.n);
+      const auto* cell = sampled_cell(sampled, run.policy, run.prm, reduction);
+      if (cell && b != static_cast<std::size_t>(-1))
+        out << "| " << run.policy << " | " << run.prm << " | " << run.n << " | best_of_n |" << cells(sampled, *cell, b) << " "
+            << number(run.n * search.sampled_policy_tokens, 4) << " | " << number(run.n * search.sampled_verifier_tokens, 4)
+            << " |\n";
+    }
+    for (const auto& cell : search.analysis.cells)
+      if (cell.reduction == reduction)
+        out << "| " << run.policy << " | " << run.prm << " | " << run.n << " | " << run.method << " (m = " << run.m
+            << (run.lookahead ? ", lookahead " + std::to_string(run.lookahead) : "") << ") |"
+            << cells(search.analysis, cell, 0) << " " << number(search.policy_tokens, 4) << " | "
+            << number(search.verifier_tokens, 4) << " |\n";
+  }
+  return out.str();
+}
+
+}  // namespace quorum::sweep
