@@ -224,6 +224,16 @@ TEST_CASE("quorum run: beam search and DVTS units run through the actors beside 
                           "p,exact,dvts,4,2,0,last,best_of_n,", "p,exact,best_of_n,4,,,last,majority,"})
     CHECK(csv.find(row) != std::string::npos);
   CHECK(read_text(dir.path() / "report" / "summary.md").find("## Step-level search") != std::string::npos);
+  // The page draws them: the charts of the first pair (p x exact) render in a real browser.
+  const auto page = quorum::testing::report_page_data(read_text(dir.path() / "report" / "report.html"));
+  CHECK(page.at("searches").size() > 0);
+  const std::string artifacts = std::string(QUORUM_TEST_ARTIFACTS) + "/report-search";
+  const auto browser = quorum::testing::run_quorum_in_shell(std::string(QUORUM_NODE) + " " + QUORUM_REPORT_CHECK + " " + QUORUM_WEB_MODULES +
+                                           " " + (dir.path() / "report" / "report.html").string() + " " + artifacts);
+  INFO(browser.output);
+  CHECK(browser.exit_code == 0);
+  CHECK(browser.output.find("search-n") != std::string::npos);
+  CHECK(browser.output.find("search-tokens") != std::string::npos);
 
   // Each search's leaves depend only on (seed, search, problem): another store gets the same rows.
   const auto again = run_quorum("run " + dir.file("again.yaml", search_sweep("again.db")) + " --quiet");

@@ -269,6 +269,47 @@
     }, pending);
   }
 
+  // The pair's searches beside best-of-N at the same n: accuracy against n, and against the
+  // tokens spent per problem (policy and PRM), for three strategies.
+  function searchCharts(parent, reduction, pair, pending) {
+    const shown = ['majority', 'best_of_n', 'weighted'];
+    const rows = (data.searches || [])
+      .filter((r) => r.reduction === reduction && pairLabel(r) === pair && shown.includes(r.strategy))
+      .map((r) => Object.assign({ variant: r.method === 'best_of_n' ? 'best_of_n (sampled)'
+        : `${r.method} (m=${r.m}${r.lookahead ? `, lookahead ${r.lookahead}` : ''})` }, r));
+    if (rows.length === 0) {
+      parent.append(el('p', { className: 'note' }, 'No search of this pair.'));
+      return;
+    }
+    const color = { field: 'variant', type: 'nominal', title: 'method' };
+    const y = { field: 'accuracy', type: 'quantitative', title: 'accuracy', scale: { zero: false }, axis: { format: '.2f' } };
+    const tooltip = [{ field: 'variant', title: 'method' }, { field: 'strategy' }, { field: 'n' },
+                     { field: 'accuracy', format: '.3f' }, { field: 'ci_low', title: '95% low', format: '.3f' },
+                     { field: 'ci_high', title: '95% high', format: '.3f' },
+                     { field: 'policy_tokens', title: 'policy tokens / problem', format: '.0f' },
+                     { field: 'verifier_tokens', title: 'PRM tokens / problem', format: '.0f' }];
+    const facet = { column: { field: 'strategy', type: 'nominal', title: null, sort: shown } };
+    const ns = [...new Set(rows.map((r) => r.n))].sort((a, b) => a - b);
+    const byN = { field: 'n', type: 'quantitative', scale: { type: 'log', base: 2 },
+                  axis: { values: ns, format: 'd', title: 'n (leaves or samples per problem)' } };
+    chart(parent, 'search-n', `${pair}: accuracy against n by method (95% intervals as bars)`, {
+      data: { values: rows }, facet,
+      spec: { width: 240, height: 200, layer: [
+        { mark: { type: 'rule', strokeWidth: 1.5, opacity: 0.5 },
+          encoding: { x: byN, y: Object.assign({}, y, { field: 'ci_low' }), y2: { field: 'ci_high' }, color } },
+        { mark: { type: 'line', point: true }, encoding: { x: byN, y, color, tooltip } },
+      ] },
+    }, pending);
+    const tokens = rows.filter((r) => r.tokens !== null);
+    if (tokens.length === 0) return;
+    chart(parent, 'search-tokens', `${pair}: accuracy against tokens per problem (policy generated + PRM read)`, {
+      data: { values: tokens }, facet,
+      spec: { width: 240, height: 200, mark: { type: 'line', point: true },
+              encoding: { x: { field: 'tokens', type: 'quantitative', scale: { type: 'log' }, title: 'tokens per problem' },
+                          y, color, tooltip, order: { field: 'n' } } },
+    }, pending);
+  }
+
   function histograms(parent, reduction, pending) {
     chart(parent, 'histograms', `PRM scores of correct and incorrect responses (reduction ${reduction})`, {
       data: { values: A.histograms.filter((r) => r.reduction === reduction) },
@@ -408,6 +449,10 @@
     const r = reduction.box.value;
     accuracyPair(section('Accuracy against budget', 'One pair in detail: choose it above.'), r, pair.box.value, pending);
     accuracyGrid(section('All pairs at a glance'), r, pending);
+    if ((data.searches || []).length > 0)
+      searchCharts(section('Step-level search against best-of-N',
+        'The pair chosen above: each search at its budgets n beside best-of-N with n sampled responses ' +
+        '(search.csv has every strategy and reduction). Equal compute means equal tokens, not equal n.'), r, pair.box.value, pending);
     weights(section('Fitted weight functions',
       'Responses whose score falls where w(p) < 0 (shaded) vote against their own answer.'), r, pending);
     histograms(section('PRM score distributions'), r, pending);

@@ -218,6 +218,7 @@ json page_data(const PageInputs& in) {
           {"store", p.store},
           {"inputs", inputs},
           {"problems", in.problems},
+          {"searches", in.searches},
           {"generated", local_time_now()},
           {"progress", {{"units_done", p.units_done}, {"units_total", p.units_total}, {"finished", p.finished()}}},
           {"refresh_seconds", in.refresh_seconds},

@@ -32,6 +32,8 @@ struct PageInputs {
   std::vector<std::string> input_files, calibration_files;
   // The evaluated problems with each response's verdict, for the page's lookup (problem_lookup).
   nlohmann::json problems = nlohmann::json::array();
+  // A sweep's searches beside best-of-N (sweep::search_json): the rows of search.csv.
+  nlohmann::json searches = nlohmann::json::array();
 };
 
 // The page's per-problem lookup: every problem of the dataset with its gold answer and, per

@@ -166,21 +166,23 @@ ReportSummary write_report(store::Store& store, std::string directory, int refre
   interchange::write_verdict_lines(verdicts, verdict_lines);
   write_file_atomically(std::filesystem::path(directory) / "verdicts.jsonl", verdict_lines.str());
   page.problems = report::problem_lookup(evaluation, verdicts);
-  page.analysis = &result;
-  write_page(directory, page);
-  store.put_output("results.csv", analysis::results_csv(result));
-  store.put_output("savings.csv", analysis::savings_csv(result));
-  store.put_output("calibration.json", analysis::calibration_json(result));
   auto summary_text = analysis::summary_markdown(result, run);
   // The searches, beside best-of-N at their budgets.
   const auto searches = analyze_searches(store, description, settings, separate);
   if (!searches.empty()) {
-    const auto csv = search_csv(searches, result);
+    const auto rows = search_rows(searches, result);
+    const auto csv = search_csv(rows);
+    page.searches = search_json(rows);
     summary_text += "\n" + search_markdown(searches, result);
     write_file_atomically(std::filesystem::path(directory) / "search.csv", csv);
     write_file_atomically(std::filesystem::path(directory) / "summary.md", summary_text);
     store.put_output("search.csv", csv);
   }
+  page.analysis = &result;
+  write_page(directory, page);
+  store.put_output("results.csv", analysis::results_csv(result));
+  store.put_output("savings.csv", analysis::savings_csv(result));
+  store.put_output("calibration.json", analysis::calibration_json(result));
   store.put_output("summary.md", summary_text);
   return summary;
 }

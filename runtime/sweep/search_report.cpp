@@ -86,38 +86,63 @@ std::vector<SearchOutcome> analyze_searches(store::Store& store, const nlohmann:
   return outcomes;
 }
 
-std::string search_csv(const std::vector<SearchOutcome>& searches, const analysis::Analysis& sampled) {
-  std::ostringstream out;
-  out << "policy,prm,method,n,m,lookahead,reduction,strategy,accuracy,ci_low,ci_high,problems,policy_tokens,"
-         "verifier_tokens\n";
+std::vector<SearchRow> search_rows(const std::vector<SearchOutcome>& searches, const analysis::Analysis& sampled) {
+  std::vector<SearchRow> rows;
   std::set<std::tuple<std::string, std::string, std::int64_t>> compared;  // (policy, PRM, n) given best_of_n rows
   for (const auto& search : searches) {
     const auto& run = search.run;
     const auto& a = search.analysis;
     for (const auto& cell : a.cells)
       for (std::size_t s = 0; s < a.settings.strategies.size(); ++s)
-        out << run.policy << "," << run.prm << "," << run.method << "," << run.n << "," << run.m << "," << run.lookahead
-            << "," << aggregation::name(cell.reduction) << "," << aggregation::name(a.settings.strategies[s]) << ","
-            << number(cell.accuracy.accuracy[s], 8) << "," << number(cell.accuracy.ci_low[s], 8) << ","
-            << number(cell.accuracy.ci_high[s], 8) << "," << a.problems << "," << number(search.policy_tokens, 8) << ","
-            << number(search.verifier_tokens, 8) << "\n";
+        rows.push_back({run.policy, run.prm, run.method, run.n, run.m, run.lookahead, cell.reduction,
+                        a.settings.strategies[s], cell.accuracy.accuracy[s], cell.accuracy.ci_low[s],
+                        cell.accuracy.ci_high[s], a.problems, search.policy_tokens, search.verifier_tokens});
     if (!compared.insert({run.policy, run.prm, run.n}).second) continue;
     const auto b = budget_index(sampled, run.n);
     if (b == static_cast<std::size_t>(-1)) continue;
     const auto nb = sampled.settings.budgets.size();
+    const double n = static_cast<double>(run.n);
     for (const auto reduction : sampled.settings.reductions) {
       const auto* cell = sampled_cell(sampled, run.policy, run.prm, reduction);
       if (!cell) continue;
-      const double n = static_cast<double>(run.n);
-      for (std::size_t s = 0; s < sampled.settings.strategies.size(); ++s)
-        out << run.policy << "," << run.prm << ",best_of_n," << run.n << ",,," << aggregation::name(reduction) << ","
-            << aggregation::name(sampled.settings.strategies[s]) << "," << number(cell->accuracy.accuracy[s * nb + b], 8)
-            << "," << number(cell->accuracy.ci_low[s * nb + b], 8) << "," << number(cell->accuracy.ci_high[s * nb + b], 8)
-            << ",," << number(n * search.sampled_policy_tokens, 8) << "," << number(n * search.sampled_verifier_tokens, 8)
-            << "\n";
+      for (std::size_t s = 0; s < sampled.settings.strategies.size(); ++s) {
+        const auto k = s * nb + b;
+        rows.push_back({run.policy, run.prm, "best_of_n", run.n, 0, 0, reduction, sampled.settings.strategies[s],
+                        cell->accuracy.accuracy[k], cell->accuracy.ci_low[k], cell->accuracy.ci_high[k], 0,
+                        n * search.sampled_policy_tokens, n * search.sampled_verifier_tokens});
+      }
     }
   }
+  return rows;
+}
+
+std::string search_csv(const std::vector<SearchRow>& rows) {
+  std::ostringstream out;
+  out << "policy,prm,method,n,m,lookahead,reduction,strategy,accuracy,ci_low,ci_high,problems,policy_tokens,"
+         "verifier_tokens\n";
+  for (const auto& r : rows) {
+    const bool searched = r.method != "best_of_n";
+    out << r.policy << "," << r.prm << "," << r.method << "," << r.n << "," << (searched ? std::to_string(r.m) : "")
+        << "," << (searched ? std::to_string(r.lookahead) : "") << "," << aggregation::name(r.reduction) << ","
+        << aggregation::name(r.strategy) << "," << number(r.accuracy, 8) << "," << number(r.ci_low, 8) << ","
+        << number(r.ci_high, 8) << "," << (searched ? std::to_string(r.problems) : "") << ","
+        << number(r.policy_tokens, 8) << "," << number(r.verifier_tokens, 8) << "\n";
+  }
   return out.str();
+}
+
+nlohmann::json search_json(const std::vector<SearchRow>& rows) {
+  // JSON has no NaN: an unknown number is null.
+  const auto value = [](double v) { return std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v); };
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& r : rows)
+    out.push_back({{"policy", r.policy}, {"prm", r.prm}, {"method", r.method}, {"n", r.n}, {"m", r.m},
+                   {"lookahead", r.lookahead}, {"reduction", std::string(aggregation::name(r.reduction))},
+                   {"strategy", std::string(aggregation::name(r.strategy))}, {"accuracy", value(r.accuracy)},
+                   {"ci_low", value(r.ci_low)}, {"ci_high", value(r.ci_high)},
+                   {"tokens", value(r.policy_tokens + r.verifier_tokens)}, {"policy_tokens", value(r.policy_tokens)},
+                   {"verifier_tokens", value(r.verifier_tokens)}});
+  return out;
 }
 
 std::string search_markdown(const std::vector<SearchOutcome>& searches, const analysis::Analysis& sampled) {
