@@ -101,12 +101,16 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
       view.file = path;
       view.dtype = parse_dtype(entry["dtype"].get<std::string>(), path, it.key());
       std::size_t elements = 1;
+      bool overflow = false;  // a product past 2^64 could wrap to the data's true size
       for (const auto& d : entry["shape"]) {
         const auto extent = d.get<std::int64_t>();
         if (extent < 0) throw InputError(path, 0, it.key(), "negative dimension");
         view.shape.push_back(extent);
-        elements *= static_cast<std::size_t>(extent);
+        overflow |= __builtin_mul_overflow(elements, static_cast<std::size_t>(extent), &elements);
       }
+      std::size_t needed = 0;
+      overflow |= __builtin_mul_overflow(elements, dtype_size(view.dtype), &needed);
+      if (overflow) throw InputError(path, 0, it.key(), "its shape holds more than 2^64 bytes");
       const auto& offsets = entry["data_offsets"];
       if (!offsets.is_array() || offsets.size() != 2) throw InputError(path, 0, it.key(), "data_offsets must be [begin, end]");
       const auto begin = offsets[0].get<std::uint64_t>(), end = offsets[1].get<std::uint64_t>();
@@ -115,9 +119,9 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
                                                 "] fall outside the " + std::to_string(data_size) +
                                                 " data bytes (truncated file?)");
       view.bytes = end - begin;
-      if (view.bytes != elements * dtype_size(view.dtype))
+      if (view.bytes != needed)
         throw InputError(path, 0, it.key(), "holds " + std::to_string(view.bytes) + " bytes but its shape and dtype need " +
-                                                std::to_string(elements * dtype_size(view.dtype)));
+                                                std::to_string(needed));
       view.data = data + begin;
       tensors_.emplace(it.key(), std::move(view));
     }
