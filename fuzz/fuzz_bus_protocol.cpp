@@ -12,10 +12,16 @@ namespace {
 
 using namespace quorum::bus;
 
-// decode, encode, decode, encode: the two encodings must be equal.
+// decode, encode, decode, encode: what was accepted once encodes to a message that is accepted
+// again (a ProtocolError from the second decode escapes: it is a finding) and encodes the same.
 template <typename Decode>
 void round_trip(const std::string& message, Decode decode) {
-  const std::string first = encode(decode(message));
+  std::string first;
+  try {
+    first = encode(decode(message));
+  } catch (const ProtocolError&) {
+    return;
+  }
   const std::string second = encode(decode(first));
   if (first != second) __builtin_trap();
 }

@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 
 #include <nlohmann/json.hpp>
 
 #include "runtime/common/error.h"
+#include "runtime/common/json_depth.h"
 
 namespace quorum::model {
 namespace {
@@ -231,9 +233,11 @@ ModelConfig ModelConfig::load(const std::string& directory) {
   const std::string file = (std::filesystem::path(directory) / "config.json").string();
   std::ifstream in(file);
   if (!in) throw InputError(file, 0, "", "cannot open (is this a Hugging Face model directory?)");
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (const auto problem = json_depth_problem(text); !problem.empty()) throw InputError(file, 0, "", problem);
   json root;
   try {
-    root = json::parse(in);
+    root = json::parse(text);
   } catch (const json::exception& e) {
     throw InputError(file, 0, "", std::string("malformed JSON: ") + e.what());
   }

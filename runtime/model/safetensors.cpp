@@ -10,10 +10,13 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
 #include "runtime/common/error.h"
+#include "runtime/common/json_depth.h"
 
 namespace quorum::model {
 namespace {
@@ -86,7 +89,10 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
   const std::uint8_t* data = bytes + 8 + header_size;
   const std::size_t data_size = size_ - 8 - header_size;
   try {
-    const auto header = nlohmann::json::parse(bytes + 8, bytes + 8 + header_size);
+    const std::string_view header_text(reinterpret_cast<const char*>(bytes + 8), header_size);
+    if (const auto problem = json_depth_problem(header_text); !problem.empty())
+      throw InputError(path, 0, "", "bad header: " + problem);
+    const auto header = nlohmann::json::parse(header_text);
     if (!header.is_object()) throw InputError(path, 0, "", "bad header: not a JSON object");
     for (auto it = header.begin(); it != header.end(); ++it) {
       if (it.key() == "__metadata__") {
@@ -157,9 +163,11 @@ CheckpointTensors::CheckpointTensors(const std::string& directory) : directory_(
   std::vector<std::string> shards;
   if (fs::exists(index)) {
     std::ifstream in(index);
+    const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    if (const auto problem = json_depth_problem(text); !problem.empty()) throw InputError(index.string(), 0, "", problem);
     nlohmann::json json;
     try {
-      json = nlohmann::json::parse(in);
+      json = nlohmann::json::parse(text);
     } catch (const nlohmann::json::exception& e) {
       throw InputError(index.string(), 0, "", std::string("malformed JSON: ") + e.what());
     }
