@@ -141,3 +141,32 @@ TEST_CASE("bus integers must be integers of their type, and scores floats", "[fu
   CHECK_THROWS_WITH(decode_result(result + "[1e300]}]}"), Catch::Contains("field 'scores': 1e+300 is beyond a float's range"));
   CHECK_THROWS_AS(decode_result(result + "0.5}]}"), ProtocolError);
 }
+
+TEST_CASE("config.json and safetensors integers must be integers", "[fuzz][model]") {
+  TempDir dir("fuzz-integers");
+  std::filesystem::create_directories(dir.path() / "model");
+  const std::string model = (dir.path() / "model").string();
+  const std::string base = R"({"architectures": ["Qwen2ForCausalLM"], "vocab_size": 16, "hidden_size": 8,
+    "intermediate_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2, "num_key_value_heads": 1,
+    "rope_theta": 10000.0, "rms_norm_eps": 1e-6)";
+  const auto config = dir.file("model/config.json", base + "}");
+  CHECK(quorum::model::ModelConfig::load(model).max_window_layers == 28);
+  // fuzz_model_config's input had "eos_token_id": 99...9151643 (46 digits): parsed as a float,
+  // then cast to int64 (undefined behaviour); a string there escaped as nlohmann's type_error.
+  for (const char* eos : {"9999999999999999999999999999999999999999151643", "\"2\"", "[1, 2.5]", "-1"}) {
+    dir.file("model/config.json", base + ", \"eos_token_id\": " + eos + "}");
+    require_input_error([&] { quorum::model::ModelConfig::load(model); }, config, 0, "eos_token_id",
+                        "expected a token id (a non-negative integer) or a list of them");
+  }
+  dir.file("model/config.json", base + ", \"eos_token_id\": [1, 2]}");
+  CHECK(quorum::model::ModelConfig::load(model).eos_token_ids == std::vector<std::int64_t>{1, 2});
+  dir.file("model/config.json", base + ", \"max_window_layers\": 1e300}");
+  require_input_error([&] { quorum::model::ModelConfig::load(model); }, config, 0, "max_window_layers", "expected an integer");
+
+  // The same casts in safetensors headers: a shape or offset of 1e300, or -1 as an offset.
+  const auto weights = dir.file("w.safetensors", safetensors_bytes(R"({"a":{"dtype":"U8","shape":[1e300],"data_offsets":[0,0]}})"));
+  require_input_error([&] { quorum::model::SafetensorsFile file(weights); }, weights, 0, "a", "a dimension must be an integer");
+  dir.file("w.safetensors", safetensors_bytes(R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[-1,1e300]}})", "x"));
+  require_input_error([&] { quorum::model::SafetensorsFile file(weights); }, weights, 0, "a",
+                      "data_offsets must be non-negative integers");
+}

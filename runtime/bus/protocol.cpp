@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/common/json_depth.h"
+#include "runtime/common/json_integer.h"
 
 namespace quorum::bus {
 namespace {
@@ -44,21 +45,17 @@ auto decode_checked(const std::string& message, const char* type, Decode decode)
   }
 }
 
-// An integer field, as encode writes it. nlohmann's own conversion casts whatever number it
-// finds: a float out of the type's range (5e300) is undefined behaviour, and a negative number
-// wraps to a huge unsigned one (found by the fuzz target, fuzz/fuzz_bus_protocol.cpp).
+// An integer field, as encode writes it (json_integer.h: nlohmann's own conversion would cast
+// 5e300 with undefined behaviour and wrap -1 to a huge unsigned number).
 template <typename T>
 T integer(const json& j, const char* key) {
   const json& value = j.at(key);
-  const bool fits = std::is_unsigned_v<T>
-                        ? value.is_number_unsigned()
-                        : value.is_number_integer() && (!value.is_number_unsigned() ||
-                                                        value.get<std::uint64_t>() <= std::uint64_t(std::numeric_limits<T>::max()));
-  if (!fits)
+  const auto x = json_integer<T>(value);
+  if (!x)
     throw ProtocolError(std::string("field '") + key + "': expected " +
                         (std::is_unsigned_v<T> ? "a non-negative integer" : "a 64-bit integer") + ", got " +
                         (value.is_number() ? value.dump() : std::string(value.type_name())));
-  return value.get<T>();
+  return *x;
 }
 
 // Step scores: floats, so a number beyond a float's range (1e300, which became inf and was then

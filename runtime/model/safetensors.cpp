@@ -17,6 +17,7 @@
 
 #include "runtime/common/error.h"
 #include "runtime/common/json_depth.h"
+#include "runtime/common/json_integer.h"
 
 namespace quorum::model {
 namespace {
@@ -109,7 +110,9 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
       std::size_t elements = 1;
       bool overflow = false;  // a product past 2^64 could wrap to the data's true size
       for (const auto& d : entry["shape"]) {
-        const auto extent = d.get<std::int64_t>();
+        const auto x = json_integer<std::int64_t>(d);
+        if (!x) throw InputError(path, 0, it.key(), "a dimension must be an integer");
+        const auto extent = *x;
         if (extent < 0) throw InputError(path, 0, it.key(), "negative dimension");
         view.shape.push_back(extent);
         overflow |= __builtin_mul_overflow(elements, static_cast<std::size_t>(extent), &elements);
@@ -119,7 +122,9 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
       if (overflow) throw InputError(path, 0, it.key(), "its shape holds more than 2^64 bytes");
       const auto& offsets = entry["data_offsets"];
       if (!offsets.is_array() || offsets.size() != 2) throw InputError(path, 0, it.key(), "data_offsets must be [begin, end]");
-      const auto begin = offsets[0].get<std::uint64_t>(), end = offsets[1].get<std::uint64_t>();
+      const auto first = json_integer<std::uint64_t>(offsets[0]), last = json_integer<std::uint64_t>(offsets[1]);
+      if (!first || !last) throw InputError(path, 0, it.key(), "data_offsets must be non-negative integers");
+      const auto begin = *first, end = *last;
       if (begin > end || end > data_size)
         throw InputError(path, 0, it.key(), "data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
                                                 "] fall outside the " + std::to_string(data_size) +
