@@ -2,8 +2,9 @@
 # Sets quorum up on a fresh Debian 12 machine and builds it.
 #   ./setup.sh          install packages (when missing) and build
 #   ./setup.sh demo     ... then run the demo sweep (configs/demo.yaml)
-#   ./setup.sh test     ... then run the whole test suite, and the runtime's tests under
-#                       AddressSanitizer and UBSan (built into build-asan/)
+#   ./setup.sh test     ... then run the whole test suite, the runtime's tests under
+#                       AddressSanitizer and UBSan (built into build-asan/), and each fuzz
+#                       target briefly (built into build-fuzz/)
 #   ./setup.sh bench    ... then run the benchmarks
 #   ./setup.sh sanitize ... build with AddressSanitizer and UBSan into build-asan/ (instead of
 #                       build/) and run the whole suite there
@@ -12,7 +13,7 @@
 #   ./setup.sh fuzz     ... build the libFuzzer targets of fuzz/ with clang into build-fuzz/ and
 #                       run each for QUORUM_FUZZ_SECONDS (default 600) seconds
 #                       (docs/reliability.md, "Fuzzing"); ./setup.sh test runs each for
-#                       QUORUM_FUZZ_CI_SECONDS (default 20) with a fixed seed
+#                       QUORUM_FUZZ_CI_SECONDS (default 30) with a fixed seed
 # With QUORUM_LIBTORCH set, quorum builds against another libtorch than Debian's CPU-only one,
 # e.g. a CUDA one (README, "A GPU build"), into build-libtorch/ (build/ keeps Debian's):
 #   QUORUM_LIBTORCH=/path/to/libtorch ./setup.sh   a libtorch folder (share/cmake/Torch inside)
@@ -127,7 +128,7 @@ case "${1:-}" in
     sanitized_build build-asan address,undefined quorum_runtime_tests
     UBSAN_OPTIONS=print_stacktrace=1 ./build-asan/quorum_runtime_tests
     # Each parser's fuzz target for a bounded time with a fixed seed (docs/reliability.md).
-    fuzz_targets "${QUORUM_FUZZ_CI_SECONDS:-20}" -seed=1
+    fuzz_targets "${QUORUM_FUZZ_CI_SECONDS:-30}" -seed=1
     ;;
   bench) "./$build/bench_analyze" && exec "./$build/bench_bus" ;;
   *) echo "setup: unknown action '$1' (expected demo, test, bench, sanitize, tsan or fuzz)" >&2; exit 2 ;;
