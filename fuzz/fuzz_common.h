@@ -12,14 +12,20 @@
 
 namespace quorum::fuzz {
 
-// A scratch folder for this process (libFuzzer's -jobs/-fork workers each get their own).
+// A scratch folder for this process (libFuzzer's -jobs/-fork workers each get their own),
+// removed when the process exits normally (a crash leaves it, beside its finding).
 inline const std::filesystem::path& scratch_folder() {
-  static const std::filesystem::path folder = [] {
-    auto path = std::filesystem::temp_directory_path() / ("quorum-fuzz-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(path);
-    return path;
-  }();
-  return folder;
+  struct Folder {
+    std::filesystem::path path =
+        std::filesystem::temp_directory_path() / ("quorum-fuzz-" + std::to_string(::getpid()));
+    Folder() { std::filesystem::create_directories(path); }
+    ~Folder() {
+      std::error_code ignored;
+      std::filesystem::remove_all(path, ignored);
+    }
+  };
+  static const Folder folder;
+  return folder.path;
 }
 
 // Writes bytes to scratch_folder()/name and removes the file when it goes out of scope.
