@@ -2,13 +2,18 @@
 # Sets quorum up on a fresh Debian 12 machine and builds it.
 #   ./setup.sh          install packages (when missing) and build
 #   ./setup.sh demo     ... then run the demo sweep (configs/demo.yaml)
-#   ./setup.sh test     ... then run the whole test suite, and the runtime's tests under
-#                       AddressSanitizer and UBSan (built into build-asan/)
+#   ./setup.sh test     ... then run the whole test suite, the runtime's tests under
+#                       AddressSanitizer and UBSan (built into build-asan/), and each fuzz
+#                       target briefly (built into build-fuzz/)
 #   ./setup.sh bench    ... then run the benchmarks
 #   ./setup.sh sanitize ... build with AddressSanitizer and UBSan into build-asan/ (instead of
 #                       build/) and run the whole suite there
 #   ./setup.sh tsan     ... build with ThreadSanitizer into build-tsan/ and run the actor, bus,
 #                       store and sweep tests (it still reports races: docs/reliability.md)
+#   ./setup.sh fuzz     ... build the libFuzzer targets of fuzz/ with clang into build-fuzz/ and
+#                       run each for QUORUM_FUZZ_SECONDS (default 600) seconds
+#                       (docs/reliability.md, "Fuzzing"); ./setup.sh test runs each for
+#                       QUORUM_FUZZ_CI_SECONDS (default 30) with a fixed seed
 # With QUORUM_LIBTORCH set, quorum builds against another libtorch than Debian's CPU-only one,
 # e.g. a CUDA one (README, "A GPU build"), into build-libtorch/ (build/ keeps Debian's):
 #   QUORUM_LIBTORCH=/path/to/libtorch ./setup.sh   a libtorch folder (share/cmake/Torch inside)
@@ -39,6 +44,8 @@ packages=(
 command -v npm >/dev/null || packages+=(nodejs npm)
 # The report's test opens it in a real browser.
 [[ ${1:-} == test || ${1:-} == sanitize ]] && packages+=(chromium)
+# The fuzz targets: clang and its libFuzzer runtime (libclang_rt.fuzzer-x86_64.a).
+[[ ${1:-} == test || ${1:-} == fuzz ]] && packages+=(clang libclang-rt-14-dev)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -60,7 +67,38 @@ sanitized_build() {
     -DQUORUM_LIBTORCH="$libtorch" | sed -n 's/^-- libtorch/setup: libtorch/p'
   cmake --build "$folder" -j"$(nproc)" --target "$target"
 }
+# The fuzz targets (fuzz/, built by -DQUORUM_FUZZ=ON into build-fuzz/), each run for $1 seconds;
+# further arguments go to every run (e.g. -seed=1). New inputs go to build-fuzz/corpus/NAME,
+# never into the committed seeds of fuzz/corpus/NAME; a crash, leak, hang (-timeout) or memory
+# blow-up (-rss_limit_mb) leaves its input in build-fuzz/findings/ and fails the step.
+fuzz_targets() {
+  local seconds=$1 failed=() name
+  shift
+  CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQUORUM_FUZZ=ON >/dev/null
+  cmake --build build-fuzz -j"$(nproc)"
+  mkdir -p build-fuzz/findings
+  for target in fuzz/fuzz_*.cpp; do
+    name=$(basename "$target" .cpp)
+    name=${name#fuzz_}
+    mkdir -p "build-fuzz/corpus/$name"
+    echo "setup: fuzzing $name for $seconds s"
+    UBSAN_OPTIONS=print_stacktrace=1 "./build-fuzz/fuzz/fuzz_$name" -max_total_time="$seconds" -timeout=10 \
+      -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="build-fuzz/findings/$name-" "$@" \
+      "build-fuzz/corpus/$name" "fuzz/corpus/$name" 2>"build-fuzz/fuzz_$name.log" ||
+      { failed+=("$name"); tail -n 60 "build-fuzz/fuzz_$name.log"; }
+    grep -E '^stat::number_of_executed_units|^Done ' "build-fuzz/fuzz_$name.log" || true
+  done
+  if ((${#failed[@]})); then
+    echo "setup: fuzzing found something in: ${failed[*]} (inputs in build-fuzz/findings/)" >&2
+    return 1
+  fi
+}
+
 case "${1:-}" in
+  fuzz)
+    fuzz_targets "${QUORUM_FUZZ_SECONDS:-600}"
+    exit
+    ;;
   sanitize)
     sanitized_build build-asan address,undefined
     # Every report stops its test (-fno-sanitize-recover); UBSan's come with their stack.
@@ -88,8 +126,10 @@ case "${1:-}" in
     # The runtime's own tests (no libtorch, no actors) once more under AddressSanitizer and UBSan:
     # what fits in CI's time; the whole suite under them is ./setup.sh sanitize (docs/reliability.md).
     sanitized_build build-asan address,undefined quorum_runtime_tests
-    UBSAN_OPTIONS=print_stacktrace=1 exec ./build-asan/quorum_runtime_tests
+    UBSAN_OPTIONS=print_stacktrace=1 ./build-asan/quorum_runtime_tests
+    # Each parser's fuzz target for a bounded time with a fixed seed (docs/reliability.md).
+    fuzz_targets "${QUORUM_FUZZ_CI_SECONDS:-30}" -seed=1
     ;;
   bench) "./$build/bench_analyze" && exec "./$build/bench_bus" ;;
-  *) echo "setup: unknown action '$1' (expected demo, test, bench, sanitize or tsan)" >&2; exit 2 ;;
+  *) echo "setup: unknown action '$1' (expected demo, test, bench, sanitize, tsan or fuzz)" >&2; exit 2 ;;
 esac

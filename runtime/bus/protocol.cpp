@@ -1,6 +1,14 @@
 #include "runtime/bus/protocol.h"
 
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+
 #include <nlohmann/json.hpp>
+
+#include "runtime/common/json_depth.h"
+#include "runtime/common/json_integer.h"
 
 namespace quorum::bus {
 namespace {
@@ -10,6 +18,7 @@ using nlohmann::json;
 json envelope(const char* type) { return {{"v", kProtocolVersion}, {"type", type}}; }
 
 json parse_checked(const std::string& message, const char* expected_type) {
+  if (const auto problem = json_depth_problem(message); !problem.empty()) throw ProtocolError("malformed message: " + problem);
   json j;
   try {
     j = json::parse(message);
@@ -36,6 +45,34 @@ auto decode_checked(const std::string& message, const char* type, Decode decode)
   }
 }
 
+// An integer field, as encode writes it (json_integer.h: nlohmann's own conversion would cast
+// 5e300 with undefined behaviour and wrap -1 to a huge unsigned number).
+template <typename T>
+T integer(const json& j, const char* key) {
+  const json& value = j.at(key);
+  const auto x = json_integer<T>(value);
+  if (!x)
+    throw ProtocolError(std::string("field '") + key + "': expected " +
+                        (std::is_unsigned_v<T> ? "a non-negative integer" : "a 64-bit integer") + ", got " +
+                        (value.is_number() ? value.dump() : std::string(value.type_name())));
+  return *x;
+}
+
+// Step scores: floats, so a number beyond a float's range (1e300, which became inf and was then
+// encoded as null) is refused.
+std::vector<float> float_scores(const json& j, const char* key) {
+  const json& list = j.at(key);
+  if (!list.is_array()) throw ProtocolError(std::string("field '") + key + "': expected a list of scores");
+  std::vector<float> scores;
+  for (const auto& value : list) {
+    const double x = value.get<double>();
+    if (!(std::fabs(x) <= std::numeric_limits<float>::max()))
+      throw ProtocolError(std::string("field '") + key + "': " + value.dump() + " is beyond a float's range");
+    scores.push_back(static_cast<float>(x));
+  }
+  return scores;
+}
+
 json problems_json(const std::vector<ProblemInput>& problems) {
   json out = json::array();
   for (const auto& p : problems) out.push_back({{"id", p.id}, {"text", p.text}});
@@ -57,8 +94,8 @@ json policy_json(const config::PolicySpec& p) {
 config::PolicySpec policy_from(const json& j) {
   config::PolicySpec p;
   p.name = j.at("name"), p.path = j.at("path"), p.device = j.at("device");
-  p.temperature = j.at("temperature"), p.top_p = j.at("top_p"), p.top_k = j.at("top_k");
-  p.max_new_tokens = j.at("max_new_tokens"), p.stop = j.at("stop").get<std::vector<std::string>>();
+  p.temperature = j.at("temperature"), p.top_p = j.at("top_p"), p.top_k = integer<std::int64_t>(j, "top_k");
+  p.max_new_tokens = integer<std::int64_t>(j, "max_new_tokens"), p.stop = j.at("stop").get<std::vector<std::string>>();
   p.prompt = j.at("prompt"), p.system = j.at("system"), p.step_separator = j.at("step_separator");
   p.dtype = j.at("dtype");
   return p;
@@ -100,7 +137,7 @@ std::string encode(const Hello& hello) {
 
 Hello decode_hello(const std::string& message) {
   return decode_checked(message, "hello", [](const json& j) {
-    return Hello{j.at("worker"), j.at("cuda"), j.at("memory_bytes"), j.at("slots"),
+    return Hello{j.at("worker"), j.at("cuda"), integer<std::uint64_t>(j, "memory_bytes"), integer<std::uint64_t>(j, "slots"),
                  j.at("loaded").get<std::vector<std::string>>(), j.at("running").get<std::vector<std::string>>()};
   });
 }
@@ -123,9 +160,10 @@ Welcome decode_welcome(const std::string& message) {
     w.sweep = j.at("sweep");
     for (const auto& p : j.at("policies")) w.policies.push_back(policy_from(p));
     for (const auto& p : j.at("prms")) w.prms.push_back(prm_from(p));
-    w.batch_size = j.at("batch_size");
-    w.replicas_per_policy = j.at("replicas_per_policy"), w.replicas_per_prm = j.at("replicas_per_prm");
-    w.heartbeat_ms = j.at("heartbeat_ms"), w.liveness = j.at("liveness");
+    w.batch_size = integer<std::uint64_t>(j, "batch_size");
+    w.replicas_per_policy = integer<std::uint64_t>(j, "replicas_per_policy");
+    w.replicas_per_prm = integer<std::uint64_t>(j, "replicas_per_prm");
+    w.heartbeat_ms = integer<std::uint64_t>(j, "heartbeat_ms"), w.liveness = integer<std::uint64_t>(j, "liveness");
     if (w.heartbeat_ms == 0 || w.liveness == 0) throw ProtocolError("malformed welcome: zero heartbeat");
     return w;
   });
@@ -175,12 +213,16 @@ Lease decode_lease(const std::string& message) {
     const auto& w = j.at("work");
     if (lease.kind == "sample") {
       lease.sample = {w.at("policy").get<std::string>(), w.at("split").get<std::string>(), problems_from(w.at("problems")),
-                      w.at("samples").get<std::int64_t>(), w.at("seed").get<std::uint64_t>()};
+                      integer<std::int64_t>(w, "samples"), integer<std::uint64_t>(w, "seed")};
     } else if (lease.kind == "search") {
       auto& s = lease.search;
-      s.run = config::search_of(w.at("search"));
+      try {
+        s.run = config::search_of(w.at("search"));
+      } catch (const std::invalid_argument& e) {
+        throw ProtocolError(std::string("malformed lease: ") + e.what());
+      }
       s.split = w.at("split").get<std::string>(), s.problems = problems_from(w.at("problems"));
-      s.seed = w.at("seed").get<std::uint64_t>();
+      s.seed = integer<std::uint64_t>(w, "seed");
     } else if (lease.kind == "score") {
       auto& s = lease.score;
       s.prm = w.at("prm").get<std::string>(), s.policy = w.at("policy").get<std::string>();
@@ -224,17 +266,17 @@ Result decode_result(const std::string& message) {
       store::ResponseRow row;
       row.id = r.at("id").get<std::string>(), row.policy = r.at("policy").get<std::string>();
       row.split = r.at("split").get<std::string>(), row.problem_id = r.at("problem").get<std::string>();
-      row.sample_index = r.at("sample").get<std::int64_t>(), row.text = r.at("text").get<std::string>();
+      row.sample_index = integer<std::int64_t>(r, "sample"), row.text = r.at("text").get<std::string>();
       row.steps = r.at("steps").get<std::vector<std::string>>();
       if (!r.at("answer").is_null()) row.answer = r.at("answer").get<std::string>();
-      row.prompt_tokens = r.at("prompt_tokens").get<std::int64_t>();
-      row.completion_tokens = r.at("completion_tokens").get<std::int64_t>();
+      row.prompt_tokens = integer<std::int64_t>(r, "prompt_tokens");
+      row.completion_tokens = integer<std::int64_t>(r, "completion_tokens");
       row.seconds = r.at("seconds").get<double>();
       result.responses.push_back(std::move(row));
     }
     for (const auto& s : j.at("scores"))
       result.scores.push_back({s.at("response").get<std::string>(), s.at("prm").get<std::string>(),
-                               s.at("scores").get<std::vector<float>>(), s.at("scored_tokens").get<std::int64_t>(),
+                               float_scores(s, "scores"), integer<std::int64_t>(s, "scored_tokens"),
                                s.at("seconds").get<double>()});
     return result;
   });
@@ -285,6 +327,7 @@ std::string encode(const Refused& refused) {
 
 // A refusal must be readable by a peer of any version, so its decoding ignores "v".
 Refused decode_refused(const std::string& message) {
+  if (const auto problem = json_depth_problem(message); !problem.empty()) throw ProtocolError("malformed refused: " + problem);
   try {
     const auto j = json::parse(message);
     return Refused{j.at("reason").get<std::string>()};

@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/common/error.h"
+#include "runtime/common/json_depth.h"
+#include "runtime/common/json_locate.h"
 #include "runtime/common/text.h"
 #include "runtime/common/hash.h"
 #include "runtime/config/sweep.h"
@@ -63,10 +65,16 @@ class Rows {
       if (source_.limit > 0 && problems.size() >= source_.limit) break;
       if (trim(text).empty()) continue;
       json row;
+      if (const auto problem = json_depth_problem(text); !problem.empty()) fail("", problem);
       try {
         row = json::parse(text);
       } catch (const json::parse_error& e) {
         fail("", std::string("malformed JSON: ") + e.what());
+      } catch (const json::out_of_range& e) {
+        // The one out_of_range a parse throws: a number beyond a double's range (e.g. 1e309).
+        JsonFieldLocator locator;
+        json::sax_parse(text, &locator);
+        fail(locator.failed_field, std::string("a number too large for a double (") + e.what() + ")");
       }
       if (!row.is_object()) fail("", "expected a JSON object, got " + std::string(row.type_name()));
       Problem p = source_.format == "gsm8k" ? gsm8k(row) : math(row);

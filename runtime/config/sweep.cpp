@@ -16,6 +16,7 @@
 #include "runtime/aggregation/draws.h"
 #include "runtime/aggregation/strategy.h"
 #include "runtime/common/error.h"
+#include "runtime/common/json_integer.h"
 #include "runtime/config/yaml_fields.h"
 #include "runtime/task/arithmetic.h"
 
@@ -481,10 +482,16 @@ nlohmann::json search_json(const SearchRun& run) {
 }
 
 SearchRun search_of(const nlohmann::json& j) {
+  const auto count = [&j](const char* key) {
+    const auto value = json_integer<std::int64_t>(j.at(key));
+    if (!value || *value < 0) throw std::invalid_argument(std::string("search field '") + key + "': expected a count");
+    return *value;
+  };
   SearchRun run;
-  run.label = j.at("label"), run.policy = j.at("policy"), run.prm = j.at("prm"), run.method = j.at("method");
-  run.n = j.at("n"), run.m = j.at("m"), run.lookahead = j.at("lookahead");
-  run.max_steps = j.at("max_steps"), run.max_tokens = j.at("max_tokens");
+  run.label = j.at("label").get<std::string>(), run.policy = j.at("policy").get<std::string>();
+  run.prm = j.at("prm").get<std::string>(), run.method = j.at("method").get<std::string>();
+  run.n = count("n"), run.m = count("m"), run.lookahead = count("lookahead");
+  run.max_steps = count("max_steps"), run.max_tokens = count("max_tokens");
   return run;
 }
 

@@ -90,8 +90,8 @@ struct SearchRun {
   std::int64_t n = 0, m = 0, lookahead = 0, max_steps = 0, max_tokens = 0;
 };
 std::vector<SearchRun> search_runs(const struct SweepConfig& config);
-// A search run as the store and the bus carry it, and back (nlohmann's out_of_range or
-// type_error for a malformed one).
+// A search run as the store and the bus carry it, and back (nlohmann's exceptions for a missing
+// or mistyped field, std::invalid_argument for a count that is no count).
 nlohmann::json search_json(const SearchRun& run);
 SearchRun search_of(const nlohmann::json& j);
 

@@ -10,6 +10,8 @@
 #include "runtime/aggregation/draws.h"
 #include "runtime/common/error.h"
 #include "runtime/common/hash.h"
+#include "runtime/common/json_depth.h"
+#include "runtime/common/json_locate.h"
 
 namespace quorum::interchange {
 namespace {
@@ -22,64 +24,6 @@ struct Context {
   std::size_t line;
   [[noreturn]] void fail(const std::string& field, const std::string& what) const {
     throw InputError(file, line, field, what);
-  }
-};
-
-// Follows a row's parse and remembers where the parser stopped, as the reader names fields
-// (`responses[0].scores.prm[2]`). nlohmann reports a number it cannot hold (1e309 overflows a
-// double) as a bare out_of_range with no position, so a failed parse is run again through this
-// to say which field held it.
-class FieldLocator : public json::json_sax_t {
- public:
-  std::string failed_field;  // set when the parser reported an error
-
-  bool null() override { return value(); }
-  bool boolean(bool) override { return value(); }
-  bool number_integer(json::number_integer_t) override { return value(); }
-  bool number_unsigned(json::number_unsigned_t) override { return value(); }
-  bool number_float(json::number_float_t, const json::string_t&) override { return value(); }
-  bool string(json::string_t&) override { return value(); }
-  bool binary(json::binary_t&) override { return value(); }
-  bool start_object(std::size_t) override { return open(false); }
-  bool key(json::string_t& name) override {
-    frames_.back().key = name;
-    return true;
-  }
-  bool end_object() override { return close(); }
-  bool start_array(std::size_t) override { return open(true); }
-  bool end_array() override { return close(); }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
-    failed_field = path();
-    return false;
-  }
-
- private:
-  struct Frame {
-    bool array;
-    std::size_t index = 0;
-    std::string key;
-  };
-  std::vector<Frame> frames_;
-
-  bool value() {
-    if (!frames_.empty() && frames_.back().array) ++frames_.back().index;
-    return true;
-  }
-  bool open(bool array) {
-    frames_.push_back({array, 0, ""});
-    return true;
-  }
-  bool close() {
-    frames_.pop_back();
-    return value();
-  }
-  std::string path() const {
-    std::string text;
-    for (const auto& frame : frames_) {
-      if (frame.array) text += "[" + std::to_string(frame.index) + "]";
-      else if (!frame.key.empty()) text += (text.empty() ? "" : ".") + frame.key;
-    }
-    return text;
   }
 };
 
@@ -373,6 +317,7 @@ void read_jsonl(const InputSpec& input, const ReadOptions& options, Dataset& dat
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     const Context at{input.path, line_number};
     json row;
+    if (const auto problem = json_depth_problem(line); !problem.empty()) at.fail("", problem);
     try {
       row = json::parse(line);
     } catch (const json::parse_error& e) {
@@ -381,7 +326,7 @@ void read_jsonl(const InputSpec& input, const ReadOptions& options, Dataset& dat
       at.fail("", "malformed JSON: " + why);
     } catch (const json::out_of_range& e) {
       // The one out_of_range a parse throws: a number beyond a double's range (e.g. 1e309).
-      FieldLocator locator;
+      JsonFieldLocator locator;
       json::sax_parse(line, &locator);
       at.fail(locator.failed_field, std::string("a number too large for a double (") + e.what() + ")");
     }

@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 
 #include <nlohmann/json.hpp>
 
 #include "runtime/common/error.h"
+#include "runtime/common/json_depth.h"
+#include "runtime/common/json_integer.h"
 
 namespace quorum::model {
 namespace {
@@ -155,9 +158,12 @@ void parse_sliding_window(const json& root, const std::string& file, const std::
   // "sliding_attention" by layer_types, or without it the layers from max_window_layers on.
   const bool use = boolean(root, "use_sliding_window", file, false);
   const std::int64_t window = window_field(4096);
-  config.max_window_layers = root.contains("max_window_layers") && !root["max_window_layers"].is_null()
-                                 ? root["max_window_layers"].get<std::int64_t>()
-                                 : 28;
+  config.max_window_layers = 28;
+  if (root.contains("max_window_layers") && !root["max_window_layers"].is_null()) {
+    const auto layers = json_integer<std::int64_t>(root["max_window_layers"]);
+    if (!layers) throw InputError(file, 0, "max_window_layers", "expected an integer");
+    config.max_window_layers = *layers;
+  }
   if (config.max_window_layers < 0) throw InputError(file, 0, "max_window_layers", "must not be negative");
   std::vector<bool> windowed(config.num_layers);
   if (const json* types = given(root, "layer_types")) {
@@ -231,9 +237,11 @@ ModelConfig ModelConfig::load(const std::string& directory) {
   const std::string file = (std::filesystem::path(directory) / "config.json").string();
   std::ifstream in(file);
   if (!in) throw InputError(file, 0, "", "cannot open (is this a Hugging Face model directory?)");
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (const auto problem = json_depth_problem(text); !problem.empty()) throw InputError(file, 0, "", problem);
   json root;
   try {
-    root = json::parse(in);
+    root = json::parse(text);
   } catch (const json::exception& e) {
     throw InputError(file, 0, "", std::string("malformed JSON: ") + e.what());
   }
@@ -330,10 +338,19 @@ ModelConfig ModelConfig::load(const std::string& directory) {
   config.tie_word_embeddings = boolean(root, "tie_word_embeddings", file, false);
   config.max_position_embeddings = positive(root, "max_position_embeddings", file, false, 2048);
   if (const json* eos = given(root, "eos_token_id")) {
+    // A float there was cast with undefined behaviour (1e46), a string escaped as nlohmann's
+    // type_error (found by fuzz_model_config).
+    const auto token_id = [&](const json& id) {
+      const auto x = json_integer<std::int64_t>(id);
+      if (!x || *x < 0)
+        throw InputError(file, 0, "eos_token_id", "expected a token id (a non-negative integer) or a list of them, got " +
+                                                      (id.is_number() ? id.dump() : std::string(id.type_name())));
+      return *x;
+    };
     if (eos->is_array())
-      for (const auto& id : *eos) config.eos_token_ids.push_back(id.get<std::int64_t>());
+      for (const auto& id : *eos) config.eos_token_ids.push_back(token_id(id));
     else
-      config.eos_token_ids.push_back(eos->get<std::int64_t>());
+      config.eos_token_ids.push_back(token_id(*eos));
   }
   for (const char* field : {"dtype", "torch_dtype"})
     if (const json* dtype = given(root, field); dtype && dtype->is_string() && config.stored_dtype.empty()) {

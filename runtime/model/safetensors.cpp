@@ -10,10 +10,14 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
 #include "runtime/common/error.h"
+#include "runtime/common/json_depth.h"
+#include "runtime/common/json_integer.h"
 
 namespace quorum::model {
 namespace {
@@ -86,7 +90,10 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
   const std::uint8_t* data = bytes + 8 + header_size;
   const std::size_t data_size = size_ - 8 - header_size;
   try {
-    const auto header = nlohmann::json::parse(bytes + 8, bytes + 8 + header_size);
+    const std::string_view header_text(reinterpret_cast<const char*>(bytes + 8), header_size);
+    if (const auto problem = json_depth_problem(header_text); !problem.empty())
+      throw InputError(path, 0, "", "bad header: " + problem);
+    const auto header = nlohmann::json::parse(header_text);
     if (!header.is_object()) throw InputError(path, 0, "", "bad header: not a JSON object");
     for (auto it = header.begin(); it != header.end(); ++it) {
       if (it.key() == "__metadata__") {
@@ -101,23 +108,31 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
       view.file = path;
       view.dtype = parse_dtype(entry["dtype"].get<std::string>(), path, it.key());
       std::size_t elements = 1;
+      bool overflow = false;  // a product past 2^64 could wrap to the data's true size
       for (const auto& d : entry["shape"]) {
-        const auto extent = d.get<std::int64_t>();
+        const auto x = json_integer<std::int64_t>(d);
+        if (!x) throw InputError(path, 0, it.key(), "a dimension must be an integer");
+        const auto extent = *x;
         if (extent < 0) throw InputError(path, 0, it.key(), "negative dimension");
         view.shape.push_back(extent);
-        elements *= static_cast<std::size_t>(extent);
+        overflow |= __builtin_mul_overflow(elements, static_cast<std::size_t>(extent), &elements);
       }
+      std::size_t needed = 0;
+      overflow |= __builtin_mul_overflow(elements, dtype_size(view.dtype), &needed);
+      if (overflow) throw InputError(path, 0, it.key(), "its shape holds more than 2^64 bytes");
       const auto& offsets = entry["data_offsets"];
       if (!offsets.is_array() || offsets.size() != 2) throw InputError(path, 0, it.key(), "data_offsets must be [begin, end]");
-      const auto begin = offsets[0].get<std::uint64_t>(), end = offsets[1].get<std::uint64_t>();
+      const auto first = json_integer<std::uint64_t>(offsets[0]), last = json_integer<std::uint64_t>(offsets[1]);
+      if (!first || !last) throw InputError(path, 0, it.key(), "data_offsets must be non-negative integers");
+      const auto begin = *first, end = *last;
       if (begin > end || end > data_size)
         throw InputError(path, 0, it.key(), "data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
                                                 "] fall outside the " + std::to_string(data_size) +
                                                 " data bytes (truncated file?)");
       view.bytes = end - begin;
-      if (view.bytes != elements * dtype_size(view.dtype))
+      if (view.bytes != needed)
         throw InputError(path, 0, it.key(), "holds " + std::to_string(view.bytes) + " bytes but its shape and dtype need " +
-                                                std::to_string(elements * dtype_size(view.dtype)));
+                                                std::to_string(needed));
       view.data = data + begin;
       tensors_.emplace(it.key(), std::move(view));
     }
@@ -153,9 +168,11 @@ CheckpointTensors::CheckpointTensors(const std::string& directory) : directory_(
   std::vector<std::string> shards;
   if (fs::exists(index)) {
     std::ifstream in(index);
+    const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    if (const auto problem = json_depth_problem(text); !problem.empty()) throw InputError(index.string(), 0, "", problem);
     nlohmann::json json;
     try {
-      json = nlohmann::json::parse(in);
+      json = nlohmann::json::parse(text);
     } catch (const nlohmann::json::exception& e) {
       throw InputError(index.string(), 0, "", std::string("malformed JSON: ") + e.what());
     }

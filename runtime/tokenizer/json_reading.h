@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/common/error.h"
+#include "runtime/common/json_depth.h"
+#include "runtime/common/json_locate.h"
 
 namespace quorum::tokenizer::json_reading {
 
@@ -27,6 +29,7 @@ inline const nlohmann::json* find(const nlohmann::json& object, const char* key)
 
 // The text as one JSON object; malformed JSON is an InputError at its line of name.
 inline nlohmann::json parse_object(const std::string& text, const std::string& name) {
+  if (const auto problem = json_depth_problem(text); !problem.empty()) throw InputError(name, 0, "", problem);
   nlohmann::json root;
   try {
     root = nlohmann::json::parse(text);
@@ -36,6 +39,12 @@ inline nlohmann::json parse_object(const std::string& text, const std::string& n
     for (std::size_t i = 0; i < byte && i < text.size(); ++i)
       if (text[i] == '\n') ++line;
     throw InputError(name, line, "", std::string("malformed JSON: ") + e.what());
+  } catch (const nlohmann::json::out_of_range& e) {
+    // The one out_of_range a parse throws: a number beyond a double's range (e.g. 1e309).
+    JsonFieldLocator locator;
+    nlohmann::json::sax_parse(text, &locator);
+    throw InputError(name, line_of_byte(text, locator.failed_byte), locator.failed_field,
+                     std::string("a number too large for a double (") + e.what() + ")");
   }
   if (!root.is_object()) throw InputError(name, 0, "", "expected a JSON object at the top level");
   return root;
