@@ -1,5 +1,6 @@
 #include "runtime/sweep/search_report.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <sstream>
