@@ -235,6 +235,24 @@ TEST_CASE("quorum run: beam search and DVTS units run through the actors beside 
   CHECK(browser.output.find("search-n") != std::string::npos);
   CHECK(browser.output.find("search-tokens") != std::string::npos);
 
+  // A search's leaves export as search-and-learn's rows, and read back.
+  const auto leaves_file = (dir.path() / "dvts.jsonl").string();
+  const auto exported = run_quorum("export " + store.path() + " --format sal --search p~dvts-n4-m2~exact --out " + leaves_file);
+  INFO(exported.output);
+  REQUIRE(exported.exit_code == 0);
+  const auto leaves_text = read_text(leaves_file);
+  const auto first_row = nlohmann::json::parse(leaves_text.substr(0, leaves_text.find('\n')));
+  CHECK(first_row["completions"].size() == 4);
+  CHECK(first_row["prm"] == "exact");
+  CHECK(first_row["policy"] == "p~dvts-n4-m2~exact");
+  const auto wrong = run_quorum("export " + store.path() + " --search p~dvts-n8-m2~exact --out " + leaves_file);
+  CHECK(wrong.exit_code == 2);
+  CHECK(wrong.output.find("its searches: p~beam_search-n2-m2~exact") != std::string::npos);
+  const auto reread = run_quorum("analyze -i " + leaves_file + " --out " + (dir.path() / "dvts").string() +
+                                 " --budgets 4 --folds 2 --draws 2 --bootstrap 10 -q");
+  INFO(reread.output);
+  CHECK(reread.exit_code == 0);
+
   // Each search's leaves depend only on (seed, search, problem): another store gets the same rows.
   const auto again = run_quorum("run " + dir.file("again.yaml", search_sweep("again.db")) + " --quiet");
   REQUIRE(again.exit_code == 0);

@@ -139,6 +139,8 @@ void register_sweep(CLI::App& app, int& exit_code) {
       ->check(CLI::IsMember({"quorum", "sal"}))
       ->capture_default_str();
   exp->add_option("--prm", *export_prm, "--format sal: the PRM whose scores the rows hold (default: the only one)");
+  auto export_search = std::make_shared<std::string>();
+  exp->add_option("--search", *export_search, "A search's leaves instead of the sampled responses: its label, POLICY~METHOD-nN-mM~PRM (a wrong one is answered with the sweep's labels)");
   exp->add_option("--out,-o", *export_out, "Output JSONL file")->required();
   exp->add_option("--split", *export_split, "evaluation or calibration")
       ->check(CLI::IsMember({sweep::kEvaluation, sweep::kCalibration}))
@@ -147,8 +149,9 @@ void register_sweep(CLI::App& app, int& exit_code) {
     if (!export_prm->empty() && *export_format != "sal")
       throw InputError("", 0, "--prm", "only --format sal writes one PRM's scores; --format quorum writes every PRM's");
     store::Store store(*export_store, true);
-    const auto rows = *export_format == "sal" ? sweep::export_sal(store, *export_split, *export_prm, *export_out)
-                                              : sweep::export_jsonl(store, *export_split, *export_out);
+    const auto rows = *export_format == "sal"
+                          ? sweep::export_sal(store, *export_split, *export_prm, *export_out, *export_search)
+                          : sweep::export_jsonl(store, *export_split, *export_out, *export_search);
     std::cerr << "export: " << rows << " (policy, problem) rows written to " << *export_out << "\n";
     exit_code = 0;
   });

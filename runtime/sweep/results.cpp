@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <sstream>
 
 #include "runtime/analysis/analyze.h"
@@ -187,8 +188,30 @@ ReportSummary write_report(store::Store& store, std::string directory, int refre
   return summary;
 }
 
-std::size_t export_jsonl(store::Store& store, const std::string& split, const std::string& path) {
-  const auto dataset = stored_dataset(store, stored_description(store), split);
+namespace {
+
+// The search an export asks for by its label; InputError listing the sweep's labels otherwise.
+config::SearchRun search_named(store::Store& store, const json& description, const std::string& label) {
+  std::string labels;
+  for (const auto& run : stored_searches(description)) {
+    if (run.label == label) return run;
+    labels += (labels.empty() ? "" : ", ") + run.label;
+  }
+  throw InputError(store.path(), 0, "--search",
+                   "the sweep has no search '" + label + "' (" + (labels.empty() ? "it has none" : "its searches: " + labels) + ")");
+}
+
+// Model output need not be valid UTF-8 (a byte-level tokenizer can stop inside a character);
+// JSON cannot hold that, so such bytes are written as U+FFFD.
+std::string json_line(const json& row) { return row.dump(-1, ' ', false, json::error_handler_t::replace) + "\n"; }
+
+}  // namespace
+
+std::size_t export_jsonl(store::Store& store, const std::string& split, const std::string& path,
+                         const std::string& search) {
+  const auto description = stored_description(store);
+  const auto dataset = search.empty() ? stored_dataset(store, description, split)
+                                      : search_dataset(store, search_named(store, description, search), split);
   std::string text;
   for (const auto& record : dataset.problems) {
     json responses = json::array();
@@ -198,17 +221,22 @@ std::size_t export_jsonl(store::Store& store, const std::string& split, const st
       if (r.answer) row["answer"] = *r.answer;
       responses.push_back(std::move(row));
     }
-    text += json{{"problem_id", record.problem_id}, {"problem", record.problem}, {"answer", record.gold},
-                 {"policy", record.policy}, {"responses", responses}}.dump();
-    text += "\n";
+    text += json_line({{"problem_id", record.problem_id}, {"problem", record.problem}, {"answer", record.gold},
+                       {"policy", record.policy}, {"responses", responses}});
   }
   write_file_atomically(path, text);
   return dataset.problems.size();
 }
 
-std::size_t export_sal(store::Store& store, const std::string& split, std::string prm, const std::string& path) {
+std::size_t export_sal(store::Store& store, const std::string& split, std::string prm, const std::string& path,
+                       const std::string& search) {
   const auto description = stored_description(store);
-  const auto prms = description.at("prms").get<std::vector<std::string>>();
+  auto prms = description.at("prms").get<std::vector<std::string>>();
+  std::optional<config::SearchRun> run;
+  if (!search.empty()) {
+    run = search_named(store, description, search);
+    prms = {run->prm};  // a search's leaves are scored by its own PRM only
+  }
   if (prm.empty()) {
     if (prms.size() != 1)
       throw InputError(store.path(), 0, "--prm", "the sweep has " + std::to_string(prms.size()) +
@@ -216,8 +244,10 @@ std::size_t export_sal(store::Store& store, const std::string& split, std::strin
     prm = prms.front();
   }
   if (std::find(prms.begin(), prms.end(), prm) == prms.end())
-    throw InputError(store.path(), 0, "--prm", "the sweep has no PRM '" + prm + "'");
-  const auto dataset = stored_dataset(store, description, split);
+    throw InputError(store.path(), 0, "--prm",
+                     run ? "search " + run->label + " is scored by '" + run->prm + "' alone, not '" + prm + "'"
+                         : "the sweep has no PRM '" + prm + "'");
+  const auto dataset = run ? search_dataset(store, *run, split) : stored_dataset(store, description, split);
   std::string text;
   for (const auto& record : dataset.problems) {
     json completions = json::array(), scores = json::array(), steps = json::array(), tokens = json::array();
@@ -230,12 +260,10 @@ std::size_t export_sal(store::Store& store, const std::string& split, std::strin
       tokens.push_back(static_cast<std::int64_t>(r.completion_tokens));
       if (!s.empty() && s.back() > best_last) best = i, best_last = s.back();  // the first of equals
     }
-    text += json{{"problem", record.problem}, {"answer", record.gold}, {"unique_id", record.problem_id},
-                 {"completions", completions}, {"scores", scores}, {"completion_tokens", tokens},
-                 {"pred", record.responses.empty() ? json(nullptr) : json(record.responses[best].text)},
-                 {"policy", record.policy}, {"prm", prm}, {"steps", steps}}
-                .dump(-1, ' ', false, json::error_handler_t::replace);
-    text += "\n";
+    text += json_line({{"problem", record.problem}, {"answer", record.gold}, {"unique_id", record.problem_id},
+                       {"completions", completions}, {"scores", scores}, {"completion_tokens", tokens},
+                       {"pred", record.responses.empty() ? json(nullptr) : json(record.responses[best].text)},
+                       {"policy", record.policy}, {"prm", prm}, {"steps", steps}});
   }
   write_file_atomically(path, text);
   return dataset.problems.size();

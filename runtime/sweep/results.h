@@ -41,14 +41,19 @@ struct ReportSummary {
 // report.html that says so instead of an InputError.
 ReportSummary write_report(store::Store& store, std::string directory = "", int refresh_seconds = 0);
 
-// Writes a split as quorum JSONL rows (docs/interchange.md); returns the rows written.
-std::size_t export_jsonl(store::Store& store, const std::string& split, const std::string& path);
+// Writes a split as quorum JSONL rows (docs/interchange.md): the sampled policies' responses, or
+// with `search` (a label) that search's leaves, its label as the policy. Returns the rows written.
+// Text that is not UTF-8 is written with U+FFFD for its invalid bytes (JSON holds only UTF-8).
+std::size_t export_jsonl(store::Store& store, const std::string& split, const std::string& path,
+                         const std::string& search = "");
 
 // Writes a split as search-and-learn's rows, one per (policy, problem) with one PRM's scores
 // (`prm`; empty: the sweep's only PRM): problem, answer, unique_id, completions, scores,
 // completion_tokens and pred (the completion whose last step scores highest, as search-and-learn
 // picks it by default), with quorum's policy, prm and steps beside them so that `quorum analyze`
-// reads the rows back exactly (docs/interchange.md). Returns the rows written.
-std::size_t export_sal(store::Store& store, const std::string& split, std::string prm, const std::string& path);
+// reads the rows back exactly (docs/interchange.md). With `search`, that search's leaves (and its
+// PRM). Returns the rows written.
+std::size_t export_sal(store::Store& store, const std::string& split, std::string prm, const std::string& path,
+                       const std::string& search = "");
 
 }  // namespace quorum::sweep
