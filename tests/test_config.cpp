@@ -389,6 +389,8 @@ TEST_CASE("arithmetic problems: ids, texts and answers from the task", "[config]
     CHECK(std::to_string(*check.final_answer) == p.answer);
   }
   CHECK(problems[4].text == quorum::task::problem_text(quorum::task::generate(1, 7, 0)));
+  CHECK(problems[0].level == "3");  // the task's level is the problem's difficulty
+  CHECK(problems[4].level == "1");
 }
 
 TEST_CASE("JSONL problems: math and gsm8k rows, limit, ids", "[config]") {
@@ -466,6 +468,26 @@ TEST_CASE("JSONL problems: math and gsm8k rows, limit, ids", "[config]") {
   std::tie(line, what) = error_of("math", "{\"problem\": \"a\", \"answer\": 1}\n{\"problem\": \"a\", \"answer\": 1}\n");
   CHECK(line == 2);
   CHECK_THAT(what, Catch::Contains("the same problem text as line 1"));
+  // Levels: MATH's "Level 3" kept as "3", integers, other short labels; none when absent.
+  ProblemSource levelled = math;
+  levelled.path = dir.file("levels.jsonl",
+                           "{\"problem\": \"a\", \"answer\": 1, \"level\": \"Level 3\"}\n"
+                           "{\"problem\": \"b\", \"answer\": 1, \"level\": 5}\n"
+                           "{\"problem\": \"c\", \"answer\": 1, \"level\": \"hard\"}\n"
+                           "{\"problem\": \"d\", \"answer\": 1, \"level\": null}\n");
+  const auto levels = load_problems(levelled);
+  REQUIRE(levels.size() == 4);
+  CHECK(levels[0].level == "3");
+  CHECK(levels[1].level == "5");
+  CHECK(levels[2].level == "hard");
+  CHECK(levels[3].level.empty());
+  CHECK(rows[0].level.empty());
+  std::tie(line, what) = error_of("math", "{\"problem\": \"a\", \"answer\": 1}\n{\"problem\": \"b\", \"answer\": 1, \"level\": [3]}\n");
+  CHECK(line == 2);
+  CHECK_THAT(what, Catch::StartsWith("level: ") && Catch::Contains("expected a string or an integer"));
+  std::tie(line, what) = error_of("math", "{\"problem\": \"a\", \"answer\": 1, \"level\": \"Level  \"}\n");
+  CHECK(line == 1);
+  CHECK_THAT(what, Catch::StartsWith("level: ") && Catch::Contains("short label"));
 }
 
 TEST_CASE("the complete example of docs/config.md loads", "[config]") {

@@ -1,5 +1,5 @@
-// The fault-injection suite: a small sweep run by a coordinator and worker processes over the
-// ZeroMQ bus, under five kinds of fault. Each faulted run must end with exactly the rows of a
+// The fault-injection suite: a small sweep (sampled pools and a beam search) run by a
+// coordinator and worker processes over the ZeroMQ bus, under five kinds of fault. Each faulted run must end with exactly the rows of a
 // fault-free run (same exports, no row missing, none twice). The suite prints, per scenario,
 // the units leased again and the wall time lost against a fault-free run with two workers.
 #include <catch2/catch.hpp>
@@ -105,9 +105,14 @@ struct Suite {
   static constexpr int kCount = 48, kSamples = 24, kTokens = 40;
   // Heartbeats every 100 ms; a peer silent for 1 s is lost.
   static constexpr const char* kRuntime = ", heartbeat_ms: 100, heartbeat_liveness: 10, max_message_mb: 1";
+  // Search units beside the sampling and scoring ones: one beam search of 4 leaves per problem.
+  static constexpr int kLeaves = 4;
+  static constexpr const char* kSearch =
+      "search:\n  - {method: beam_search, n: 4, m: 2, max_steps: 6, max_tokens: 40, policies: [pa]}\n";
+  static constexpr const char* kSearchLabel = "pa~beam_search-n4-m2~prm";
 
   std::string config(const std::string& name) {
-    return dir.file(name + ".yaml", sweep_yaml(name + ".db", kCount, kSamples, kTokens, kRuntime));
+    return dir.file(name + ".yaml", sweep_yaml(name + ".db", kCount, kSamples, kTokens, kRuntime, kSearch));
   }
   std::string store(const std::string& name) const { return (dir.path() / (name + ".db")).string(); }
   std::string log(const std::string& name) const { return (dir.path() / (name + ".log")).string(); }
@@ -121,6 +126,10 @@ struct Suite {
       const auto b = (dir.path() / (name + "-" + split + ".jsonl")).string();
       REQUIRE(run_quorum("export " + reference_store + " --split " + split + " --out " + a).exit_code == 0);
       REQUIRE(run_quorum("export " + store(name) + " --split " + split + " --out " + b).exit_code == 0);
+      CHECK(read_text(a) == read_text(b));
+      const std::string search = std::string(" --search ") + kSearchLabel + " --split " + split;
+      REQUIRE(run_quorum("export " + reference_store + search + " --out " + a).exit_code == 0);
+      REQUIRE(run_quorum("export " + store(name) + search + " --out " + b).exit_code == 0);
       CHECK(read_text(a) == read_text(b));
     }
   }
@@ -175,7 +184,7 @@ TEST_CASE("bus fault injection: killed workers, a killed coordinator, a cut-off 
           "[bus][faults]") {
   Suite suite;
   train_tiny_models(suite.dir);
-  suite.expected_rows = (Suite::kCount + 4) * 2 * Suite::kSamples;
+  suite.expected_rows = (Suite::kCount + 4) * (2 * Suite::kSamples + Suite::kLeaves);
 
   const auto reference = run_quorum("run " + suite.config("reference") + " --quiet");
   INFO(reference.output);
@@ -194,7 +203,7 @@ TEST_CASE("bus fault injection: killed workers, a killed coordinator, a cut-off 
   {  // 1. SIGKILL of a random worker, five times or more, during sampling and verification
     const auto start = Clock::now();
     Process run(quorum_args({"run", suite.config("kill-workers"), "--quiet", "--workers", "2"}), suite.log("kill-workers"));
-    int kills = 0, during_sampling = 0, during_scoring = 0;
+    int kills = 0, during_sampling = 0, during_scoring = 0, during_search = 0;
     while (kills < 6 && run.running()) {
       sleep_s(std::uniform_real_distribution<double>(0.05, 0.1)(random) * suite.two_worker_seconds);
       const auto workers = children_of(run.pid());
@@ -213,6 +222,7 @@ TEST_CASE("bus fault injection: killed workers, a killed coordinator, a cut-off 
       ++kills;
       if (counts["sample"].done < counts["sample"].total()) ++during_sampling;
       if (counts["score"].done > 0 && counts["score"].done < counts["score"].total()) ++during_scoring;
+      if (counts["search"].done < counts["search"].total()) ++during_search;
     }
     const int exit_code = run.wait(300);
     INFO(run.output());
@@ -222,7 +232,9 @@ TEST_CASE("bus fault injection: killed workers, a killed coordinator, a cut-off 
     CHECK(during_scoring >= 1);
     CHECK(bus_counter(run.output(), "worker restarts") >= 1);
     suite.check_same_rows("kill-workers");
-    suite.record("1. SIGKILL a worker x" + std::to_string(kills), "kill-workers", run.output(), seconds_since(start));
+    suite.record("1. SIGKILL a worker x" + std::to_string(kills) + " (" + std::to_string(during_search) +
+                     " with search units left)",
+                 "kill-workers", run.output(), seconds_since(start));
   }
 
   {  // 2. SIGKILL of the coordinator, then a restart: the workers reconnect and finish the sweep

@@ -12,7 +12,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <map>
 #include <random>
+#include <set>
+#include <sstream>
 
 #include "cli_runner.h"
 #include "process.h"
@@ -164,12 +167,12 @@ TEST_CASE("quorum run: a checker PRM scores the shipped policy's responses throu
 
 namespace {
 
-// The shipped small policy at level 2 with the exact checker and the shipped small PRM, sampled
-// for best-of-N and searched by beam search (n 2 and 4) and DVTS (n 4, checker only).
+// The shipped small policy at levels 1 and 2 with the exact checker and the shipped small PRM,
+// sampled for best-of-N and searched by beam search (n 2 and 4) and DVTS (n 4, checker only).
 std::string search_sweep(const std::string& store) {
   const auto models = (std::filesystem::path(QUORUM_TEST_DATA) / ".." / ".." / "models").lexically_normal().string();
   return "sweep: searched\nstore: " + store + "\nseed: 2\nproblems:\n"
-         "  evaluation: {task: arithmetic, levels: [2], count: 6, seed: 8}\n"
+         "  evaluation: {task: arithmetic, levels: [1, 2], count: 3, seed: 8}\n"
          "  calibration: {task: arithmetic, levels: [2], count: 4, seed: 9}\n"
          "policies:\n  - {name: p, path: " + models + "/policy-small, max_new_tokens: 64}\n"
          "prms:\n  - {name: exact, kind: checker}\n  - {name: prm, path: " + models + "/prm-small}\n"
@@ -223,10 +226,49 @@ TEST_CASE("quorum run: beam search and DVTS units run through the actors beside 
   for (const char* row : {"p,exact,beam_search,4,2,0,last,majority,", "p,prm,beam_search,2,2,0,min,weighted,",
                           "p,exact,dvts,4,2,0,last,best_of_n,", "p,exact,best_of_n,4,,,last,majority,"})
     CHECK(csv.find(row) != std::string::npos);
-  CHECK(read_text(dir.path() / "report" / "summary.md").find("## Step-level search") != std::string::npos);
+  const auto summary = read_text(dir.path() / "report" / "summary.md");
+  CHECK(summary.find("## Step-level search") != std::string::npos);
+  CHECK(summary.find("## Compute-optimal choice by difficulty") != std::string::npos);
+
+  // By difficulty: every method at every level, and at each (level, pair, n) exactly one optimal
+  // row, a deployable one that no deployable row of its group beats.
+  std::istringstream difficulty(read_text(dir.path() / "report" / "difficulty.csv"));
+  std::string line;
+  std::getline(difficulty, line);
+  CHECK(line == "level,policy,prm,method,n,m,lookahead,reduction,strategy,accuracy,ci_low,ci_high,problems,policy_tokens,"
+                "verifier_tokens,optimal");
+  std::map<std::string, std::vector<std::vector<std::string>>> groups;  // level,policy,prm,n -> rows
+  std::set<std::string> methods_seen;
+  while (std::getline(difficulty, line)) {
+    std::vector<std::string> f;
+    std::stringstream fields(line);
+    for (std::string field; std::getline(fields, field, ',');) f.push_back(field);
+    REQUIRE(f.size() == 16);
+    groups[f[0] + "," + f[1] + "," + f[2] + "," + f[4]].push_back(f);
+    methods_seen.insert(f[0] + " " + f[3]);
+  }
+  for (const char* seen : {"1 best_of_n", "2 best_of_n", "1 beam_search", "2 beam_search", "1 dvts", "2 dvts"})
+    CHECK(methods_seen.count(seen) == 1);
+  CHECK(groups.count("1,p,exact,4") == 1);
+  CHECK(groups.count("2,p,prm,1") == 1);  // best-of-N at every budget, searched or not
+  for (const auto& [group, rows] : groups) {
+    INFO(group);
+    double best = -1;
+    for (const auto& f : rows)
+      if (f[8] != "oracle" && f[8] != "pass_at_n" && !f[9].empty()) best = std::max(best, std::stod(f[9]));
+    std::size_t optimal = 0;
+    for (const auto& f : rows)
+      if (f[15] == "1") {
+        ++optimal;
+        CHECK(std::stod(f[9]) == best);
+        CHECK(f[8] != "oracle");
+      }
+    CHECK(optimal == 1);
+  }
   // The page draws them: the charts of the first pair (p x exact) render in a real browser.
   const auto page = quorum::testing::report_page_data(read_text(dir.path() / "report" / "report.html"));
   CHECK(page.at("searches").size() > 0);
+  CHECK(page.at("difficulty").at("levels") == nlohmann::json::array({"1", "2"}));
   const std::string artifacts = std::string(QUORUM_TEST_ARTIFACTS) + "/report-search";
   const auto browser = quorum::testing::run_quorum_in_shell(std::string(QUORUM_NODE) + " " + QUORUM_REPORT_CHECK + " " + QUORUM_WEB_MODULES +
                                            " " + (dir.path() / "report" / "report.html").string() + " " + artifacts);

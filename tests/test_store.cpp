@@ -190,6 +190,50 @@ TEST_CASE("store: another program's SQLite database is refused and left byte for
   CHECK_FALSE(std::filesystem::exists(path + "-wal"));
 }
 
+TEST_CASE("store: problems keep their level; a store of schema 1 is read without levels and migrated when written",
+          "[store]") {
+  TempDir dir("store-schema-1");
+  const auto path = (dir.path() / "old.db").string();
+  {
+    store::Store s(path);
+    s.upsert_problems({{"evaluation", "p0", 0, "text 0", "1", "3"}, {"evaluation", "p1", 1, "text 1", "2", ""}});
+    CHECK(s.problems("evaluation")[0].level == "3");
+  }
+  {  // The store as quorum wrote it before levels: no column, schema 1.
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, "ALTER TABLE problems DROP COLUMN level; UPDATE meta SET value = '1' WHERE key = 'schema_version'",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  {
+    store::Store s(path, true);  // read-only: read as it is, nothing written
+    const auto problems = s.problems("evaluation");
+    REQUIRE(problems.size() == 2);
+    CHECK(problems[0].text == "text 0");
+    CHECK(problems[0].level.empty());
+    CHECK(s.meta("schema_version") == "1");
+  }
+  {
+    store::Store s(path);  // writable: migrated
+    CHECK(s.meta("schema_version") == "2");
+    s.update_levels({{"evaluation", "p0", 0, "ignored", "ignored", "4"}, {"evaluation", "p9", 2, "x", "x", "1"}});
+    const auto problems = s.problems("evaluation");
+    REQUIRE(problems.size() == 2);  // update_levels adds no problem
+    CHECK(problems[0].level == "4");
+    CHECK(problems[0].text == "text 0");  // and changes nothing but the level
+    CHECK(problems[0].answer == "1");
+    CHECK(problems[1].level.empty());
+  }
+  {  // A schema quorum does not know is still refused.
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, "UPDATE meta SET value = '3' WHERE key = 'schema_version'", nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+    CHECK_THROWS_WITH(store::Store(path), Catch::Contains("store schema 3, this quorum reads 2"));
+  }
+}
+
 TEST_CASE("store: a damaged store is found by quick_check, refused for writing, named by quorum status", "[store][cli]") {
   TempDir dir("store-damaged");
   const auto path = (dir.path() / "damaged.db").string();

@@ -25,8 +25,9 @@ inline void train_tiny_models(const TempDir& dir) {
 
 // Two policies (one checkpoint at two temperatures) and one PRM on `count` evaluation and 4
 // calibration problems; `runtime` is the runtime map's extra keys.
+// `search`: a config's `search:` section, or empty.
 inline std::string sweep_yaml(const std::string& store, int count, int samples, int max_new_tokens,
-                              const std::string& runtime = "") {
+                              const std::string& runtime = "", const std::string& search = "") {
   const auto n = std::to_string(count), s = std::to_string(samples), t = std::to_string(max_new_tokens);
   return "sweep: e2e\n"
          "store: " + store + "\n"
@@ -41,7 +42,7 @@ inline std::string sweep_yaml(const std::string& store, int count, int samples, 
          "  - {name: prm, path: prm}\n"
          "samples: " + s + "\n"
          "analysis: {budgets: [1, 2, 4], draws: 8, bootstrap: 20, calibration_draws: 2}\n"
-         "runtime: {problems_per_unit: 2, batch_size: 8" + runtime + "}\n";
+         "runtime: {problems_per_unit: 2, batch_size: 8" + runtime + "}\n" + search;
 }
 
 inline std::int64_t rows(const std::string& store_path, const char* what) {

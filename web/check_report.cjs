@@ -125,6 +125,19 @@ async function main() {
       failures.push('the page holds no problem to look up');
     }
 
+    // The difficulty table: one row per level of the chosen pair, each naming an optimal choice.
+    const difficulty = await page.evaluate(() => {
+      const d = window.quorumReport.data.difficulty;
+      const table = document.querySelector('#difficulty-table');
+      return d && d.rows.length > 0 ? { levels: d.levels.length, rows: table ? table.querySelectorAll('tr').length - 1 : 0,
+        chosen: table ? table.querySelectorAll('td[class^="method-"]').length : 0 } : null;
+    });
+    if (difficulty) {
+      if (difficulty.rows === 0 || difficulty.rows > difficulty.levels)
+        failures.push(`difficulty table: ${difficulty.rows} level rows for ${difficulty.levels} levels`);
+      if (difficulty.chosen < difficulty.rows) failures.push(`difficulty table: ${difficulty.chosen} choices in ${difficulty.rows} rows`);
+    }
+
     // Interactive: another reduction redraws every chart.
     const reductions = await page.$$eval('.controls select:first-of-type option', (nodes) => nodes.map((n) => n.value));
     const current = await page.$eval('.controls select', (node) => node.value);

@@ -275,8 +275,7 @@
     const shown = ['majority', 'best_of_n', 'weighted'];
     const rows = (data.searches || [])
       .filter((r) => r.reduction === reduction && pairLabel(r) === pair && shown.includes(r.strategy))
-      .map((r) => Object.assign({ variant: r.method === 'best_of_n' ? 'best_of_n (sampled)'
-        : `${r.method} (m=${r.m}${r.lookahead ? `, lookahead ${r.lookahead}` : ''})` }, r));
+      .map((r) => Object.assign({ variant: methodLabel(r) }, r));
     if (rows.length === 0) {
       parent.append(el('p', { className: 'note' }, 'No search of this pair.'));
       return;
@@ -307,6 +306,57 @@
       spec: { width: 240, height: 200, mark: { type: 'line', point: true },
               encoding: { x: { field: 'tokens', type: 'quantitative', scale: { type: 'log' }, title: 'tokens per problem' },
                           y, color, tooltip, order: { field: 'n' } } },
+    }, pending);
+  }
+
+  const methodLabel = (r) => (r.method === 'best_of_n' ? 'best_of_n (sampled)'
+    : `${r.method} (m=${r.m}${r.lookahead ? `, lookahead ${r.lookahead}` : ''})`);
+
+  // Per difficulty level of the chosen pair: the compute-optimal method and strategy at each
+  // budget (a table), and each method's best strategy against n, level by level (a chart).
+  function difficultyView(parent, pair, pending) {
+    const rows = data.difficulty.rows.filter((r) => pairLabel(r) === pair);
+    if (rows.length === 0) {
+      parent.append(el('p', { className: 'note' }, 'This pair has no problems with levels.'));
+      return;
+    }
+    const levels = data.difficulty.levels.filter((level) => rows.some((r) => r.level === level));
+    const ns = [...new Set(rows.map((r) => r.n))].sort((a, b) => a - b);
+    const table = el('table', { id: 'difficulty-table' },
+      el('tr', {}, el('th', { className: 'name' }, 'level'), el('th', {}, 'problems'), ...ns.map((n) => el('th', {}, `n = ${n}`))));
+    for (const level of levels) {
+      const optimal = rows.filter((r) => r.level === level && r.optimal);
+      const line = el('tr', {}, el('td', { className: 'name' }, level),
+        el('td', {}, String(Math.max(...rows.filter((r) => r.level === level).map((r) => r.problems)))));
+      for (const n of ns) {
+        const r = optimal.find((o) => o.n === n);
+        line.append(r ? el('td', { className: `method-${r.method}`, title: `95% interval ${fixed(r.ci_low)} to ${fixed(r.ci_high)}` },
+          `${methodLabel(r)}, ${r.strategy} (${r.reduction}): ${fixed(r.accuracy)}` +
+          (r.tokens === null ? '' : `, ${Math.round(r.tokens)} tokens`)) : el('td', { className: 'missing' }, '-'));
+      }
+      table.append(line);
+    }
+    parent.append(table);
+    for (const note of data.difficulty.skipped) parent.append(el('p', { className: 'note' }, `Not analysed: ${note}`));
+    // Each method's most accurate deployable strategy (any reduction) per level and n.
+    const best = new Map();
+    for (const r of rows) {
+      if (r.accuracy === null || r.strategy === 'oracle' || r.strategy === 'pass_at_n') continue;
+      const key = `${r.level}|${methodLabel(r)}|${r.n}`;
+      if (!best.has(key) || best.get(key).accuracy < r.accuracy) best.set(key, r);
+    }
+    const values = [...best.values()].map((r) => Object.assign({ variant: methodLabel(r) }, r));
+    const byN = { field: 'n', type: 'quantitative', scale: { type: 'log', base: 2 },
+                  axis: { values: ns, format: 'd', title: 'n' } };
+    chart(parent, 'difficulty-n', `${pair}: each method's best strategy against n, by level`, {
+      data: { values },
+      facet: { column: { field: 'level', type: 'ordinal', title: 'level', sort: levels } },
+      spec: { width: 160, height: 170, mark: { type: 'line', point: true },
+              encoding: { x: byN, y: { field: 'accuracy', type: 'quantitative', title: 'accuracy', scale: { zero: false } },
+                          color: { field: 'variant', type: 'nominal', title: 'method' },
+                          tooltip: [{ field: 'level' }, { field: 'variant', title: 'method' }, { field: 'strategy' },
+                                    { field: 'reduction' }, { field: 'n' }, { field: 'accuracy', format: '.3f' },
+                                    { field: 'tokens', title: 'tokens / problem', format: '.0f' }] } },
     }, pending);
   }
 
@@ -453,6 +503,11 @@
       searchCharts(section('Step-level search against best-of-N',
         'The pair chosen above: each search at its budgets n beside best-of-N with n sampled responses ' +
         '(search.csv has every strategy and reduction). Equal compute means equal tokens, not equal n.'), r, pair.box.value, pending);
+    if (data.difficulty && data.difficulty.rows.length > 0)
+      difficultyView(section('Compute-optimal choice by difficulty',
+        'The pair chosen above, level by level: at each budget n, the most accurate method and strategy on that ' +
+        'level\'s problems (difficulty.csv has every row). The choice is made on the problems it is measured on, ' +
+        'so its accuracy is optimistic.'), pair.box.value, pending);
     weights(section('Fitted weight functions',
       'Responses whose score falls where w(p) < 0 (shaded) vote against their own answer.'), r, pending);
     histograms(section('PRM score distributions'), r, pending);

@@ -24,6 +24,33 @@ int PolicyPool::prm_index(const std::string& prm) const {
   return -1;
 }
 
+PolicyPool subset(const PolicyPool& pool, const std::vector<std::size_t>& problems) {
+  PolicyPool out;
+  out.policy = pool.policy;
+  out.response_offsets = {0};
+  out.class_offsets = {0};
+  const bool tokens = !pool.sampled_tokens.empty();
+  for (const auto& scores : pool.step_scores) out.step_scores.push_back({scores.prm, {0}, {}});
+  for (const auto j : problems) {
+    out.problem_ids.push_back(pool.problem_ids.at(j));
+    for (auto r = pool.response_offsets[j]; r < pool.response_offsets[j + 1]; ++r) {
+      out.answer_class.push_back(pool.answer_class[r]);
+      if (tokens) out.sampled_tokens.push_back(pool.sampled_tokens[r]), out.scored_tokens.push_back(pool.scored_tokens[r]);
+      for (std::size_t k = 0; k < pool.step_scores.size(); ++k) {
+        const auto& from = pool.step_scores[k];
+        auto& to = out.step_scores[k];
+        to.values.insert(to.values.end(), from.values.begin() + from.offsets[r], from.values.begin() + from.offsets[r + 1]);
+        to.offsets.push_back(static_cast<std::uint32_t>(to.values.size()));
+      }
+    }
+    out.response_offsets.push_back(static_cast<std::uint32_t>(out.answer_class.size()));
+    out.class_correct.insert(out.class_correct.end(), pool.class_correct.begin() + pool.class_offsets[j],
+                             pool.class_correct.begin() + pool.class_offsets[j + 1]);
+    out.class_offsets.push_back(static_cast<std::uint32_t>(out.class_correct.size()));
+  }
+  return out;
+}
+
 ReducedScores reduced_scores(const PolicyPool& pool, int prm, Reduction reduction) {
   const auto& steps = pool.step_scores[prm];
   const std::size_t responses = pool.answer_class.size();

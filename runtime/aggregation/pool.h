@@ -43,6 +43,11 @@ struct PolicyPool {
   int prm_index(const std::string& prm) const;  // -1 when absent
 };
 
+// The pool of the problems `problems` (indices into pool, in the order given): their responses,
+// classes, tokens and step scores exactly as in the pool. For analysing a subset, e.g. one
+// difficulty level, without reading and grading the responses again.
+PolicyPool subset(const PolicyPool& pool, const std::vector<std::size_t>& problems);
+
 // One reduced score per response for (PRM index, reduction), with its clamped logit: computed
 // once per cell, read by calibration and the sweep.
 struct ReducedScores {

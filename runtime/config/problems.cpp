@@ -30,7 +30,7 @@ std::vector<Problem> arithmetic_problems(const ProblemSource& source) {
       throw InputError("", 0, "levels", e.what());
     }
     for (const auto& p : set)
-      problems.push_back({task::problem_id(p), task::problem_text(p), std::to_string(p.answer())});
+      problems.push_back({task::problem_id(p), task::problem_text(p), std::to_string(p.answer()), std::to_string(level)});
   }
   return problems;
 }
@@ -78,6 +78,7 @@ class Rows {
       }
       if (!row.is_object()) fail("", "expected a JSON object, got " + std::string(row.type_name()));
       Problem p = source_.format == "gsm8k" ? gsm8k(row) : math(row);
+      p.level = level(row);
       const std::string field = id_field(row);
       p.id = field.empty() ? "p" + hex64(fnv1a64(p.text)) : text_field(row, field);
       const auto [it, fresh] = first_line.emplace(p.id, line_);
@@ -122,15 +123,29 @@ class Rows {
     return s;
   }
 
-  Problem math(const json& row) const { return {"", string_field(row, "problem"), text_field(row, "answer")}; }
+  Problem math(const json& row) const { return {"", string_field(row, "problem"), text_field(row, "answer"), ""}; }
 
   Problem gsm8k(const json& row) const {
-    Problem p{"", string_field(row, "question"), ""};
+    Problem p{"", string_field(row, "question"), "", ""};
     const auto answer = string_field(row, "answer");
     if (answer.find("####") == std::string::npos) fail("answer", "has no '####' before the final answer");
     p.answer = gsm8k_gold(answer);
     if (p.answer.empty()) fail("answer", "nothing follows the last '####'");
     return p;
+  }
+
+  // The optional `level`: a number, or a string such as MATH's "Level 3" (kept as "3").
+  std::string level(const json& row) const {
+    const auto it = row.find("level");
+    if (it == row.end() || it->is_null()) return "";
+    if (it->is_number_integer()) return it->dump();
+    if (!it->is_string()) fail("level", "expected a string or an integer, got " + std::string(it->type_name()));
+    auto text = trim(it->get<std::string>());
+    if (text == "Level" || text.rfind("Level ", 0) == 0) text = trim(text.substr(5));
+    if (text.empty() || text.size() > 64) fail("level", "expected a short label such as \"Level 3\" or 3, got '" + it->get<std::string>().substr(0, 80) + "'");
+    for (const unsigned char c : text)
+      if (c < 0x20) fail("level", "contains a control character");
+    return text;
   }
 
   // The field naming the row: "id", else "problem_id", else "" (the id is a hash of the text).

@@ -32,6 +32,9 @@ struct Problem {
   std::string id;      // the row's id, or "arith-l<L>-s<S>-<k>", or a hash of the text
   std::string text;
   std::string answer;  // the gold answer as text
+  // Its difficulty, when the source gives one: the arithmetic task's level, or a row's `level`
+  // (MATH's "Level 3" is kept as "3"); empty otherwise. Reports compare methods per level.
+  std::string level;
 };
 
 struct PolicySpec {

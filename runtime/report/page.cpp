@@ -219,6 +219,7 @@ json page_data(const PageInputs& in) {
           {"inputs", inputs},
           {"problems", in.problems},
           {"searches", in.searches},
+          {"difficulty", in.difficulty},
           {"generated", local_time_now()},
           {"progress", {{"units_done", p.units_done}, {"units_total", p.units_total}, {"finished", p.finished()}}},
           {"refresh_seconds", in.refresh_seconds},

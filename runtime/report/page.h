@@ -34,6 +34,8 @@ struct PageInputs {
   nlohmann::json problems = nlohmann::json::array();
   // A sweep's searches beside best-of-N (sweep::search_json): the rows of search.csv.
   nlohmann::json searches = nlohmann::json::array();
+  // Per difficulty level (sweep::difficulty_json); null when the problems have no levels.
+  nlohmann::json difficulty = nullptr;
 };
 
 // The page's per-problem lookup: every problem of the dataset with its gold answer and, per

@@ -17,13 +17,15 @@
 namespace quorum::store {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+// 2 added problems.level; a store of schema 1 is migrated when opened for writing, and read as
+// having no levels when opened read-only.
+constexpr int kSchemaVersion = 2;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS problems (
   split TEXT NOT NULL, id TEXT NOT NULL, position INTEGER NOT NULL,
-  text TEXT NOT NULL, answer TEXT NOT NULL,
+  text TEXT NOT NULL, answer TEXT NOT NULL, level TEXT NOT NULL DEFAULT '',
   PRIMARY KEY (split, id));
 CREATE TABLE IF NOT EXISTS units (
   id TEXT PRIMARY KEY, kind TEXT NOT NULL, spec TEXT NOT NULL,
@@ -185,6 +187,7 @@ Store::Store(const std::string& path, bool read_only) : path_(path) {
         throw InputError(path, 0, "", "the store is damaged (SQLite's quick_check: " + damage.front() +
                                           (damage.size() > 1 ? ", and " + std::to_string(damage.size() - 1) + " more" : "") +
                                           "); restore it from a copy or start a new store");
+      if (schema_version_ == 1) migrate_from_schema_1();
     }
   } catch (const InputError&) {
     sqlite3_close(db_);
@@ -217,9 +220,21 @@ void Store::check_schema() {
   }
   Statement version(db_, "SELECT value FROM meta WHERE key = 'schema_version'");
   if (!version.step()) throw InputError(path_, 0, "", "not a quorum store (no schema version)");
+  if (version.text(0) == "1") {
+    schema_version_ = 1;
+    return;
+  }
   if (version.text(0) != std::to_string(kSchemaVersion))
     throw InputError(path_, 0, "schema_version",
                      "store schema " + version.text(0) + ", this quorum reads " + std::to_string(kSchemaVersion));
+}
+
+void Store::migrate_from_schema_1() {
+  in_transaction([&] {
+    execute("ALTER TABLE problems ADD COLUMN level TEXT NOT NULL DEFAULT ''");
+    set_meta("schema_version", std::to_string(kSchemaVersion));
+  });
+  schema_version_ = kSchemaVersion;
 }
 
 std::vector<std::string> Store::quick_check() {
@@ -275,21 +290,33 @@ void Store::set_meta(const std::string& key, const std::string& value) {
 void Store::upsert_problems(const std::vector<ProblemRow>& rows) {
   in_transaction([&] {
     Statement s(db_,
-                "INSERT INTO problems (split, id, position, text, answer) VALUES (?, ?, ?, ?, ?) "
+                "INSERT INTO problems (split, id, position, text, answer, level) VALUES (?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (split, id) DO UPDATE SET position = excluded.position, text = excluded.text, "
-                "answer = excluded.answer");
+                "answer = excluded.answer, level = excluded.level");
     for (const auto& row : rows) {
       s.reset();
-      s.bind(row.split).bind(row.id).bind(row.position).bind(row.text).bind(row.answer).run();
+      s.bind(row.split).bind(row.id).bind(row.position).bind(row.text).bind(row.answer).bind(row.level).run();
+    }
+  });
+}
+
+void Store::update_levels(const std::vector<ProblemRow>& rows) {
+  in_transaction([&] {
+    Statement s(db_, "UPDATE problems SET level = ? WHERE split = ? AND id = ? AND level != ?");
+    for (const auto& row : rows) {
+      s.reset();
+      s.bind(row.level).bind(row.split).bind(row.id).bind(row.level).run();
     }
   });
 }
 
 std::vector<ProblemRow> Store::problems(const std::string& split) {
-  Statement s(db_, "SELECT split, id, position, text, answer FROM problems WHERE split = ? ORDER BY position");
+  Statement s(db_, schema_version_ == 1
+                       ? "SELECT split, id, position, text, answer, '' FROM problems WHERE split = ? ORDER BY position"
+                       : "SELECT split, id, position, text, answer, level FROM problems WHERE split = ? ORDER BY position");
   s.bind(split);
   std::vector<ProblemRow> rows;
-  while (s.step()) rows.push_back({s.text(0), s.text(1), s.integer(2), s.text(3), s.text(4)});
+  while (s.step()) rows.push_back({s.text(0), s.text(1), s.integer(2), s.text(3), s.text(4), s.text(5)});
   return rows;
 }
 

@@ -21,6 +21,7 @@ struct ProblemRow {
   std::int64_t position = 0;  // order within the split
   std::string text;
   std::string answer;
+  std::string level;  // the problem's difficulty label; empty when its source gives none
 };
 
 enum class UnitState { pending, leased, done };
@@ -93,6 +94,8 @@ class Store {
   void set_meta(const std::string& key, const std::string& value);
 
   void upsert_problems(const std::vector<ProblemRow>& rows);
+  // Sets the level of each row's (split, id) already stored; nothing else changes.
+  void update_levels(const std::vector<ProblemRow>& rows);
   std::vector<ProblemRow> problems(const std::string& split);
 
   // Adds units that are absent; existing units keep their state.
@@ -134,6 +137,7 @@ class Store {
   class Statement;
   static void check_writable(const std::string& path);
   void check_schema();
+  void migrate_from_schema_1();
   void execute(const char* sql);
   // Runs write inside one IMMEDIATE transaction: committed when it returns, rolled back when it
   // throws.
@@ -147,6 +151,7 @@ class Store {
 
   std::string path_;
   sqlite3* db_ = nullptr;
+  int schema_version_ = 2;  // 1: an old store opened read-only (check_schema)
 };
 
 }  // namespace quorum::store

@@ -99,7 +99,16 @@ std::vector<store::UnitRow> units_of(const config::SweepConfig& c, const std::st
 std::vector<store::ProblemRow> rows_of(const std::string& split, const std::vector<config::Problem>& problems) {
   std::vector<store::ProblemRow> rows;
   for (std::size_t i = 0; i < problems.size(); ++i)
-    rows.push_back({split, problems[i].id, static_cast<std::int64_t>(i), problems[i].text, problems[i].answer});
+    rows.push_back({split, problems[i].id, static_cast<std::int64_t>(i), problems[i].text, problems[i].answer,
+                    problems[i].level});
+  return rows;
+}
+
+std::vector<store::ProblemRow> problem_rows(const std::vector<config::Problem>& evaluation,
+                                           const std::vector<config::Problem>& calibration) {
+  auto rows = rows_of(kEvaluation, evaluation);
+  const auto calibration_rows = rows_of(kCalibration, calibration);
+  rows.insert(rows.end(), calibration_rows.begin(), calibration_rows.end());
   return rows;
 }
 
@@ -176,14 +185,14 @@ std::int64_t prepare_store(store::Store& store, const config::SweepConfig& c) {
                        "this store was planned by a different sweep (it differs in '" + difference + "' from " + c.file +
                            "); use a new store, or the config that made it");
     store.set_meta("sweep", describe(c).dump());  // analysis settings may change between runs
+    // A store planned before problems kept their levels gets them (only levels change: the
+    // stored texts and answers stay those the stored responses answered).
+    store.update_levels(problem_rows(evaluation, calibration));
     return store.release_leases();
   }
   // A new store: problems, units, then the plan key last, so a kill before it leaves a store
   // that the next run simply plans again (every write here is an upsert).
-  auto rows = rows_of(kEvaluation, evaluation);
-  const auto calibration_rows = rows_of(kCalibration, calibration);
-  rows.insert(rows.end(), calibration_rows.begin(), calibration_rows.end());
-  store.upsert_problems(rows);
+  store.upsert_problems(problem_rows(evaluation, calibration));
   auto units = units_of(c, kEvaluation, evaluation);
   const auto calibration_units = units_of(c, kCalibration, calibration);
   units.insert(units.end(), calibration_units.begin(), calibration_units.end());

@@ -13,6 +13,7 @@
 #include "runtime/interchange/verdicts.h"
 #include "runtime/report/page.h"
 #include "runtime/sweep/plan.h"
+#include "runtime/sweep/difficulty.h"
 #include "runtime/sweep/search_report.h"
 
 namespace quorum::sweep {
@@ -176,9 +177,19 @@ ReportSummary write_report(store::Store& store, std::string directory, int refre
     page.searches = search_json(rows);
     summary_text += "\n" + search_markdown(searches, result);
     write_file_atomically(std::filesystem::path(directory) / "search.csv", csv);
-    write_file_atomically(std::filesystem::path(directory) / "summary.md", summary_text);
     store.put_output("search.csv", csv);
   }
+  // Per difficulty level, when the problems have levels.
+  const auto difficulty = analyze_difficulty(store, pools, calibration_pools, settings, searches);
+  if (!difficulty.rows.empty()) {
+    const auto csv = difficulty_csv(difficulty);
+    page.difficulty = difficulty_json(difficulty);
+    summary_text += "\n" + difficulty_markdown(difficulty);
+    write_file_atomically(std::filesystem::path(directory) / "difficulty.csv", csv);
+    store.put_output("difficulty.csv", csv);
+  }
+  if (!searches.empty() || !difficulty.rows.empty())
+    write_file_atomically(std::filesystem::path(directory) / "summary.md", summary_text);
   page.analysis = &result;
   write_page(directory, page);
   store.put_output("results.csv", analysis::results_csv(result));
