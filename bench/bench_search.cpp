@@ -1,8 +1,9 @@
 // Benchmark of step-level search over real models: the same searches with each surviving path's
 // KV cache kept across rounds (what quorum does) and with every round prefilling each path's
 // whole prefix again (what it did before), in the same invocation, on the same problems with
-// the same seeds. Reported per policy and search: wall time of each (the best of --repeats runs,
-// the two alternated), their ratio, the prompt and path tokens the policy ran through prefills,
+// the same seeds. Reported per policy and search: wall time and the process's CPU time of each
+// (the best of --repeats runs, the two alternated; CPU time is the steadier on a shared
+// machine), the ratio of CPU times, the prompt and path tokens the policy ran through prefills,
 // the tokens it generated (the same in both: accounting counts generated tokens only), and
 // whether the two found the same leaves.
 //
@@ -14,6 +15,7 @@
 // problems. Progress goes to stderr.
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -74,6 +76,7 @@ Options parse_options(int argc, char** argv) {
 
 struct Measured {
   double seconds = std::numeric_limits<double>::infinity();  // best of the repeats
+  double cpu_seconds = std::numeric_limits<double>::infinity();
   std::int64_t prefilled = 0, generated = 0;
   std::vector<std::vector<std::string>> leaves;  // every problem's leaves' steps, in order
 };
@@ -85,12 +88,14 @@ void measure(model::SearchModels& models, const search::SearchSettings& settings
   std::int64_t generated = 0;
   std::vector<std::vector<std::string>> leaves;
   const auto start = Clock::now();
+  const auto cpu_start = std::clock();
   for (std::size_t i = 0; i < problems.size(); ++i) {
     const auto result = models.run(settings, 1000 + i, problems[i]);
     generated += result.policy_tokens;
     for (const auto& leaf : result.leaves) leaves.push_back(leaf.steps);
   }
   measured.seconds = std::min(measured.seconds, std::chrono::duration<double>(Clock::now() - start).count());
+  measured.cpu_seconds = std::min(measured.cpu_seconds, static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC);
   measured.prefilled = models.prefilled_tokens() - prefilled_before;
   measured.generated = generated;
   measured.leaves = std::move(leaves);
@@ -116,8 +121,8 @@ int main(int argc, char** argv) {
     std::printf("Step-level search, KV caches kept across rounds against every path prefilled again each round\n");
     std::printf("(%zu level-3 problems of the built-in task, batch %zu, verifier %s, best of %d runs each)\n\n",
                 problems.size(), options.batch, prm.name.c_str(), options.repeats);
-    std::printf("| policy | search | caches | wall s | recomputed / kept | prefilled tokens | generated tokens | same leaves |\n");
-    std::printf("|---|---|---|---:|---:|---:|---:|---|\n");
+    std::printf("| policy | search | caches | wall s | CPU s | recomputed / kept (CPU) | prefilled tokens | generated tokens | same leaves |\n");
+    std::printf("|---|---|---|---:|---:|---:|---:|---:|---|\n");
     bool all_same = true;
     for (const auto& directory : options.policies) {
       config::PolicySpec policy;
@@ -135,12 +140,13 @@ int main(int argc, char** argv) {
         }
         const bool same = with_cache.leaves == without_cache.leaves;
         all_same &= same;
-        const auto ratio = without_cache.seconds / with_cache.seconds;
-        std::printf("| %s | %s | kept | %.2f | | %lld | %lld | |\n", policy.name.c_str(), search.c_str(),
-                    with_cache.seconds, static_cast<long long>(with_cache.prefilled),
+        const auto ratio = without_cache.cpu_seconds / with_cache.cpu_seconds;
+        std::printf("| %s | %s | kept | %.2f | %.2f | | %lld | %lld | |\n", policy.name.c_str(), search.c_str(),
+                    with_cache.seconds, with_cache.cpu_seconds, static_cast<long long>(with_cache.prefilled),
                     static_cast<long long>(with_cache.generated));
-        std::printf("| %s | %s | recomputed | %.2f | %.2f | %lld | %lld | %s |\n", policy.name.c_str(), search.c_str(),
-                    without_cache.seconds, ratio, static_cast<long long>(without_cache.prefilled),
+        std::printf("| %s | %s | recomputed | %.2f | %.2f | %.2f | %lld | %lld | %s |\n", policy.name.c_str(),
+                    search.c_str(), without_cache.seconds, without_cache.cpu_seconds, ratio,
+                    static_cast<long long>(without_cache.prefilled),
                     static_cast<long long>(without_cache.generated), same ? "yes" : "no");
         std::fflush(stdout);
       }
