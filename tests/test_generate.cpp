@@ -162,6 +162,69 @@ TEST_CASE("a response depends on its request alone, not on slots, order or batch
   }
 }
 
+TEST_CASE("a kept cache holds what a prefill of the sequence holds, and a continuation from it decodes the same",
+          "[model][generate]") {
+  auto decoder = small_decoder(4);
+  model::SamplingSettings settings;
+  settings.max_new_tokens = 12;
+  settings.stop_token_ids = {1, 2, 3};
+  std::vector<model::GenerationRequest> requests;
+  const std::vector<std::vector<std::int64_t>> prompts = {{5, 17, 42, 8, 9, 10}, {8, 1}, {60, 61, 62}};
+  for (std::uint64_t k = 0; k < 3; ++k)
+    for (const auto& prompt : prompts) requests.push_back({prompt, 300 + k * 7 + prompt.size(), nullptr, true});
+  for (const bool continuous : {true, false}) {
+    DYNAMIC_SECTION((continuous ? "continuous" : "static")) {
+      const auto first = model::generate(decoder, requests, settings, {}, {4, continuous});
+      std::vector<model::GenerationRequest> kept, recomputed;
+      bool some_stopped = false, some_ran_out = false;
+      for (std::size_t i = 0; i < first.size(); ++i) {
+        const auto& r = first[i];
+        REQUIRE(r.cache);
+        auto sequence = requests[i].prompt;
+        sequence.insert(sequence.end(), r.tokens.begin(), r.tokens.end());
+        // Every token read: all of them after a stop token, all but the last sampled otherwise.
+        const auto length = static_cast<std::int64_t>(sequence.size()) - (r.stopped ? 0 : 1);
+        REQUIRE(r.cache->length() == length);
+        (r.stopped ? some_stopped : some_ran_out) = true;
+        model::KvCache want;
+        {
+          c10::InferenceMode inference;
+          const auto n = static_cast<std::int64_t>(sequence.size());
+          decoder->hidden(torch::tensor(sequence, torch::kInt64).view({1, n}), torch::arange(n).view({1, n}), {}, &want);
+        }
+        for (std::size_t layer = 0; layer < want.keys.size(); ++layer) {
+          CHECK(relative_error(r.cache->keys[layer], want.keys[layer].narrow(2, 0, length)) < 1e-5);
+          CHECK(relative_error(r.cache->values[layer], want.values[layer].narrow(2, 0, length)) < 1e-5);
+        }
+        if (r.stopped) continue;  // a stopped sequence is not continued (its prefix would cover it all)
+        kept.push_back({sequence, 900 + i, r.cache, false});
+        kept.push_back({sequence, 950 + i, r.cache, false});  // a sibling shares the prefill
+        recomputed.push_back({sequence, 900 + i});
+        recomputed.push_back({sequence, 950 + i});
+      }
+      CHECK(some_stopped);
+      CHECK(some_ran_out);
+      const auto from_cache = model::generate(decoder, kept, settings, {}, {3, continuous});
+      const auto from_prefill = model::generate(decoder, recomputed, settings, {}, {3, continuous});
+      CHECK(tokens_of(from_cache) == tokens_of(from_prefill));
+      for (std::size_t i = 0; i < kept.size(); i += 2) {
+        // Only the last token is prefilled on the cache, once for both siblings.
+        CHECK(from_cache[i].prefilled_tokens == 1);
+        CHECK(from_cache[i + 1].prefilled_tokens == 0);
+        CHECK(from_prefill[i].prefilled_tokens == static_cast<std::int64_t>(kept[i].prompt.size()));
+        CHECK(!from_cache[i].cache);
+      }
+    }
+  }
+  // A prefix must leave the prompt's last token to prefill: its logits give the first sample.
+  auto whole = requests.front();
+  const auto answered = model::generate(decoder, {requests.front()}, settings).front();
+  whole.prefix = answered.cache;
+  whole.prompt.insert(whole.prompt.end(), answered.tokens.begin(), answered.tokens.end());
+  whole.prompt.resize(static_cast<std::size_t>(whole.prefix->length()));
+  CHECK_THROWS_AS(model::generate(decoder, {whole}, settings), std::invalid_argument);
+}
+
 TEST_CASE("the stop check sees each request by its own index under continuous batching", "[model][generate]") {
   auto decoder = small_decoder();
   model::SamplingSettings settings;

@@ -3,6 +3,7 @@
 // the verifier.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -31,6 +32,7 @@ class NodeBook {
   void hold(NodeId id, State state, NodeId parent) {
     if (!held_.emplace(id, std::move(state)).second) throw std::logic_error("node made twice");
     parents_[id] = parent;
+    peak_ = std::max(peak_, held_.size());
   }
   void release(const std::vector<NodeId>& ids) {
     for (const auto id : ids) {
@@ -39,6 +41,7 @@ class NodeBook {
     }
   }
   std::size_t held() const { return held_.size(); }
+  std::size_t peak() const { return peak_; }  // the most nodes held at once
   const std::vector<NodeId>& released() const { return released_; }
   // The first step on the path to id.
   NodeId first_step(NodeId id) const {
@@ -50,6 +53,7 @@ class NodeBook {
   std::map<NodeId, State> held_;
   std::map<NodeId, NodeId> parents_;
   std::vector<NodeId> released_;
+  std::size_t peak_ = 0;
 };
 
 // Writes step "s<id>", 1 + id % 3 tokens, finished when the id is in `finishing`.
@@ -261,6 +265,22 @@ TEST_CASE("every method returns n leaves, counts every token and releases every 
     // Best-of-N shares no prefix, prunes nothing and rolls nothing out: its tokens are its
     // leaves' tokens. (The searches' leaves share prefixes; the hand-worked case pins theirs.)
     if (settings.method == Method::best_of_n) CHECK(result.policy_tokens == leaf_tokens);
+  }
+}
+
+TEST_CASE("a policy holds at most three sets of n nodes, whatever the lookahead", "[search]") {
+  // What a policy keeps per node (a KV cache) is bounded by the search's releases: a round's n
+  // candidates, their parents while they are extended, and one rollout step per candidate and
+  // the next being made (each rollout step is released once extended).
+  const auto problem = task::generate(3, 11, 0);
+  for (const std::int64_t lookahead : {0, 1, 3}) {
+    INFO("lookahead " << lookahead);
+    ArithmeticPolicy policy(problem, 0.3);
+    CheckerVerifier verifier(problem);
+    run_search(settings_of(Method::beam_search, 8, 2, lookahead), 5, policy, verifier);
+    CHECK(policy.book.peak() <= 3 * 8);
+    if (lookahead == 3) CHECK(policy.book.peak() > 2 * 8);
+    CHECK(policy.book.held() == 0);
   }
 }
 

@@ -13,14 +13,15 @@ namespace {
 
 std::string shipped_model(const char* name) { return std::string(QUORUM_TEST_DATA) + "/../../models/" + name; }
 
-model::SearchModels shipped_search_models(std::size_t batch_size, bool checker = false) {
+model::SearchModels shipped_search_models(std::size_t batch_size, bool checker = false,
+                                          model::PathCaches caches = model::PathCaches::kept) {
   config::PolicySpec policy;
   policy.name = "policy-medium", policy.path = shipped_model("policy-medium"), policy.device = "cpu";
   policy.max_new_tokens = 96;
   config::PrmSpec prm;
   prm.name = "prm-small", prm.path = shipped_model("prm-small"), prm.device = "cpu";
   if (checker) prm = {}, prm.name = "checker", prm.kind = "checker";
-  return model::SearchModels(policy, prm, batch_size);
+  return model::SearchModels(policy, prm, batch_size, caches);
 }
 
 search::SearchSettings settings_of(search::Method method, std::int64_t n, std::int64_t m, std::int64_t lookahead = 0) {
@@ -76,6 +77,43 @@ TEST_CASE("a search over models is the same at every batch size", "[search][mode
   const auto one = leaves(1);
   CHECK(one == leaves(8));
   CHECK(one == leaves(3));
+}
+
+TEST_CASE("a search keeping its paths' caches across rounds finds what one prefilling them every round does",
+          "[search][model]") {
+  // The kept keys and values were computed token by token while decoding, the recomputed ones
+  // in one prefill: they agree to rounding (tests/test_generate.cpp checks them within 1e-5),
+  // and on the shipped models no token is flipped by it, so the leaves are the same.
+  auto kept = shipped_search_models(8, false, model::PathCaches::kept);
+  auto recomputed = shipped_search_models(8, false, model::PathCaches::recomputed);
+  const auto problems = task::generate_set(3, 23, 2);
+  for (const auto& settings : {settings_of(search::Method::beam_search, 8, 2, 1), settings_of(search::Method::dvts, 8, 4)}) {
+    INFO(search::method_name(settings.method));
+    for (const auto& problem : problems) {
+      const auto text = task::problem_text(problem);
+      const auto kept_before = kept.prefilled_tokens(), recomputed_before = recomputed.prefilled_tokens();
+      const auto a = kept.run(settings, 29, text), b = recomputed.run(settings, 29, text);
+      REQUIRE(a.leaves.size() == b.leaves.size());
+      for (std::size_t i = 0; i < a.leaves.size(); ++i) {
+        CHECK(a.leaves[i].steps == b.leaves[i].steps);
+        CHECK(a.leaves[i].step_scores == b.leaves[i].step_scores);
+        CHECK(a.leaves[i].tokens == b.leaves[i].tokens);
+      }
+      // Accounting counts generated tokens only, however the prefixes were had.
+      CHECK(a.policy_tokens == b.policy_tokens);
+      CHECK(a.verifier_tokens == b.verifier_tokens);
+      CHECK(a.rounds == b.rounds);
+      CHECK(a.rounds > 1);
+      // After the first round only each parent's last token is prefilled (once for its
+      // siblings): one token per kept parent and per lookahead rollout step.
+      const auto prompt = static_cast<std::int64_t>(kept.prompt_tokens(text));
+      const auto kept_prefilled = kept.prefilled_tokens() - kept_before;
+      const auto recomputed_prefilled = recomputed.prefilled_tokens() - recomputed_before;
+      CHECK(kept_prefilled > prompt);
+      CHECK(kept_prefilled < recomputed_prefilled);
+      CHECK(kept_prefilled - prompt <= a.policy_tokens);
+    }
+  }
 }
 
 TEST_CASE("with the task's checker as verifier, beam search at n solves at least what best-of-N at n does",

@@ -209,6 +209,16 @@ void SlotCache::move(std::int64_t from, std::int64_t to) {
   lengths[to] = length;
 }
 
+KvCache SlotCache::copy(std::int64_t slot) const {
+  const auto length = lengths[slot];
+  KvCache copied;
+  for (std::size_t layer = 0; layer < keys.size(); ++layer) {
+    copied.keys.push_back(keys[layer].narrow(0, slot, 1).narrow(2, 0, length).clone());
+    copied.values.push_back(values[layer].narrow(0, slot, 1).narrow(2, 0, length).clone());
+  }
+  return copied;
+}
+
 std::pair<torch::Tensor, torch::Tensor> SlotCache::extend(std::int64_t layer, const torch::Tensor& k,
                                                          const torch::Tensor& v) {
   using torch::indexing::Slice;

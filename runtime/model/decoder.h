@@ -85,6 +85,9 @@ struct SlotCache {
   void assign(std::int64_t slot, const KvCache& prefilled, std::int64_t row = 0);
   // Slot `to` becomes a copy of slot `from`.
   void move(std::int64_t from, std::int64_t to);
+  // A copy of the slot's keys and values as a batch-1 KvCache of its length (compact: a kept
+  // search path holds only its own positions, not the slot's capacity).
+  KvCache copy(std::int64_t slot) const;
   // Writes a decoding step's keys and values [n, kv_heads, 1, head_dim] of slots 0..n-1 at each
   // slot's own position (lengths, advanced by decode once every layer has written); returns
   // the slots' keys and values up to the longest one.

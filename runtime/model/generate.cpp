@@ -98,8 +98,9 @@ std::int64_t sample_token(const torch::Tensor& logits, const SamplingSettings& s
 
 namespace {
 
-// A distinct prompt's prefill: its keys and values and the logits after its last token, kept
-// while requests with that prompt are still to start.
+// A distinct prompt's prefill (on top of its prefix, when one is given): its keys and values and
+// the logits after its last token, kept while requests with that prompt and prefix are still to
+// start.
 struct Prefill {
   KvCache cache;
   torch::Tensor logits;  // [1, vocab] float32
@@ -123,12 +124,18 @@ std::vector<GenerationResult> generate(Decoder& decoder, const std::vector<Gener
   if (requests.empty()) return results;
   const auto device = decoder->parameters().front().device();
 
-  // Requests with equal prompts share one prefill.
-  std::map<std::vector<std::int64_t>, Prefill> prefills;
+  // Requests with equal prompts and the same prefix share one prefill. The prefix is compared
+  // by identity: two caches of equal paths may differ in rounding (docs/models.md), and a
+  // request must continue from its own.
+  using PrefillKey = std::pair<std::vector<std::int64_t>, const KvCache*>;
+  std::map<PrefillKey, Prefill> prefills;
+  const auto key_of = [](const GenerationRequest& r) { return PrefillKey{r.prompt, r.prefix.get()}; };
   std::int64_t longest = 0;
   for (const auto& r : requests) {
     if (r.prompt.empty()) throw std::invalid_argument("a generation request with an empty prompt");
-    ++prefills[r.prompt].waiting;
+    if (r.prefix && r.prefix->length() >= static_cast<std::int64_t>(r.prompt.size()))
+      throw std::invalid_argument("a generation request's prefix cache covers its whole prompt");
+    ++prefills[key_of(r)].waiting;
     longest = std::max<std::int64_t>(longest, static_cast<std::int64_t>(r.prompt.size()));
   }
   const auto slots = static_cast<std::int64_t>(batching.slots == 0 ? requests.size() : std::min(batching.slots, requests.size()));
@@ -139,22 +146,30 @@ std::vector<GenerationResult> generate(Decoder& decoder, const std::vector<Gener
   std::size_t next_request = 0;
   std::vector<torch::Tensor> admitted_logits;
   auto admit = [&](std::size_t request) {
-    const auto& prompt = requests[request].prompt;
-    auto& prefill = prefills.at(prompt);
+    const auto& r = requests[request];
+    const auto& prompt = r.prompt;
+    const auto key = key_of(r);
+    auto& prefill = prefills.at(key);
     if (!prefill.logits.defined()) {
+      // Only the prompt past the prefix runs; the prefix's tensors are the cache's past (read
+      // only: the first extend copies them into buffers of the prompt's length).
       const auto length = static_cast<std::int64_t>(prompt.size());
+      const std::int64_t past = r.prefix ? r.prefix->length() : 0;
+      if (r.prefix) prefill.cache.keys = r.prefix->keys, prefill.cache.values = r.prefix->values;
       prefill.cache.reserve = length;
-      const auto ids = torch::tensor(prompt, torch::kInt64).view({1, length}).to(device);
-      const auto hidden = decoder->hidden(ids, torch::arange(length, torch::kInt64).view({1, length}).to(device), {},
-                                          &prefill.cache);
-      prefill.logits = decoder->logits(hidden.select(1, length - 1));
+      const std::vector<std::int64_t> rest(prompt.begin() + past, prompt.end());
+      const auto ids = torch::tensor(rest, torch::kInt64).view({1, length - past}).to(device);
+      const auto positions = torch::arange(past, length, torch::kInt64).view({1, length - past}).to(device);
+      const auto hidden = decoder->hidden(ids, positions, {}, &prefill.cache);
+      prefill.logits = decoder->logits(hidden.select(1, length - past - 1));
+      results[request].prefilled_tokens = length - past;
     }
     const auto slot = static_cast<std::int64_t>(running.size());
     cache.assign(slot, prefill.cache);
     admitted_logits.push_back(prefill.logits);
     running.push_back({request, std::chrono::steady_clock::now()});
     results[request].prompt_tokens = static_cast<std::int64_t>(prompt.size());
-    if (--prefill.waiting == 0) prefills.erase(prompt);
+    if (--prefill.waiting == 0) prefills.erase(key);
   };
 
   while (true) {
@@ -198,6 +213,9 @@ std::vector<GenerationResult> generate(Decoder& decoder, const std::vector<Gener
       running[s].done = true;
       result.stopped = stop_token || static_cast<std::int64_t>(result.tokens.size()) < settings.max_new_tokens;
       result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - running[s].start).count();
+      // Copied now: static batching goes on decoding padding into a finished sequence's slot.
+      if (requests[running[s].request].keep_cache)
+        result.cache = std::make_shared<const KvCache>(cache.copy(static_cast<std::int64_t>(s)));
     }
 
     // Continuous batching frees a finished sequence's slot now: the last busy slot moves into

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "runtime/model/decoder.h"
@@ -34,6 +35,13 @@ struct BatchingSettings {
 struct GenerationRequest {
   std::vector<std::int64_t> prompt;
   std::uint64_t seed = 0;
+  // Keys and values already computed for the first prefix->length() ids of prompt (an earlier
+  // result's cache: a search step continues its parent's path without running that path
+  // again). Only the rest of the prompt is prefilled, into a copy; the prefix is never written.
+  // It must be shorter than the prompt: the last prompt token's logits give the first sample.
+  std::shared_ptr<const KvCache> prefix;
+  // Return the sequence's keys and values in its result (GenerationResult::cache).
+  bool keep_cache = false;
 };
 
 struct GenerationResult {
@@ -41,6 +49,14 @@ struct GenerationResult {
   std::int64_t prompt_tokens = 0;
   bool stopped = false;              // by a stop token or the stop callback (else: max_new_tokens)
   double seconds = 0;                // from the sequence's first decoding step until it finished
+  // Tokens its prefill ran through the decoder: the prompt past its prefix, or 0 when it shared
+  // the prefill of an earlier request with the same prompt and prefix.
+  std::int64_t prefilled_tokens = 0;
+  // With keep_cache: the keys and values of every token the decoder read for this sequence, a
+  // batch-1 KvCache holding the first cache->length() ids of prompt followed by tokens. That is
+  // all of them except the last token sampled when it was not a stop token (it was never fed
+  // back), so a continuation's request gives prompt + tokens as its prompt and this as prefix.
+  std::shared_ptr<const KvCache> cache;
 };
 
 // Called after each new token of a sequence with its generated tokens so far; returning true
@@ -49,8 +65,8 @@ struct GenerationResult {
 using StopCheck = std::function<bool(std::size_t sequence, const std::vector<std::int64_t>& tokens)>;
 
 // Generates a response to every request, results in request order. Requests with the same
-// prompt share one prefill: the prompt's keys and values are computed once and copied into
-// each of their slots.
+// prompt and the same prefix (the same object) share one prefill: the prompt's keys and values
+// are computed once and copied into each of their slots.
 std::vector<GenerationResult> generate(Decoder& decoder, const std::vector<GenerationRequest>& requests,
                                        const SamplingSettings& settings, const StopCheck& stop = {},
                                        const BatchingSettings& batching = {});

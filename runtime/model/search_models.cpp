@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <optional>
 
 #include "runtime/answers/answer.h"
@@ -19,6 +20,8 @@ struct SearchModels::Models {
   LoadedPolicy policy;
   std::optional<LoadedPrm> prm;  // none for a `kind: checker` verifier
   std::size_t batch_size;
+  PathCaches path_caches = PathCaches::kept;
+  std::int64_t prefilled_tokens = 0;  // over every search run
 };
 
 namespace {
@@ -40,15 +43,24 @@ class PolicySteps : public search::StepPolicy {
     return steps;
   }
 
+  // A released node's path and keys and values go: only nodes the search can still extend keep
+  // theirs, so the caches held are bounded by the candidates of a round and their rollouts.
   void release(const std::vector<search::NodeId>& nodes) override {
     for (const auto node : nodes) paths_.erase(node);
   }
 
  private:
-  // The generated ids of the path to node (after the prompt).
-  const std::vector<std::int64_t>& path(search::NodeId node) const {
-    static const std::vector<std::int64_t> empty;
-    if (node == search::kNoNode) return empty;
+  // A live node's path: its generated ids after the prompt and, with PathCaches::kept, the keys
+  // and values of every one of prompt + ids that the decoder has read (all but the step's last
+  // token when that was not a stop token; none for a finished path, which is never extended).
+  struct Path {
+    std::vector<std::int64_t> ids;
+    std::shared_ptr<const KvCache> cache;
+  };
+
+  const Path& path(search::NodeId node) const {
+    static const Path root;
+    if (node == search::kNoNode) return root;
     return paths_.at(node);
   }
 
@@ -59,13 +71,16 @@ class PolicySteps : public search::StepPolicy {
     auto sampling = models_.policy.sampling;
     if (greedy) sampling.temperature = 0;
     sampling.max_new_tokens = 1;
+    const bool keep = models_.path_caches == PathCaches::kept;
     std::vector<GenerationRequest> requests;
     std::vector<std::int64_t> limits;
     for (const auto i : picked) {
       auto ids = prompt_;
       const auto& before = path(extensions[i].parent);
-      ids.insert(ids.end(), before.begin(), before.end());
-      requests.push_back({std::move(ids), extensions[i].seed});
+      ids.insert(ids.end(), before.ids.begin(), before.ids.end());
+      // With the parent's cache only the tokens it has not read are prefilled (its last token;
+      // the prompt for the first step, whose N requests share one prefill).
+      requests.push_back({std::move(ids), extensions[i].seed, keep ? before.cache : nullptr, keep});
       limits.push_back(std::max<std::int64_t>(extensions[i].max_tokens, 1));
       sampling.max_new_tokens = std::max(sampling.max_new_tokens, limits.back());
     }
@@ -93,15 +108,16 @@ class PolicySteps : public search::StepPolicy {
       step.text = trim(text, " \t\r\n\v\f");
       step.tokens = static_cast<std::int64_t>(results[r].tokens.size());
       step.finished = results[r].stopped && !cut[r];
-      auto ids = path(e.parent);
+      auto ids = path(e.parent).ids;
       ids.insert(ids.end(), results[r].tokens.begin(), results[r].tokens.end());
-      paths_[e.node] = std::move(ids);
+      paths_[e.node] = {std::move(ids), step.finished ? nullptr : results[r].cache};
+      models_.prefilled_tokens += results[r].prefilled_tokens;
     }
   }
 
   SearchModels::Models& models_;
   std::vector<std::int64_t> prompt_;
-  std::map<search::NodeId, std::vector<std::int64_t>> paths_;
+  std::map<search::NodeId, Path> paths_;
 };
 
 class PrmSteps : public search::StepVerifier {
@@ -147,10 +163,12 @@ class CheckerSteps : public search::StepVerifier {
 
 }  // namespace
 
-SearchModels::SearchModels(const config::PolicySpec& policy, const config::PrmSpec& prm, std::size_t batch_size) {
+SearchModels::SearchModels(const config::PolicySpec& policy, const config::PrmSpec& prm, std::size_t batch_size,
+                           PathCaches path_caches) {
   if (policy.step_separator.empty())
     throw InputError("", 0, "step_separator", "policy " + policy.name + " has no step separator: a search needs one");
-  models_ = std::make_unique<Models>(Models{policy, load_policy(policy), std::nullopt, std::max<std::size_t>(batch_size, 1)});
+  models_ = std::make_unique<Models>(
+      Models{policy, load_policy(policy), std::nullopt, std::max<std::size_t>(batch_size, 1), path_caches});
   if (prm.kind == "checker") return;
   models_->prm = load_prm(prm);
   if (models_->prm->inputs.scores_outcome())
@@ -158,6 +176,8 @@ SearchModels::SearchModels(const config::PolicySpec& policy, const config::PrmSp
 }
 
 SearchModels::~SearchModels() = default;
+
+std::int64_t SearchModels::prefilled_tokens() const { return models_->prefilled_tokens; }
 
 std::size_t SearchModels::prompt_tokens(const std::string& problem) const {
   return models_->policy.prompt_ids(problem).size();

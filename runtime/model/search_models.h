@@ -22,13 +22,27 @@ namespace quorum::model {
 // scores every path of a round in one score() call; a `kind: checker` PRM is the built-in
 // task's exact checker instead (task::prefix_correct_scores), for the task's problems only.
 //
-// Each round prefills every path again: surviving paths do not keep their KV cache across
-// rounds yet (docs/search.md).
+// Each node the search can still extend keeps its path's keys and values (generate()'s
+// per-request prefix and kept cache), so a child step is decoded from its parent's cache, with
+// only the parent's last token prefilled, instead of running prompt and path again each round;
+// a released node's cache is freed, which bounds what is held to a few sets of n paths
+// (docs/search.md, "The policy's KV caches").
+//
+// How a path's keys and values are had: kept across rounds, or (recomputed) every round's
+// requests prefill their whole path again, as quorum did before; recomputed is kept only for
+// bench_search's comparison and the test that compares the two.
+enum class PathCaches { kept, recomputed };
+
 class SearchModels {
  public:
-  SearchModels(const config::PolicySpec& policy, const config::PrmSpec& prm, std::size_t batch_size);
+  SearchModels(const config::PolicySpec& policy, const config::PrmSpec& prm, std::size_t batch_size,
+               PathCaches path_caches = PathCaches::kept);
   ~SearchModels();
   search::SearchResult run(const search::SearchSettings& settings, std::uint64_t seed, const std::string& problem);
+
+  // Prompt and path tokens the policy ran through prefills, over every search run so far
+  // (generated tokens are decoded, not prefilled; a shared prefill counts once).
+  std::int64_t prefilled_tokens() const;
 
   // The prompt's token count for a problem.
   std::size_t prompt_tokens(const std::string& problem) const;

@@ -155,6 +155,13 @@ class Search {
       if (going.empty()) break;
       const auto children = extend(parents, true);
       for (std::size_t j = 0; j < going.size(); ++j) ends_at[going[j]] = children[j];
+      // A rollout step extended is never extended again: released now, so a policy's caches
+      // hold one rollout step per candidate, not `lookahead` of them. The candidates stay.
+      if (step > 0) {
+        for (const auto parent : parents)
+          rollout_nodes.erase(std::find(rollout_nodes.begin(), rollout_nodes.end(), parent));
+        release(parents);
+      }
       rollout_nodes.insert(rollout_nodes.end(), children.begin(), children.end());
     }
     std::vector<std::vector<std::string>> paths;
@@ -174,7 +181,7 @@ class Search {
       scores.resize(static_cast<std::size_t>(n.depth));
       n.scores = std::move(scores);
     }
-    release(rollout_nodes);
+    release(rollout_nodes);  // the rollouts' last steps, and those that ended early
   }
 
   void round() {
