@@ -11,6 +11,7 @@
 
 #include "cli_runner.h"
 #include "runtime/bus/protocol.h"
+#include "runtime/chat/chat_template.h"
 #include "runtime/common/error.h"
 #include "runtime/common/json_depth.h"
 #include "runtime/config/sweep.h"
@@ -170,4 +171,102 @@ TEST_CASE("config.json and safetensors integers must be integers", "[fuzz][model
   dir.file("w.safetensors", safetensors_bytes(R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[-1,1e300]}})", "x"));
   require_input_error([&] { quorum::model::SafetensorsFile file(weights); }, weights, 0, "a",
                       "data_offsets must be non-negative integers");
+}
+
+namespace {
+
+// Parses and renders a template with one user message; InputErrors come from either step.
+std::string render(const std::string& source, const nlohmann::json& context = nullptr) {
+  const auto chat = quorum::chat::ChatTemplate::parse(source, "t.jinja");
+  if (!context.is_null()) return chat.render_context(context);
+  return chat.render({{"user", "hi"}}, true);
+}
+
+void require_template_error(const std::string& source, std::size_t line, const std::string& words) {
+  require_input_error([&] { render(source); }, "t.jinja", line, "chat_template", words);
+}
+
+}  // namespace
+
+// libFuzzer's first finding (39 executions): a byte that is not UTF-8 before a "{%-" tag.
+// The lexer strips the text before it by code point, and the decoder's RenderError escaped
+// ChatTemplate::parse, whose callers expect an InputError. The source is checked up front now.
+TEST_CASE("chat templates: a source that is not UTF-8 is an InputError naming its line", "[fuzz][chat]") {
+  require_template_error("line one\nab\xff {%- if true %}x{% endif %}", 2, "the template is not valid UTF-8 (byte 0xff)");
+  require_template_error("{{ 'caf\xc3' }}", 1, "not valid UTF-8 (byte 0xc3)");
+  CHECK(render("caf\xc3\xa9 {%- if true %} \xe2\x80\x83x{% endif %}") == "caf\xc3\xa9 \xe2\x80\x83x");
+}
+
+// Tags nested by recursion in the parser and the renderer: 100 000 nested ifs (900 KB) ran
+// the parser's stack out, as expressions once did; they now stop at 200 levels as those do.
+TEST_CASE("chat templates: tags nested deeper than 200 levels are refused", "[fuzz][chat]") {
+  std::string source;
+  for (int i = 0; i < 100000; ++i) source += "{% if true %}";
+  require_template_error(source, 1, "tags nested too deeply (more than 200 levels)");
+  std::string fine;
+  for (int i = 0; i < 100; ++i) fine = "{% for x in [1] %}" + fine + "{% endfor %}";
+  CHECK(render("{% if true %}" + fine + "ok{% endif %}") == "ok");
+}
+
+// Templates that ran for hours or without end: nested loops over range(100000) (10^10
+// iterations printing nothing), 1 ** 9223372036854775807 (multiplied that many times), '' times
+// a huge count (the loop ran although nothing grew), and 'abcd' * 2^62, whose byte count
+// 4 * 2^62 wrapped to 0 and passed the size check.
+TEST_CASE("chat templates: loops and repetitions without end stop with an error", "[fuzz][chat]") {
+  require_template_error("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", 1,
+                         "the template ran more than 250000 steps");
+  CHECK(render("{{ 1 ** 9223372036854775807 }} {{ (-1) ** 9223372036854775807 }} {{ 0 ** 0 }} {{ 0 ** 5 }} {{ 2 ** 62 }}") ==
+        "1 -1 1 0 4611686018427387904");
+  require_template_error("{{ 2 ** 63 }}", 1, "integer overflow");
+  CHECK(render("{{ '' * 9223372036854775807 }}|{{ [] * 9223372036854775807 }}|{{ (1,) * 0 }}") == "|[]|()");
+  require_template_error("{{ 'abcd' * 4611686018427387904 }}", 1, "repeated string too long");
+  // A list item is a few hundred bytes, and making one takes time: lists made by `*` and strings
+  // iterated stop at 100 000 items, as range() does.
+  require_template_error("{{ ([1, 2] * 600000) | length }}", 1, "repeated list too long");
+  CHECK(render("{{ ([1, 2] * 50000) | length }}") == "100000");
+  require_template_error("{% for c in 'ab' * 600000 %}{% endfor %}", 1, "iterating a string of 1200000 bytes");
+}
+
+// A namespace stored in itself made a cycle of shared pointers (printing it recursed until the
+// stack ran out; freed, it leaked), and a namespace attribute wrapped in a list once per loop
+// iteration nested without bound (freeing it recursed once per level).
+TEST_CASE("chat templates: namespaces cannot hold namespaces, values nest at most 256 levels", "[fuzz][chat]") {
+  require_template_error("{% set ns = namespace() %}{% set ns.me = ns %}{{ ns }}", 1, "a namespace inside a namespace");
+  require_template_error("{% set ns = namespace() %}{% set ns.l = [1, {'a': ns}] %}", 1, "a namespace inside a namespace");
+  require_template_error("{% set ns = namespace() %}{% set other = namespace(x=ns) %}", 1, "a namespace inside a namespace");
+  require_template_error("{% set ns = namespace(x=1) %}{% for i in range(1000) %}{% set ns.x = [ns.x] %}{% endfor %}{{ ns.x }}",
+                         1, "a value nested more than 256 levels deep");
+  CHECK(render("{% set ns = namespace(x=1) %}{% for i in range(3) %}{% set ns.x = [ns.x] %}{% endfor %}{{ ns.x }} {{ [ns] | length }}") ==
+        "[[[1]]] 1");
+  // A render context nested deeper than 256 levels (callers parse JSON with kMaxJsonDepth).
+  nlohmann::json deep = 1;
+  for (int i = 0; i < 300; ++i) deep = nlohmann::json::array({deep});
+  require_input_error([&] { render("{{ x }}", {{"x", deep}}); }, "t.jinja", 0, "chat_template", "JSON nested more than 256 levels deep");
+}
+
+// tojson(indent=10**12) asked std::string for a terabyte (std::length_error escaped the
+// renderer), and a long indent repeated at every line could ask for as much.
+TEST_CASE("chat templates: tojson refuses an indent that would make a huge text", "[fuzz][chat]") {
+  require_template_error("{{ [1] | tojson(indent=1000000000000) }}", 1, "indent 1000000000000 is too large");
+  require_template_error("{{ [[1, 2], [3]] | tojson(indent='a' * 3000000) }}", 1, "tojson: a string of more than 4194304 bytes");
+  CHECK(render("{{ [1] | tojson(indent=2) }}") == "[\n  1\n]");
+}
+
+// Strings a template computes: 'a' * 60000000 was allowed (up to the 64 MB output limit), and
+// from it replace('', ...) asked for gigabytes, split() made 30 million values, and a slice, a
+// title() or a join of range(100000) took from 16 s to hours under the sanitizers. Computed
+// strings stop at 4 MB now, splits at 100 000 parts, and reading a long string costs steps.
+TEST_CASE("chat templates: computed strings stop at 4 MB, and reading them costs steps", "[fuzz][chat]") {
+  require_template_error("{{ 'a' * 5000000 }}", 1, "repeated string too long");
+  require_template_error("{{ ('a' * 4000000) ~ ('b' * 500000) }}", 1, "~: a string of more than 4194304 bytes");
+  require_template_error("{{ ('a' * 3000000) + ('b' * 3000000) }}", 1, "+: a string of more than 4194304 bytes");
+  require_template_error("{{ ('a' * 3000000).replace('', 'bb') }}", 1, "replace: a string of more than 4194304 bytes");
+  require_template_error("{{ range(100000) | join('a' * 1000) }}", 1, "join: a string of more than 4194304 bytes");
+  require_template_error("{{ ('a,' * 1000000).split(',') | length }}", 1, "split: more than 100000 parts");
+  require_template_error("{% set s = 'a' * 1000000 %}{% for i in range(1000) %}{{ s[::-1] | length }}{% endfor %}", 1,
+                         "the template ran more than 250000 steps");
+  require_template_error("{% set s = 'a' * 1000000 %}{% for i in range(100000) %}{{ s[i] }}{% endfor %}", 1,
+                         "the template ran more than 250000 steps");
+  CHECK(render("{{ ('ab' * 3).replace('b', 'c') }} {{ 'a b  c'.split() | length }} {{ range(3) | join('-') }}") ==
+        "acacac 3 0-1-2");
 }

@@ -71,3 +71,34 @@ TEST_CASE("the router's ZAP handler lets the sweep's key in and refuses another"
   REQUIRE(!logged.empty());
   CHECK(logged.front().find("does not hold the sweep's key") != std::string::npos);
 }
+
+// The frame handling itself, without sockets (what fuzz/fuzz_router_frames.cpp feeds).
+TEST_CASE("the router delivers two-frame messages and answers ZAP requests by the key alone", "[bus]") {
+  using quorum::bus::answer_zap_request;
+  using quorum::bus::read_inbound;
+  const auto delivered = read_inbound({"\x01peer", "{\"type\": \"done\"}"});
+  REQUIRE(delivered.payload);
+  CHECK(delivered.peer == "\x01peer");
+  CHECK(*delivered.payload == "{\"type\": \"done\"}");
+  const auto three = read_inbound({"\xab", "", "payload"});
+  CHECK_FALSE(three.payload);
+  CHECK(three.problem == "dropped a message of 2 frames from peer ab (the protocol sends one)");
+  CHECK_FALSE(read_inbound({"\xab"}).payload);
+  CHECK_FALSE(read_inbound({}).payload);
+
+  const auto keys = quorum::bus::generate_key_pair();
+  std::string key(32, '\0');
+  REQUIRE(zmq_z85_decode(reinterpret_cast<std::uint8_t*>(key.data()), keys.public_key.c_str()));
+  const std::vector<std::string_view> request = {"1.0", "id-7", "quorum", "10.0.0.1", "", "CURVE", key};
+  const auto accepted = answer_zap_request(request, keys.public_key);
+  CHECK(accepted.accepted);
+  CHECK(accepted.reply == std::vector<std::string>{"1.0", "id-7", "200", "OK", "", ""});
+  const auto refused = answer_zap_request(request, quorum::bus::generate_key_pair().public_key);
+  CHECK_FALSE(refused.accepted);
+  CHECK(refused.reply[1] == "id-7");
+  CHECK(refused.reply[2] == "400");
+  const auto short_request = answer_zap_request({"1.0", "id-8"}, keys.public_key);
+  CHECK_FALSE(short_request.accepted);
+  CHECK(short_request.address == "?");
+  CHECK(short_request.reply.size() == 6);
+}

@@ -88,46 +88,80 @@ void Router::serve() {
   }
 }
 
+namespace {
+
+std::vector<std::string_view> views(const std::vector<zmq::message_t>& frames) {
+  std::vector<std::string_view> out;
+  out.reserve(frames.size());
+  for (const auto& frame : frames) out.emplace_back(static_cast<const char*>(frame.data()), frame.size());
+  return out;
+}
+
+}  // namespace
+
+Inbound read_inbound(const std::vector<std::string_view>& frames) {
+  Inbound inbound;
+  if (frames.empty()) {
+    inbound.problem = "dropped a message without frames";
+    return inbound;
+  }
+  inbound.peer = std::string(frames[0]);
+  // A worker's DEALER sends exactly one frame per message: the routing id is the first.
+  if (frames.size() != 2) {
+    inbound.problem = "dropped a message of " + std::to_string(frames.size() - 1) + " frames from peer " +
+                      peer_text(inbound.peer) + " (the protocol sends one)";
+    return inbound;
+  }
+  inbound.payload = std::string(frames[1]);
+  return inbound;
+}
+
+ZapAnswer answer_zap_request(const std::vector<std::string_view>& request, const std::string& public_key) {
+  ZapAnswer answer;
+  const bool complete = request.size() >= 6;
+  answer.address = complete ? std::string(request[3]) : "?";
+  answer.mechanism = complete ? std::string(request[5]) : "?";
+  if (complete && answer.mechanism == "CURVE" && request.size() == 7 && request[6].size() == 32) {
+    char key[41];
+    zmq_z85_encode(key, reinterpret_cast<const std::uint8_t*>(request[6].data()), 32);
+    answer.accepted = public_key == key;
+  }
+  answer.reply = {"1.0",
+                  complete ? std::string(request[1]) : std::string(),
+                  answer.accepted ? "200" : "400",
+                  answer.accepted ? "OK" : "not the sweep's key",
+                  "",
+                  ""};
+  return answer;
+}
+
 void Router::read_frames() {
   for (;;) {
     std::vector<zmq::message_t> frames;
     const auto received = zmq::recv_multipart(socket_, std::back_inserter(frames), zmq::recv_flags::dontwait);
     if (!received) return;
-    const auto peer = frames[0].to_string();
-    // A worker's DEALER sends exactly one frame per message: the routing id is the first.
-    if (frames.size() != 2) {
+    Inbound inbound = read_inbound(views(frames));
+    if (!inbound.payload) {
       ++counters_.malformed_frames;
-      log_("dropped a message of " + std::to_string(frames.size() - 1) + " frames from peer " + peer_text(peer) +
-           " (the protocol sends one)");
+      log_(inbound.problem);
       continue;
     }
-    deliver_(peer, frames[1].to_string());
+    deliver_(inbound.peer, std::move(*inbound.payload));
   }
 }
 
 void Router::answer_zap() {
   std::vector<zmq::message_t> request;
   if (!zmq::recv_multipart(zap_, std::back_inserter(request), zmq::recv_flags::dontwait)) return;
-  // ZAP 1.0: version, request id, domain, address, routing id, mechanism, credentials...
-  const bool complete = request.size() >= 6;
-  const auto address = complete ? request[3].to_string() : "?";
-  const auto mechanism = complete ? request[5].to_string() : "?";
-  bool accepted = false;
-  if (complete && mechanism == "CURVE" && request.size() == 7 && request[6].size() == 32) {
-    char key[41];
-    zmq_z85_encode(key, static_cast<const std::uint8_t*>(request[6].data()), 32);
-    accepted = options_.key->public_key == key;
-  }
-  if (!accepted) {
+  const ZapAnswer answer = answer_zap_request(views(request), options_.key->public_key);
+  if (!answer.accepted) {
     ++counters_.refused_peers;
-    log_("refused a peer at " + address + ": it does not hold the sweep's key (" + mechanism + ")");
+    log_("refused a peer at " + answer.address + ": it does not hold the sweep's key (" + answer.mechanism + ")");
   }
-  // Every buffer of the reply points into something that lives until send_multipart has copied
-  // it: the request id is echoed from the request's own frame, never from a temporary string.
-  const std::string status = accepted ? "200" : "400", text = accepted ? "OK" : "not the sweep's key";
-  const zmq::const_buffer request_id = complete ? zmq::buffer(request[1].data(), request[1].size()) : zmq::const_buffer();
-  std::vector<zmq::const_buffer> reply = {zmq::str_buffer("1.0"), request_id,           zmq::buffer(status),
-                                          zmq::buffer(text),      zmq::str_buffer(""), zmq::str_buffer("")};
+  // The reply's frames are strings of `answer`, alive until send_multipart has copied them
+  // (a buffer over a temporary once made the request id stack garbage: docs/reliability.md).
+  std::vector<zmq::const_buffer> reply;
+  for (const auto& frame : answer.reply) reply.push_back(zmq::buffer(frame));
   zmq::send_multipart(zap_, reply);
 }
 

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -73,5 +74,28 @@ class Router {
 
 // A peer's routing id as printable text, for logs.
 std::string peer_text(const std::string& peer);
+
+// What the router makes of the frames of one message off its ROUTER socket (the routing id
+// ZeroMQ prepends, then what the peer sent; a worker's DEALER sends exactly one frame): a
+// payload to deliver, or a line for the log saying why the message is dropped. No sockets
+// involved, so fuzz/fuzz_router_frames.cpp feeds it any frames.
+struct Inbound {
+  std::string peer;                    // the routing id (empty when there were no frames at all)
+  std::optional<std::string> payload;  // none: dropped, for the reason in `problem`
+  std::string problem;
+};
+Inbound read_inbound(const std::vector<std::string_view>& frames);
+
+// The router's answer to one ZAP request (ZAP 1.0: version, request id, domain, address,
+// routing id, mechanism, credentials...): a peer is let in only with the CURVE mechanism and
+// exactly the sweep's public key (Z85, 40 characters) as its one credential. `reply` is the
+// six frames to send back (version, the request id echoed, status, status text, user id,
+// metadata), each owning its bytes.
+struct ZapAnswer {
+  bool accepted = false;
+  std::string address, mechanism;  // "?" when the request has fewer than six frames
+  std::vector<std::string> reply;
+};
+ZapAnswer answer_zap_request(const std::vector<std::string_view>& request, const std::string& public_key);
 
 }  // namespace quorum::bus

@@ -124,7 +124,10 @@ Value tojson(const Value& operand, const Args& args, const Kwargs& kwargs) {
   const bool has_indent = indent && !indent->is_none();
   JsonDumpOptions options = default_json_dump_options(has_indent);
   if (has_indent) {
-    if (indent->kind == Value::Kind::Int) options.indent = std::string(indent->integer > 0 ? indent->integer : 0, ' ');
+    if (indent->kind == Value::Kind::Int) {
+      if (indent->integer > 1024) throw RenderError("tojson: indent " + std::to_string(indent->integer) + " is too large (at most 1024)");
+      options.indent = std::string(indent->integer > 0 ? indent->integer : 0, ' ');
+    }
     else if (indent->is_string()) options.indent = indent->text;
     else throw RenderError("tojson: indent must be an integer or a string");
   }
@@ -266,6 +269,7 @@ Value apply_filter(const std::string& name, const Value& operand, const Args& ar
       if (!first && separator) out += separator->str();
       first = false;
       out += (attribute && !attribute->is_none() ? lookup_path(item, attribute->str()) : item).str();
+      check_string_size(out.size(), "join");
     }
     return Value::from_string(out);
   }

@@ -326,6 +326,22 @@ class Lexer {
 }  // namespace
 
 std::vector<Segment> lex_template(const std::string& source, const std::string& name) {
+  // jinja2 is handed a Python str, always valid Unicode; the text between tags is stripped and
+  // measured by code point, so bytes that are not UTF-8 are refused here, with their line
+  // (they once escaped the parser as a RenderError: fuzz_chat_template).
+  std::size_t line = 1;
+  for (std::size_t pos = 0; pos < source.size();) {
+    char32_t c = 0;
+    const std::size_t n = tokenizer::decode_utf8(source, pos, c);
+    if (n == 0) {
+      static const char* digits = "0123456789abcdef";
+      const auto byte = static_cast<unsigned char>(source[pos]);
+      throw InputError(name, line, kField,
+                       std::string("the template is not valid UTF-8 (byte 0x") + digits[byte >> 4] + digits[byte & 15] + ")");
+    }
+    if (source[pos] == '\n') ++line;
+    pos += n;
+  }
   return Lexer(source, name).run();
 }
 

@@ -81,6 +81,8 @@ class Parser {
 
   std::unique_ptr<Stmt> parse_statement() {
     const Token keyword = current();
+    // if and for tags nest by recursion here and in the renderer.
+    DepthGuard guard(*this, keyword.line, /*tag=*/true);
     const std::string& tag = keyword.text;
     if (tag == "if") return parse_if();
     if (tag == "for") return parse_for();
@@ -232,11 +234,18 @@ class Parser {
   }
 
   struct DepthGuard {
-    DepthGuard(Parser& parser, std::size_t line) : parser_(parser) {
-      if (++parser_.depth_ > kMaxDepth) parser_.fail(line, "expression nested too deeply");
+    // Expressions count in depth_, tags (if and for inside each other) in tag_depth_.
+    DepthGuard(Parser& parser, std::size_t line, bool tag = false)
+        : parser_(parser), depth_(tag ? parser.tag_depth_ : parser.depth_) {
+      if (++depth_ > kMaxDepth) {
+        --depth_;
+        parser_.fail(line, std::string(tag ? "tags" : "expression") + " nested too deeply (more than " +
+                               std::to_string(kMaxDepth) + " levels)");
+      }
     }
-    ~DepthGuard() { --parser_.depth_; }
+    ~DepthGuard() { --depth_; }
     Parser& parser_;
+    int& depth_;
   };
 
   ExprPtr parse_expression() {
@@ -590,6 +599,7 @@ class Parser {
   std::size_t index_ = 0;
   int loop_depth_ = 0;
   int depth_ = 0;
+  int tag_depth_ = 0;
 };
 
 }  // namespace

@@ -54,6 +54,7 @@ std::vector<std::string> python_split(const std::string& text, const std::option
       const std::size_t at = text.find(*sep, start);
       if (at == std::string::npos) break;
       parts.push_back(text.substr(start, at - start));
+      if (parts.size() > kMaxSequenceItems) throw RenderError("split: more than " + std::to_string(kMaxSequenceItems) + " parts");
       start = at + sep->size();
     }
     parts.push_back(text.substr(start));
@@ -71,6 +72,7 @@ std::vector<std::string> python_split(const std::string& text, const std::option
     std::size_t j = i;
     while (j < s.size() && !python_isspace(s[j])) ++j;
     parts.push_back(from_code_points(s.substr(i, j - i)));
+    if (parts.size() > kMaxSequenceItems) throw RenderError("split: more than " + std::to_string(kMaxSequenceItems) + " parts");
     i = j;
   }
   return parts;
@@ -86,6 +88,7 @@ std::string python_replace(const std::string& text, const std::string& old, cons
     for (char32_t c : s) {
       if (count < 0 || done < count) out += replacement, ++done;
       tokenizer::append_utf8(out, c);
+      check_string_size(out.size(), "replace");
     }
     if (count < 0 || done < count) out += replacement;
     return out;
@@ -97,6 +100,7 @@ std::string python_replace(const std::string& text, const std::string& old, cons
     if (at == std::string::npos) break;
     out.append(text, start, at - start);
     out += replacement;
+    check_string_size(out.size(), "replace");
     start = at + old.size();
     ++done;
   }

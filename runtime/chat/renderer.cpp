@@ -35,14 +35,17 @@ bool is_integral(const Value& v) { return v.kind == Value::Kind::Int || v.kind =
 }
 
 Value repeat(const Value& sequence, std::int64_t times) {
-  if (times <= 0) return sequence.is_string() ? Value::from_string("") : Value::from_list({});
+  const std::size_t size = sequence.is_string() ? sequence.text.size() : sequence.list->size();
+  if (times <= 0 || size == 0) return sequence.is_string() ? Value::from_string("") : Value::from_list({}, sequence.sequence);
+  // Divided, not multiplied: size * times wraps around for a huge count.
   if (sequence.is_string()) {
-    if (sequence.text.size() * static_cast<std::size_t>(times) > kMaxRenderedBytes) throw RenderError("repeated string too long");
+    if (static_cast<std::uint64_t>(times) > kMaxStringBytes / size) throw RenderError("repeated string too long");
     std::string out;
+    out.reserve(size * static_cast<std::size_t>(times));
     for (std::int64_t i = 0; i < times; ++i) out += sequence.text;
-    return Value::from_string(out);
+    return Value::from_string(std::move(out));
   }
-  if (sequence.list->size() * static_cast<std::size_t>(times) > kMaxRenderedBytes) throw RenderError("repeated list too long");
+  if (static_cast<std::uint64_t>(times) > kMaxSequenceItems / size) throw RenderError("repeated list too long");
   std::vector<Value> out;
   for (std::int64_t i = 0; i < times; ++i) out.insert(out.end(), sequence.list->begin(), sequence.list->end());
   return Value::from_list(std::move(out), sequence.sequence);
@@ -50,13 +53,20 @@ Value repeat(const Value& sequence, std::int64_t times) {
 
 // Python's binary arithmetic operators on the values templates meet.
 Value arithmetic(const std::string& op, const Value& a, const Value& b) {
-  if (op == "~") return Value::from_string(a.str() + b.str());
+  if (op == "~") {
+    std::string left = a.str(), right = b.str();
+    check_string_size(left.size() + right.size(), "~");
+    return Value::from_string(std::move(left) + right);
+  }
   const bool numbers = a.is_number() && b.is_number();
   const bool integers = is_integral(a) && is_integral(b);
   if (op == "+") {
     if (integers) return Value::from_int(checked(add, as_integer(a), as_integer(b)));
     if (numbers) return Value::from_float(a.as_double() + b.as_double());
-    if (a.is_string() && b.is_string()) return Value::from_string(a.text + b.text);
+    if (a.is_string() && b.is_string()) {
+      check_string_size(a.text.size() + b.text.size(), "+");
+      return Value::from_string(a.text + b.text);
+    }
     if (a.is_list() && b.is_list() && a.sequence == b.sequence &&
         (a.sequence == Value::Sequence::List || a.sequence == Value::Sequence::Tuple)) {
       std::vector<Value> items = *a.list;
@@ -113,8 +123,13 @@ Value arithmetic(const std::string& op, const Value& a, const Value& b) {
   }
   if (op == "**") {
     if (integers && as_integer(b) >= 0) {
-      std::int64_t result = 1, base = as_integer(a);
-      for (std::int64_t e = as_integer(b); e > 0; --e) result = checked(multiply, result, base);
+      const std::int64_t base = as_integer(a), exponent = as_integer(b);
+      // Bases 0, 1 and -1 never overflow: multiplying `exponent` times would not end.
+      if (base == 0) return Value::from_int(exponent == 0 ? 1 : 0);
+      if (base == 1) return Value::from_int(1);
+      if (base == -1) return Value::from_int(exponent % 2 == 0 ? 1 : -1);
+      std::int64_t result = 1;  // |base| >= 2: overflows within 63 steps
+      for (std::int64_t e = exponent; e > 0; --e) result = checked(multiply, result, base);
       return Value::from_int(result);
     }
     const double base = a.as_double(), exponent = b.as_double();
@@ -167,7 +182,27 @@ class Renderer {
     return Flow::Normal;
   }
 
+  // The render's cost in steps (kMaxRenderSteps), weighed so that a step takes about the same
+  // time whatever the template does: a statement or expression is one, a loop iteration
+  // (its loop object) eight, every item of a list an operation makes or a comparison reads
+  // two, every KB of a string made or copied one, every 16 bytes of a string read by a
+  // filter, test, index, slice or method one. (len() and the like, O(1) on a list, cost one:
+  // charging them by the list's size made a loop over the messages quadratic.)
+  static std::uint64_t weight(const Value& v) {
+    return (v.is_list() ? 2 * static_cast<std::uint64_t>(v.list->size()) : 0) + v.text.size() / 1024;
+  }
+  // A string that a filter, test, slice or method reads character by character: one step per
+  // 16 bytes, charged before the work (decoding code points is much slower than copying).
+  void charge_reading(const Value& v) { charge(v.text.size() / 16); }
+  void charge(std::uint64_t steps) {
+    steps_ += steps;
+    if (steps_ > kMaxRenderSteps)
+      throw RenderError("the template ran more than " + std::to_string(kMaxRenderSteps) +
+                        " steps (a loop over a huge range, or huge values copied many times)");
+  }
+
   Flow exec(const Stmt& stmt) {
+    charge(1);
     switch (stmt.kind) {
       case Stmt::Kind::Text: emit(stmt.text); return Flow::Normal;
       case Stmt::Kind::Output: {
@@ -188,6 +223,7 @@ class Renderer {
         } else {
           const Value target = lookup(stmt.targets[0]);
           if (target.kind != Value::Kind::Namespace) throw RenderError("cannot assign attribute on non-namespace object");
+          check_namespace_attribute(v);
           target.dict->set(stmt.attribute, std::move(v));
         }
         return Flow::Normal;
@@ -225,6 +261,7 @@ class Renderer {
     if (items.empty()) return exec(stmt.else_body);
     const auto n = static_cast<std::int64_t>(items.size());
     for (std::int64_t i = 0; i < n; ++i) {
+      charge(8);  // an iteration, even of an empty body
       Dict loop;
       loop.set("index0", Value::from_int(i));
       loop.set("index", Value::from_int(i + 1));
@@ -272,6 +309,16 @@ class Renderer {
   }
 
   Value eval(const Expr& e) {
+    Value v = evaluate(e);
+    // A list looked up is shared, not copied: only a string's bytes are.
+    const bool lookup = e.kind == Expr::Kind::Name || e.kind == Expr::Kind::Literal || e.kind == Expr::Kind::GetAttr ||
+                        e.kind == Expr::Kind::GetItem;
+    if (!lookup && v.is_string()) check_string_size(v.text.size(), "a computed value");
+    charge(1 + (lookup ? v.text.size() / 1024 : weight(v)));
+    return v;
+  }
+
+  Value evaluate(const Expr& e) {
     switch (e.kind) {
       case Expr::Kind::Literal: return e.value;
       case Expr::Kind::Name: return lookup(e.name);
@@ -290,9 +337,14 @@ class Renderer {
         }
         return Value::from_dict(std::move(d));
       }
-      case Expr::Kind::GetAttr: return get_attribute(eval(*e.children[0]), e.name);
+      case Expr::Kind::GetAttr: {
+        const Value object = eval(*e.children[0]);
+        charge_reading(object);  // a string's attributes are its methods
+        return get_attribute(object, e.name);
+      }
       case Expr::Kind::GetItem: {
         const Value object = eval(*e.children[0]);
+        charge_reading(object);  // a string is indexed by code point
         return get_item(object, eval(*e.children[1]));
       }
       case Expr::Kind::Slice: {
@@ -300,6 +352,7 @@ class Renderer {
         const auto start = slice_bound(e.children[1].get());
         const auto stop = slice_bound(e.children[2].get());
         const auto step = slice_bound(e.children[3].get());
+        charge_reading(object);
         if (object.is_string()) return Value::from_string(python_slice(object.text, start, stop, step));
         if (object.is_indexable()) {
           std::vector<Value> items;
@@ -325,6 +378,7 @@ class Renderer {
         Args args;
         Kwargs kwargs;
         evaluate_arguments(e, 1, args, kwargs);
+        charge_reading(operand);
         return apply_filter(e.name, operand, args, kwargs);
       }
       case Expr::Kind::Test: {
@@ -332,6 +386,7 @@ class Renderer {
         Args args;
         Kwargs kwargs;
         evaluate_arguments(e, 1, args, kwargs);
+        charge_reading(operand);
         if (!kwargs.empty()) throw RenderError("test '" + e.name + "' takes no keyword arguments");
         return Value::from_bool(apply_test(e.name, operand, args) != e.negated);
       }
@@ -361,6 +416,7 @@ class Renderer {
         Value left = eval(*e.children[0]);
         for (std::size_t i = 0; i < e.ops.size(); ++i) {
           Value right = eval(*e.children[i + 1]);
+          charge(weight(left) + weight(right));  // == and `in` read whole lists and strings
           const std::string& op = e.ops[i];
           bool holds;
           if (op == "==") holds = equal(left, right);
@@ -389,6 +445,7 @@ class Renderer {
   const std::string& name_;
   std::vector<Scope> scopes_;
   std::string out_;
+  std::uint64_t steps_ = 0;
 };
 
 }  // namespace

@@ -65,6 +65,7 @@ Value Value::from_list(std::vector<Value> items, Sequence sequence, std::string 
   v.list = std::make_shared<std::vector<Value>>(std::move(items));
   v.sequence = sequence;
   v.sequence_name = std::move(name);
+  for (const Value& item : *v.list) v.take_item(item);
   return v;
 }
 Value Value::new_iterator(std::vector<Value> items, std::string python_type) {
@@ -76,13 +77,37 @@ Value Value::from_dict(Dict d) {
   Value v;
   v.kind = Kind::Dict;
   v.dict = std::make_shared<Dict>(std::move(d));
+  for (const auto& item : v.dict->items) v.take_item(item.second);
   return v;
 }
 Value Value::new_namespace(Dict attributes) {
+  for (const auto& item : attributes.items) check_namespace_attribute(item.second);
   Value v;
   v.kind = Kind::Namespace;
   v.dict = std::make_shared<Dict>(std::move(attributes));
   return v;
+}
+
+void Value::take_item(const Value& item) {
+  const std::uint32_t item_depth = nesting(item);
+  if (item_depth >= kMaxValueDepth)
+    throw RenderError("a value nested more than " + std::to_string(kMaxValueDepth) + " levels deep");
+  depth = std::max(depth, item_depth + 1);
+  holds_namespace = holds_namespace || item.holds_namespace || item.kind == Kind::Namespace;
+}
+
+std::uint32_t nesting(const Value& value) {
+  if (value.kind != Value::Kind::Namespace) return value.depth;
+  std::uint32_t deepest = 0;  // its attributes hold no namespace: their depths are fixed
+  for (const auto& item : value.dict->items) deepest = std::max(deepest, item.second.depth);
+  return deepest + 1;
+}
+
+void check_namespace_attribute(const Value& value) {
+  if (value.kind == Value::Kind::Namespace || value.holds_namespace)
+    throw RenderError("unsupported construct: a namespace inside a namespace");
+  if (value.depth >= kMaxValueDepth)
+    throw RenderError("a value nested more than " + std::to_string(kMaxValueDepth) + " levels deep");
 }
 Value Value::from_function(Function f) {
   Value v;
@@ -91,31 +116,38 @@ Value Value::from_function(Function f) {
   return v;
 }
 
-Value Value::from_json(const nlohmann::json& json) {
+namespace {
+
+Value value_from_json(const nlohmann::json& json, std::uint32_t level) {
+  if (level > kMaxValueDepth) throw RenderError("JSON nested more than " + std::to_string(kMaxValueDepth) + " levels deep");
   switch (json.type()) {
-    case nlohmann::json::value_t::null: return none();
-    case nlohmann::json::value_t::boolean: return from_bool(json.get<bool>());
-    case nlohmann::json::value_t::number_integer: return from_int(json.get<std::int64_t>());
+    case nlohmann::json::value_t::null: return Value::none();
+    case nlohmann::json::value_t::boolean: return Value::from_bool(json.get<bool>());
+    case nlohmann::json::value_t::number_integer: return Value::from_int(json.get<std::int64_t>());
     case nlohmann::json::value_t::number_unsigned: {
       const auto u = json.get<std::uint64_t>();
       if (u > static_cast<std::uint64_t>(INT64_MAX)) throw RenderError("integer too large: " + json.dump());
-      return from_int(static_cast<std::int64_t>(u));
+      return Value::from_int(static_cast<std::int64_t>(u));
     }
-    case nlohmann::json::value_t::number_float: return from_float(json.get<double>());
-    case nlohmann::json::value_t::string: return from_string(json.get<std::string>());
+    case nlohmann::json::value_t::number_float: return Value::from_float(json.get<double>());
+    case nlohmann::json::value_t::string: return Value::from_string(json.get<std::string>());
     case nlohmann::json::value_t::array: {
       std::vector<Value> items;
-      for (const auto& item : json) items.push_back(from_json(item));
-      return from_list(std::move(items));
+      for (const auto& item : json) items.push_back(value_from_json(item, level + 1));
+      return Value::from_list(std::move(items));
     }
     case nlohmann::json::value_t::object: {
       Dict d;
-      for (const auto& [key, item] : json.items()) d.items.emplace_back(key, from_json(item));
-      return from_dict(std::move(d));
+      for (const auto& [key, item] : json.items()) d.items.emplace_back(key, value_from_json(item, level + 1));
+      return Value::from_dict(std::move(d));
     }
     default: throw RenderError("unsupported JSON value: " + json.dump());
   }
 }
+
+}  // namespace
+
+Value Value::from_json(const nlohmann::json& json) { return value_from_json(json, 0); }
 
 std::string Value::type_name() const {
   switch (kind) {
@@ -334,6 +366,11 @@ std::vector<Value> iterate(const Value& value) {
       return keys;
     }
     case Value::Kind::String: {
+      // A character is a Value of its own (a few hundred bytes): a long string iterated would
+      // take gigabytes.
+      if (value.text.size() > kMaxSequenceItems)
+        throw RenderError("iterating a string of " + std::to_string(value.text.size()) + " bytes (at most " +
+                          std::to_string(kMaxSequenceItems) + ")");
       std::vector<Value> chars;
       for (char32_t c : to_code_points(value.text)) chars.push_back(Value::from_string(from_code_points(std::u32string(1, c))));
       return chars;
@@ -406,6 +443,8 @@ void dump_string(std::string& out, const std::string& text, bool ensure_ascii) {
 void dump(std::string& out, const Value& value, const JsonDumpOptions& options, int level) {
   auto newline = [&](int depth) {
     if (!options.has_indent) return;
+    // A long indent repeated at every line and level could ask for terabytes.
+    check_string_size(out.size() + 1 + options.indent.size() * static_cast<std::size_t>(depth), "tojson");
     out += '\n';
     for (int i = 0; i < depth; ++i) out += options.indent;
   };

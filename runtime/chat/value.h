@@ -15,12 +15,26 @@
 
 namespace quorum::chat {
 
+// Bounds on what a template computes (docs/reliability.md, "Fuzzing"): far beyond any chat
+// template's needs, small enough that a template cannot exhaust the stack (printing, comparing
+// and freeing a value recurse once per level), memory, or the time of the renderer's step limit.
+constexpr std::uint32_t kMaxValueDepth = 256;           // lists, dicts and namespaces inside each other
+constexpr std::size_t kMaxSequenceItems = 100'000;       // items of a list made by `*`, characters of a string iterated (as range())
+constexpr std::size_t kMaxStringBytes = 4u << 20;        // a string a template computes (a million tokens' worth)
+constexpr std::size_t kMaxJsonDumpBytes = kMaxStringBytes;  // tojson's text
+
 // A failure while rendering (jinja2 would raise TypeError, UndefinedError, ...); the renderer
 // adds the template's name and line.
 class RenderError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+// RenderError when a string a template computes would exceed kMaxStringBytes.
+inline void check_string_size(std::size_t bytes, const char* what) {
+  if (bytes > kMaxStringBytes)
+    throw RenderError(std::string(what) + ": a string of more than " + std::to_string(kMaxStringBytes) + " bytes");
+}
 
 struct Value;
 using Args = std::vector<Value>;
@@ -61,6 +75,12 @@ struct Value {
   std::shared_ptr<Dict> dict;             // Dict and Namespace
   std::string object_type;                // Dict: "LoopContext" for jinja2's loop object, else empty
   std::shared_ptr<Function> function;
+  // Lists and dicts: how deeply they nest (1 + their deepest item's), and whether a namespace
+  // is among their items at any depth. Both are fixed when the value is made: lists and dicts
+  // never change, and a namespace (which does) may hold no namespace (Value::new_namespace).
+  std::uint32_t depth = 0;
+  bool holds_namespace = false;
+  void take_item(const Value& item);  // from_list and from_dict: depth and holds_namespace
 
   static Value undefined(std::string what = "");
   static Value none();
@@ -73,6 +93,7 @@ struct Value {
   static Value from_dict(Dict d);
   static Value new_namespace(Dict attributes);
   static Value from_function(Function f);
+  // RenderError for JSON nested deeper than kMaxValueDepth.
   static Value from_json(const nlohmann::json& json);
 
   bool is_undefined() const { return kind == Kind::Undefined; }
@@ -95,6 +116,14 @@ struct Value {
   std::string repr() const;       // Python's repr()
   double as_double() const;       // of a number (bool counts as 0/1, as in Python)
 };
+
+// How deeply a value nests: 0 for a scalar; a namespace's is taken from its attributes now.
+std::uint32_t nesting(const Value& value);
+
+// RenderError unless `value` may be stored in a namespace: it is not and holds no namespace (so
+// a namespace never reaches itself, a cycle that would recurse without end and leak), and the
+// namespace holding it nests at most kMaxValueDepth levels.
+void check_namespace_attribute(const Value& value);
 
 // Python's ==.
 bool equal(const Value& a, const Value& b);
