@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "runtime/model/decoder.h"
@@ -42,6 +43,11 @@ struct GenerationRequest {
   std::shared_ptr<const KvCache> prefix;
   // Return the sequence's keys and values in its result (GenerationResult::cache).
   bool keep_cache = false;
+
+  // Brace-initialised as {prompt, seed} for a request that prefills its whole prompt.
+  GenerationRequest(std::vector<std::int64_t> prompt = {}, std::uint64_t seed = 0,
+                    std::shared_ptr<const KvCache> prefix = nullptr, bool keep_cache = false)
+      : prompt(std::move(prompt)), seed(seed), prefix(std::move(prefix)), keep_cache(keep_cache) {}
 };
 
 struct GenerationResult {
