@@ -269,6 +269,7 @@ TEST_CASE("quorum run: beam search and DVTS units run through the actors beside 
   const auto page = quorum::testing::report_page_data(read_text(dir.path() / "report" / "report.html"));
   CHECK(page.at("searches").size() > 0);
   CHECK(page.at("difficulty").at("levels") == nlohmann::json::array({"1", "2"}));
+  for (const auto& row : page.at("difficulty").at("rows")) CHECK(row.at("problems") == 3);  // per level, not in all
   const std::string artifacts = std::string(QUORUM_TEST_ARTIFACTS) + "/report-search";
   const auto browser = quorum::testing::run_quorum_in_shell(std::string(QUORUM_NODE) + " " + QUORUM_REPORT_CHECK + " " + QUORUM_WEB_MODULES +
                                            " " + (dir.path() / "report" / "report.html").string() + " " + artifacts);

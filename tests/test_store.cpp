@@ -38,8 +38,8 @@ TEST_CASE("store: units, responses and scores are upserted and committed per uni
   {
     store::Store s(path);
     s.set_meta("plan", "{}");
-    s.upsert_problems({{"evaluation", "p1", 0, "Start with 1. Add 2. What is the result?", "3"},
-                       {"evaluation", "p0", 1, "Start with 5. Add 1. What is the result?", "6"}});
+    s.upsert_problems({{"evaluation", "p1", 0, "Start with 1. Add 2. What is the result?", "3", ""},
+                       {"evaluation", "p0", 1, "Start with 5. Add 1. What is the result?", "6", ""}});
     s.add_units({{"sample/pol/evaluation/0", "sample", "{}", store::UnitState::pending, 0},
                  {"score/prm/pol/evaluation/0", "score", "{}", store::UnitState::pending, 0}});
     s.mark_leased("sample/pol/evaluation/0");
@@ -105,7 +105,7 @@ TEST_CASE("protocol: messages round-trip - other versions and garbage are refuse
   lease.lease_id = "score/prm/pol/evaluation/3@7.1";
   lease.unit_id = "score/prm/pol/evaluation/3";
   lease.kind = "score";
-  lease.score = {"prm", "pol", "evaluation", {{"p1", "text"}}, {{"r1", "p1", {"a", "b"}}}};
+  lease.score = {"prm", "pol", "evaluation", {{"p1", "text"}}, {{"r1", "p1", {"a", "b"}, ""}}};
   const auto back = bus::decode_lease(bus::encode(lease));
   CHECK(back.lease_id == lease.lease_id);
   CHECK(back.unit_id == lease.unit_id);
@@ -190,7 +190,7 @@ TEST_CASE("store: another program's SQLite database is refused and left byte for
   CHECK_FALSE(std::filesystem::exists(path + "-wal"));
 }
 
-TEST_CASE("store: problems keep their level; a store of schema 1 is read without levels and migrated when written",
+TEST_CASE("store: problems keep their level; a schema-1 store is read without levels and migrated when written",
           "[store]") {
   TempDir dir("store-schema-1");
   const auto path = (dir.path() / "old.db").string();
@@ -241,7 +241,7 @@ TEST_CASE("store: a damaged store is found by quick_check, refused for writing, 
     store::Store s(path);
     std::vector<store::ProblemRow> problems;
     for (int i = 0; i < 2000; ++i)
-      problems.push_back({"evaluation", "p" + std::to_string(i), i, std::string(200, 'a' + i % 26), "1"});
+      problems.push_back({"evaluation", "p" + std::to_string(i), i, std::string(200, 'a' + i % 26), "1", ""});
     s.upsert_problems(problems);
     CHECK(s.quick_check().empty());
   }  // the last connection's close folds the WAL into the file

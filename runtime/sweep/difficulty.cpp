@@ -39,6 +39,13 @@ std::vector<std::size_t> indices_in(const aggregation::PolicyPool& pool, const s
   return picked;
 }
 
+// The problems of a policy's pool among pools.
+std::size_t problems_in(const std::vector<aggregation::PolicyPool>& pools, const std::string& policy) {
+  for (const auto& pool : pools)
+    if (pool.policy == policy) return pool.num_problems();
+  return 0;
+}
+
 // Marks the most accurate deployable row of each (level, policy, PRM, n): ties go to the row
 // that spends fewer tokens, then to the first.
 void mark_optimal(std::vector<LevelRow>& rows) {
@@ -108,7 +115,7 @@ Difficulty analyze_difficulty(store::Store& store, const std::vector<aggregation
           const auto per_response = mean_tokens(sampled_of(cell.policy, cell.prm), &ids);
           for (const auto n : analysed.settings.budgets)
             for (auto& row : best_of_n_rows(analysed, cell.policy, cell.prm, n, per_response)) {
-              row.problems = analysed.problems;
+              row.problems = problems_in(level_pools, cell.policy);
               rows.push_back({level, std::move(row), false});
             }
         }
