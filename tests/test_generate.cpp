@@ -120,15 +120,26 @@ TEST_CASE("a slot cache decodes every slot like the plain forward pass over its 
   }
 }
 
+namespace {
+
+// `copies` requests for each of three prompts of different lengths, every one with its own seed
+// (from seed_base).
+std::vector<model::GenerationRequest> spread_requests(std::uint64_t copies, std::uint64_t seed_base, bool keep_cache) {
+  const std::vector<std::vector<std::int64_t>> prompts = {{5, 17, 42, 8, 9, 10}, {8, 1}, {60, 61, 62}};
+  std::vector<model::GenerationRequest> requests;
+  for (std::uint64_t k = 0; k < copies; ++k)
+    for (const auto& prompt : prompts) requests.push_back({prompt, seed_base + k * 7 + prompt.size(), nullptr, keep_cache});
+  return requests;
+}
+
+}  // namespace
+
 TEST_CASE("a response depends on its request alone, not on slots, order or batching", "[model][generate]") {
   auto decoder = small_decoder(4);
   model::SamplingSettings settings;
   settings.max_new_tokens = 30;
   settings.stop_token_ids = {1, 2, 3};
-  std::vector<model::GenerationRequest> requests;
-  const std::vector<std::vector<std::int64_t>> prompts = {{5, 17, 42, 8, 9, 10}, {8, 1}, {60, 61, 62}};
-  for (std::uint64_t k = 0; k < 5; ++k)
-    for (const auto& prompt : prompts) requests.push_back({prompt, 100 + k * 7 + prompt.size()});
+  const auto requests = spread_requests(5, 100, false);
   for (const auto& [top_p, top_k] : std::vector<std::pair<double, std::int64_t>>{{1.0, 0}, {0.9, 0}, {1.0, 12}}) {
     DYNAMIC_SECTION("top_p " << top_p << ", top_k " << top_k) {
       settings.top_p = top_p;
@@ -168,10 +179,7 @@ TEST_CASE("a kept cache holds what a prefill of the sequence holds, and a contin
   model::SamplingSettings settings;
   settings.max_new_tokens = 12;
   settings.stop_token_ids = {1, 2, 3};
-  std::vector<model::GenerationRequest> requests;
-  const std::vector<std::vector<std::int64_t>> prompts = {{5, 17, 42, 8, 9, 10}, {8, 1}, {60, 61, 62}};
-  for (std::uint64_t k = 0; k < 3; ++k)
-    for (const auto& prompt : prompts) requests.push_back({prompt, 300 + k * 7 + prompt.size(), nullptr, true});
+  const auto requests = spread_requests(3, 300, true);
   for (const bool continuous : {true, false}) {
     DYNAMIC_SECTION((continuous ? "continuous" : "static")) {
       const auto first = model::generate(decoder, requests, settings, {}, {4, continuous});

@@ -84,6 +84,8 @@ analysis::Analysis analyze_search(const SearchOutcome& search, const aggregation
 std::vector<SearchOutcome> analyze_searches(store::Store& store, const nlohmann::json& description,
                                             const analysis::AnalysisSettings& settings, bool separate_calibration) {
   std::vector<SearchOutcome> outcomes;
+  // A pair's sampled pool is read once, however many searches it has.
+  std::map<std::pair<std::string, std::string>, std::map<std::string, Tokens>> sampled_of_pair;
   for (const auto& run : stored_searches(description)) {
     const auto evaluated = search_dataset(store, run, kEvaluation);
     if (evaluated.problems.empty()) continue;
@@ -103,7 +105,11 @@ std::vector<SearchOutcome> analyze_searches(store::Store& store, const nlohmann:
       continue;  // too few complete problems yet (cross-fitting needs a problem per fold)
     }
     outcome.searched = searched_tokens(store, evaluated, run);
-    outcome.sampled = sampled_tokens(store, run.policy, run.prm);
+    auto pair_tokens = sampled_of_pair.find({run.policy, run.prm});
+    if (pair_tokens == sampled_of_pair.end())
+      pair_tokens =
+          sampled_of_pair.emplace(std::make_pair(run.policy, run.prm), sampled_tokens(store, run.policy, run.prm)).first;
+    outcome.sampled = pair_tokens->second;
     const auto searched = mean_tokens(outcome.searched), sampled = mean_tokens(outcome.sampled);
     outcome.policy_tokens = searched.policy, outcome.verifier_tokens = searched.verifier;
     outcome.sampled_policy_tokens = sampled.policy, outcome.sampled_verifier_tokens = sampled.verifier;
