@@ -621,10 +621,14 @@ RunOutcome run_sweep(const config::SweepConfig& config, const RunOptions& option
     model::check_prm(p);
     weight_bytes[bus::model_key(false, p.name)] = model::prm_resident_bytes(p, config.runtime.batch_size, prm_tokens);
   }
-  // A searcher loads its own policy and PRM: what both hold, together.
-  for (const auto& run : config::search_runs(config))
-    weight_bytes[bus::search_model_key(run.policy, run.prm)] =
-        weight_bytes.at(bus::model_key(true, run.policy)) + weight_bytes.at(bus::model_key(false, run.prm));
+  // A searcher loads its own policy and PRM: what both hold, together, with the KV caches of the
+  // paths it keeps; one searcher per pair serves every budget, so the largest search counts.
+  for (const auto& run : config::search_runs(config)) {
+    auto& bytes = weight_bytes[bus::search_model_key(run.policy, run.prm)];
+    bytes = std::max(bytes, model::search_resident_bytes(config::policy_named(config, run.policy),
+                                                         config::prm_named(config, run.prm), run,
+                                                         config.runtime.batch_size));
+  }
   const bool in_process = options.bind.empty();
   const std::uint64_t memory_bytes = std::uint64_t(config.runtime.memory_limit_mb) << 20;
   if (in_process && memory_bytes > 0)

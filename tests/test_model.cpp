@@ -246,6 +246,32 @@ TEST_CASE("resident bytes count weights, the KV cache and one forward pass", "[m
   CHECK(bytes.total() == bytes.weights + bytes.kv_cache + bytes.activations);
 }
 
+TEST_CASE("a searcher's resident bytes count the KV caches of the paths the search keeps", "[model][search]") {
+  TempDir dir("search-resident");
+  make_reference(dir, "qwen2", "F32");
+  const auto config = model::ModelConfig::load(dir.path().string());
+  quorum::config::PolicySpec policy;
+  policy.name = "p", policy.path = dir.path().string(), policy.device = "cpu", policy.max_new_tokens = 64;
+  quorum::config::PrmSpec checker;
+  checker.name = "c", checker.kind = "checker";
+  quorum::config::SearchRun run;
+  run.n = 8, run.m = 2, run.max_tokens = 100;
+  const auto batch = std::size_t{4};
+  const auto steps = model::generation_resident_bytes(policy.path, model::WeightDtype::float32, batch,
+                                                      model::kPromptTokens, 100);
+  const auto searching = model::search_policy_resident_bytes(policy, run, batch);
+  const std::size_t token_bytes = config.num_layers * 2 * config.num_kv_heads * config.head_dim * 4;
+  // Beside the slots' cache: kHeldPathsPerLeaf x n paths of prompt + path tokens each.
+  CHECK(searching.kv_cache - steps.kv_cache == 3 * 8 * (model::kPromptTokens + 100) * token_bytes);
+  CHECK(searching.weights == steps.weights);
+  CHECK(searching.activations == steps.activations);
+  // A checker PRM holds nothing, so the searcher's total is the policy's alone; a larger budget keeps more paths.
+  CHECK(model::search_resident_bytes(policy, checker, run, batch) == searching.total());
+  run.n = 16;
+  CHECK(model::search_policy_resident_bytes(policy, run, batch).kv_cache - searching.kv_cache ==
+        3 * 8 * (model::kPromptTokens + 100) * token_bytes);
+}
+
 TEST_CASE("the dtype setting resolves auto to the checkpoint's dtype on CUDA and float32 on the CPU", "[model]") {
   TempDir dir("decoder-dtype");
   make_reference(dir, "qwen2", "BF16");

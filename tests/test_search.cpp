@@ -278,7 +278,7 @@ TEST_CASE("a policy holds at most three sets of n nodes, whatever the lookahead"
     ArithmeticPolicy policy(problem, 0.3);
     CheckerVerifier verifier(problem);
     run_search(settings_of(Method::beam_search, 8, 2, lookahead), 5, policy, verifier);
-    CHECK(policy.book.peak() <= 3 * 8);
+    CHECK(policy.book.peak() <= static_cast<std::size_t>(kHeldPathsPerLeaf) * 8);
     if (lookahead == 3) CHECK(policy.book.peak() > 2 * 8);
     CHECK(policy.book.held() == 0);
   }

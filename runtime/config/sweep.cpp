@@ -495,6 +495,21 @@ SearchRun search_of(const nlohmann::json& j) {
   return run;
 }
 
+namespace {
+template <typename Spec>
+const Spec& named(const std::vector<Spec>& specs, const std::string& name, const char* what) {
+  for (const auto& spec : specs)
+    if (spec.name == name) return spec;
+  throw std::out_of_range(std::string("the sweep has no ") + what + " named '" + name + "'");
+}
+}  // namespace
+
+const PolicySpec& policy_named(const SweepConfig& config, const std::string& name) {
+  return named(config.policies, name, "policy");
+}
+
+const PrmSpec& prm_named(const SweepConfig& config, const std::string& name) { return named(config.prms, name, "PRM"); }
+
 std::vector<SearchRun> search_runs(const SweepConfig& config) {
   std::vector<SearchRun> runs;
   for (const auto& s : config.searches)
@@ -502,9 +517,7 @@ std::vector<SearchRun> search_runs(const SweepConfig& config) {
       for (const auto& prm : s.prms)
         for (const auto n : s.n) {
           SearchRun run{"", policy, prm, s.method, n, s.m, s.lookahead, s.max_steps, s.max_tokens};
-          if (run.max_tokens == 0)
-            for (const auto& p : config.policies)
-              if (p.name == policy) run.max_tokens = p.max_new_tokens;
+          if (run.max_tokens == 0) run.max_tokens = policy_named(config, policy).max_new_tokens;
           run.label = policy + "~" + s.method + "-n" + std::to_string(n) + "-m" + std::to_string(s.m) +
                       (s.lookahead ? "-k" + std::to_string(s.lookahead) : "") + "~" + prm;
           runs.push_back(std::move(run));

@@ -136,6 +136,11 @@ struct SweepConfig {
 // Parses and validates; throws InputError(file, line, key, message).
 SweepConfig load_sweep(const std::string& path);
 
+// The policy or PRM of that name (std::out_of_range when the sweep has none: names are checked
+// when the sweep is loaded).
+const PolicySpec& policy_named(const SweepConfig& config, const std::string& name);
+const PrmSpec& prm_named(const SweepConfig& config, const std::string& name);
+
 // The problems of a source, in order. Throws InputError naming the JSONL file and line.
 std::vector<Problem> load_problems(const ProblemSource& source);
 

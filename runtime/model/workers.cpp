@@ -8,6 +8,7 @@
 #include "runtime/model/generate.h"
 #include "runtime/model/loading.h"
 #include "runtime/model/safetensors.h"
+#include "runtime/search/search.h"
 #include "runtime/task/arithmetic.h"
 
 namespace quorum::model {
@@ -123,6 +124,24 @@ std::size_t prm_resident_bytes(const config::PrmSpec& spec, std::size_t batch_si
                                                                       static_cast<double>(longest))));
   }
   return model_weight_bytes(spec.path, dtype) + activations;
+}
+
+ResidentBytes search_policy_resident_bytes(const config::PolicySpec& policy, const config::SearchRun& run,
+                                           std::size_t batch_size) {
+  const auto dtype = planned_dtype(policy.dtype, policy.path, policy.device);
+  const auto path_tokens = static_cast<std::size_t>(run.max_tokens);
+  auto bytes = generation_resident_bytes(policy.path, dtype, batch_size, kPromptTokens, path_tokens);
+  const auto config = ModelConfig::load(policy.path);
+  const double kept_paths = static_cast<double>(search::kHeldPathsPerLeaf * run.n);
+  bytes.kv_cache += static_cast<std::size_t>(kept_paths * static_cast<double>(kPromptTokens + path_tokens) *
+                                             kv_bytes_per_token(config, static_cast<double>(weight_dtype_bytes(dtype))));
+  return bytes;
+}
+
+std::size_t search_resident_bytes(const config::PolicySpec& policy, const config::PrmSpec& prm,
+                                  const config::SearchRun& run, std::size_t batch_size) {
+  return search_policy_resident_bytes(policy, run, batch_size).total() +
+         prm_resident_bytes(prm, batch_size, kPromptTokens + static_cast<std::size_t>(run.max_tokens));
 }
 
 std::size_t prm_input_tokens(const config::SweepConfig& sweep) {

@@ -56,6 +56,15 @@ std::size_t policy_resident_bytes(const config::PolicySpec& spec, std::size_t ba
 std::size_t prm_resident_bytes(const config::PrmSpec& spec, std::size_t batch_size, std::size_t max_tokens);
 // The longest PRM input a sweep's policies can produce: a prompt and a whole response.
 std::size_t prm_input_tokens(const config::SweepConfig& sweep);
+// What a searcher holds for one search run (its own policy and PRM, apart from the sampler's and
+// verifier's): the policy generating steps of paths of up to kPromptTokens + run.max_tokens
+// tokens with batch_size slots, the KV caches it keeps for the paths the search still holds
+// (search.h's kHeldPathsPerLeaf x n, each up to that length), and the PRM scoring inputs of
+// that length.
+ResidentBytes search_policy_resident_bytes(const config::PolicySpec& policy, const config::SearchRun& run,
+                                           std::size_t batch_size);
+std::size_t search_resident_bytes(const config::PolicySpec& policy, const config::PrmSpec& prm,
+                                  const config::SearchRun& run, std::size_t batch_size);
 
 // Whether a CUDA device is usable here: what a worker announces to its coordinator.
 bool cuda_available();

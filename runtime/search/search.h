@@ -66,6 +66,11 @@ class StepPolicy {
   virtual void release(const std::vector<NodeId>& nodes) { (void)nodes; }
 };
 
+// The most nodes a search holds unreleased at once, per leaf of its budget n: a round's
+// candidates with their parents while they are extended, or with two rollout steps each while
+// the later one is made. A policy keeping a cache per held path keeps at most this many times n.
+constexpr std::int64_t kHeldPathsPerLeaf = 3;
+
 struct ScoredPaths {
   std::vector<std::vector<double>> scores;  // per path, one score per step
   std::int64_t tokens_read = 0;             // verifier tokens read for all of them
