@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <map>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -242,6 +244,96 @@ TEST_CASE("analyze reads search-and-learn's rows, their completion tokens among 
   CHECK(verdicts.find("\"problem_id\":\"test/prealgebra/0.json\"") != std::string::npos);
 }
 
+TEST_CASE("analyze chooses the best strategy per difficulty level from the rows' level", "[analyze][cli][difficulty]") {
+  TempDir dir("analyze-levels");
+  // Level 1: the PRM scores the one correct response highest, the three wrong ones disagree.
+  // Level 2 (MATH's "Level 2"): three correct responses agree, the PRM prefers the one wrong one.
+  std::string rows;
+  for (int j = 0; j < 12; ++j) {
+    const bool hard = j >= 6;
+    const std::string gold = std::to_string(100 + j);
+    nlohmann::json row{{"problem", "What is " + gold + "?"}, {"answer", gold}, {"unique_id", "p" + std::to_string(j)}};
+    row["level"] = hard ? nlohmann::json("Level 2") : nlohmann::json(1);
+    for (int r = 0; r < 4; ++r) {
+      const bool correct = hard ? r < 3 : r == 0;
+      const std::string answer = correct ? gold : std::to_string(200 + j * 4 + r);
+      const double score = correct == hard ? 0.2 : 0.95;
+      row["completions"].push_back("work\n\n\\boxed{" + answer + "}");
+      row["scores"].push_back({0.5, score});
+      row["completion_tokens"].push_back(10 + r);
+    }
+    rows += row.dump() + "\n";
+  }
+  const auto input = dir.file("levels.jsonl", rows);
+  const auto out = dir.path() / "out";
+  const auto result = run_quorum("analyze -i " + input + ":prm=shepherd,policy=qwen --out " + out.string() +
+                                 " --folds 2 --draws 10 --bootstrap 20 --reductions last,min -q");
+  INFO(result.output);
+  REQUIRE(result.exit_code == 0);
+  const auto csv = read_text(out / "difficulty.csv");
+  INFO(csv);
+  REQUIRE(csv.rfind("level,policy,prm,method,n,", 0) == 0);
+  // Per (level, n): exactly one optimal row, the most accurate deployable one.
+  std::map<std::pair<std::string, std::string>, std::vector<std::vector<std::string>>> groups;
+  std::istringstream lines(csv);
+  std::string line;
+  std::getline(lines, line);
+  while (std::getline(lines, line)) {
+    std::vector<std::string> fields;
+    std::istringstream cells(line);
+    for (std::string cell; std::getline(cells, cell, ',');) fields.push_back(cell);
+    REQUIRE(fields.size() == 16);
+    groups[{fields[0], fields[4]}].push_back(fields);
+  }
+  REQUIRE(groups.size() == 2 * 3);  // levels 1 and 2, budgets 1, 2, 4
+  for (const auto& [key, group] : groups) {
+    INFO("level " << key.first << ", n " << key.second);
+    double best = -1;
+    const std::vector<std::string>* optimal = nullptr;
+    for (const auto& f : group) {
+      CHECK(f[3] == "best_of_n");
+      if (f[8] != "oracle" && f[8] != "pass_at_n") best = std::max(best, std::stod(f[9]));
+      if (f[15] == "1") {
+        CHECK(optimal == nullptr);
+        optimal = &f;
+      }
+    }
+    REQUIRE(optimal != nullptr);
+    CHECK(std::stod((*optimal)[9]) == best);
+    if (key.second == "4") {
+      CHECK(best == 1.0);
+      // The level decides what wins: the PRM's pick on level 1, agreement on level 2.
+      const auto best_of_n = std::find_if(group.begin(), group.end(), [](const auto& f) { return f[8] == "best_of_n"; });
+      REQUIRE(best_of_n != group.end());
+      CHECK((*best_of_n)[9] == (key.first == "1" ? "1" : "0"));
+      // Tokens per problem: 4 responses of 10-13 completion tokens.
+      CHECK(std::stod((*optimal)[13]) == 46.0);
+    }
+  }
+  CHECK(read_text(out / "summary.md").find("## Compute-optimal choice by difficulty") != std::string::npos);
+  CHECK(read_text(out / "report.html").find("\"levels\":[\"1\",\"2\"]") != std::string::npos);
+  // The page's difficulty view in the browser: a row per level, each naming its choice.
+  const std::string artifacts = std::string(QUORUM_TEST_ARTIFACTS) + "/analyze-levels";
+  const auto browser = quorum::testing::run_quorum_in_shell(std::string(QUORUM_NODE) + " " + QUORUM_REPORT_CHECK + " " +
+                                                            QUORUM_WEB_MODULES + " " + (out / "report.html").string() + " " + artifacts);
+  INFO(browser.output);
+  CHECK(browser.exit_code == 0);
+  CHECK(browser.output.find("difficulty-n") != std::string::npos);
+
+  SECTION("a problem given two levels is refused by line") {
+    auto relabelled = nlohmann::json::parse(rows.substr(0, rows.find('\n')));
+    relabelled["level"] = 3;
+    relabelled["scores"] = {{0.5, 0.5}, {0.5, 0.5}, {0.5, 0.5}, {0.5, 0.5}};
+    const auto other = dir.file("other.jsonl", relabelled.dump() + "\n");
+    const auto refused = run_quorum("analyze -i " + input + ":prm=shepherd,policy=qwen -i " + other +
+                                    ":prm=math,policy=qwen --out " + (dir.path() / "o").string() + " -q");
+    CHECK(refused.exit_code == 2);
+    CHECK(refused.output.find(other + ":1: field 'level': problem 'p0' is level 3 here but 1 at " + input + ":1") !=
+          std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(dir.path() / "o"));
+  }
+}
+
 TEST_CASE("bad input gets one clear error naming file, line and field, and writes nothing", "[analyze][cli]") {
   TempDir dir("analyze-errors");
   const std::string good = pipeline_row("p", "1", {{"a\n\n\\boxed{1}", {0.5, 0.5}}});
@@ -279,6 +371,8 @@ TEST_CASE("bad input gets one clear error naming file, line and field, and write
       {"listed-steps", good + "{\"problem\": \"q\", \"answer\": \"1\", \"completions\": [\"x\"], "
                               "\"scores\": [[0.5]], \"steps\": [[\"x\", \"y\"]]}\n",
        ":2: field 'scores[0]': 1 step scores for 2 steps"},
+      {"level", good + "{\"problem\": \"q\", \"answer\": \"1\", \"level\": [3], \"completions\": [\"x\"], \"scores\": [[0.5]]}\n",
+       ":2: field 'level': expected a string or an integer, got array"},
       {"pool-size", good + pipeline_row("q", "2", std::vector<std::pair<std::string, std::vector<double>>>(65537, {"x", {0.5}})),
        ":2: field 'completions': 65537 responses: analysis supports at most 65536 per problem"},
   };

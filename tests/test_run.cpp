@@ -288,6 +288,7 @@ TEST_CASE("quorum run: beam search and DVTS units run through the actors beside 
   CHECK(first_row["completions"].size() == 4);
   CHECK(first_row["prm"] == "exact");
   CHECK(first_row["policy"] == "p~dvts-n4-m2~exact");
+  CHECK(first_row["level"].is_number_integer());  // the task's level, as MATH's rows give it
   const auto wrong = run_quorum("export " + store.path() + " --search p~dvts-n8-m2~exact --out " + leaves_file);
   CHECK(wrong.exit_code == 2);
   CHECK(wrong.output.find("its searches: p~beam_search-n2-m2~exact") != std::string::npos);
@@ -295,6 +296,11 @@ TEST_CASE("quorum run: beam search and DVTS units run through the actors beside 
                                  " --budgets 4 --folds 2 --draws 2 --bootstrap 10 -q");
   INFO(reread.output);
   CHECK(reread.exit_code == 0);
+  // Read back, the leaves keep their levels: the analysis per level has both.
+  const auto reread_levels = read_text(dir.path() / "dvts" / "difficulty.csv");
+  INFO(reread_levels);
+  CHECK(reread_levels.find("\n1,p~dvts-n4-m2~exact,exact,best_of_n,4,") != std::string::npos);
+  CHECK(reread_levels.find("\n2,p~dvts-n4-m2~exact,exact,best_of_n,4,") != std::string::npos);
 
   // Each search's leaves depend only on (seed, search, problem): another store gets the same rows.
   const auto again = run_quorum("run " + dir.file("again.yaml", search_sweep("again.db")) + " --quiet");

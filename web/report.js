@@ -338,23 +338,27 @@
     }
     parent.append(table);
     for (const note of data.difficulty.skipped) parent.append(el('p', { className: 'note' }, `Not analysed: ${note}`));
-    // Each method's most accurate deployable strategy (any reduction) per level and n.
+    // Each method's most accurate deployable strategy (any reduction) per level and n; with one
+    // method (quorum analyze's best-of-N pools) each strategy's instead.
+    const byStrategy = new Set(rows.map(methodLabel)).size === 1;
+    const variantOf = (r) => (byStrategy ? r.strategy : methodLabel(r));
     const best = new Map();
     for (const r of rows) {
       if (r.accuracy === null || r.strategy === 'oracle' || r.strategy === 'pass_at_n') continue;
-      const key = `${r.level}|${methodLabel(r)}|${r.n}`;
+      const key = `${r.level}|${variantOf(r)}|${r.n}`;
       if (!best.has(key) || best.get(key).accuracy < r.accuracy) best.set(key, r);
     }
-    const values = [...best.values()].map((r) => Object.assign({ variant: methodLabel(r) }, r));
+    const values = [...best.values()].map((r) => Object.assign({ variant: variantOf(r) }, r));
     const byN = { field: 'n', type: 'quantitative', scale: { type: 'log', base: 2 },
                   axis: { values: ns, format: 'd', title: 'n' } };
-    chart(parent, 'difficulty-n', `${pair}: each method's best strategy against n, by level`, {
+    chart(parent, 'difficulty-n', byStrategy ? `${pair}: each strategy (its best reduction) against n, by level`
+      : `${pair}: each method's best strategy against n, by level`, {
       data: { values },
       facet: { column: { field: 'level', type: 'ordinal', title: 'level', sort: levels } },
       spec: { width: 160, height: 170, mark: { type: 'line', point: true },
               encoding: { x: byN, y: { field: 'accuracy', type: 'quantitative', title: 'accuracy', scale: { zero: false } },
-                          color: { field: 'variant', type: 'nominal', title: 'method' },
-                          tooltip: [{ field: 'level' }, { field: 'variant', title: 'method' }, { field: 'strategy' },
+                          color: { field: 'variant', type: 'nominal', title: byStrategy ? 'strategy' : 'method' },
+                          tooltip: [{ field: 'level' }, { field: 'method' }, { field: 'strategy' },
                                     { field: 'reduction' }, { field: 'n' }, { field: 'accuracy', format: '.3f' },
                                     { field: 'tokens', title: 'tokens / problem', format: '.0f' }] } },
     }, pending);

@@ -13,6 +13,7 @@
 #include "runtime/interchange/pools.h"
 #include "runtime/interchange/verdicts.h"
 #include "runtime/report/page.h"
+#include "runtime/sweep/difficulty.h"
 
 namespace quorum::cli {
 namespace {
@@ -50,10 +51,14 @@ std::string unescape(const std::string& text) {
 
 // The pools of the files; with `lookup`, also the verdict of every response as verdicts.jsonl
 // rows (docs/answers.md, "Audit") and the report page's per-problem lookup, so that each
-// correctness label can be looked up.
+// correctness label can be looked up, and the problems' levels.
 struct Lookup {
   std::string verdict_lines;
   nlohmann::json problems;
+  sweep::ProblemLevels levels;
+  // policy -> problem -> its responses' completion tokens and prompt + completion tokens (what
+  // a PRM reads), NaN where a row does not give them.
+  std::map<std::string, std::map<std::string, sweep::Tokens>> tokens;
 };
 std::vector<aggregation::PolicyPool> load(const std::vector<std::string>& specs, const AnalyzeArgs& args,
                                           Lookup* lookup = nullptr) {
@@ -82,6 +87,13 @@ std::vector<aggregation::PolicyPool> load(const std::vector<std::string>& specs,
     interchange::write_verdict_lines(verdicts, lines);
     lookup->verdict_lines = lines.str();
     lookup->problems = report::problem_lookup(dataset, verdicts);
+    lookup->levels = interchange::problem_levels(dataset);
+    for (const auto& problem : dataset.problems) {
+      auto& tokens = lookup->tokens[problem.policy][problem.problem_id];
+      for (const auto& response : problem.responses)
+        tokens.policy += response.completion_tokens, tokens.verifier += response.prompt_tokens + response.completion_tokens,
+            tokens.count += 1;
+    }
   }
   return interchange::build_pools(dataset, extract, args.settings.threads);
 }
@@ -123,6 +135,19 @@ void run(AnalyzeArgs& args) {
   write_file_atomically(std::filesystem::path(args.out) / "verdicts.jsonl", lookup.verdict_lines);
   // The same page as a sweep's report, naming the files instead of a store.
   report::PageInputs page;
+  // Per difficulty level, when the rows have levels (MATH's `level`): the best strategy at each budget.
+  const auto difficulty = sweep::analyze_difficulty(lookup.levels, pools, calibration_pools, settings, {},
+                                                    [&](const std::string& policy, const std::string&) {
+                                                      return lookup.tokens[policy];
+                                                    });
+  if (!difficulty.rows.empty()) {
+    write_file_atomically(std::filesystem::path(args.out) / "difficulty.csv", sweep::difficulty_csv(difficulty));
+    write_file_atomically(std::filesystem::path(args.out) / "summary.md",
+                          analysis::summary_markdown(result, description) + "\n" + sweep::difficulty_markdown(difficulty));
+    page.difficulty = sweep::difficulty_json(difficulty);
+    if (!args.quiet)
+      for (const auto& skipped : difficulty.skipped) std::cerr << "analyze: by difficulty, skipped " << skipped << "\n";
+  }
   page.analysis = &result;
   page.progress.name = "analysis of " + std::to_string(args.inputs.size()) + " file" + (args.inputs.size() == 1 ? "" : "s");
   page.input_files = args.inputs, page.calibration_files = args.calibration;
@@ -130,7 +155,8 @@ void run(AnalyzeArgs& args) {
   write_file_atomically(std::filesystem::path(args.out) / "report.html", report::render_page(page));
   if (!args.quiet)
     std::cerr << "analyze: " << result.cells.size() << " cells, " << result.problems << " problems; wrote "
-              << args.out << "/{report.html,results.csv,calibration.json,savings.csv,summary.md,verdicts.jsonl}\n";
+              << args.out << "/{report.html,results.csv,calibration.json,savings.csv,summary.md,verdicts.jsonl"
+              << (difficulty.rows.empty() ? "" : ",difficulty.csv") << "}\n";
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "runtime/common/error.h"
 #include "runtime/common/json_depth.h"
 #include "runtime/common/json_locate.h"
+#include "runtime/common/level.h"
 #include "runtime/common/text.h"
 #include "runtime/common/hash.h"
 #include "runtime/config/sweep.h"
@@ -134,18 +135,14 @@ class Rows {
     return p;
   }
 
-  // The optional `level`: a number, or a string such as MATH's "Level 3" (kept as "3").
+  // The optional `level` (runtime/common/level.h).
   std::string level(const json& row) const {
     const auto it = row.find("level");
-    if (it == row.end() || it->is_null()) return "";
-    if (it->is_number_integer()) return it->dump();
-    if (!it->is_string()) fail("level", "expected a string or an integer, got " + std::string(it->type_name()));
-    auto text = trim(it->get<std::string>());
-    if (text == "Level" || text.rfind("Level ", 0) == 0) text = trim(text.substr(5));
-    if (text.empty() || text.size() > 64) fail("level", "expected a short label such as \"Level 3\" or 3, got '" + it->get<std::string>().substr(0, 80) + "'");
-    for (const unsigned char c : text)
-      if (c < 0x20) fail("level", "contains a control character");
-    return text;
+    try {
+      return problem_level(it == row.end() ? nullptr : &*it);
+    } catch (const std::invalid_argument& e) {
+      fail("level", e.what());
+    }
   }
 
   // The field naming the row: "id", else "problem_id", else "" (the id is a hash of the text).

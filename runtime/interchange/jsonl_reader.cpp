@@ -12,6 +12,7 @@
 #include "runtime/common/hash.h"
 #include "runtime/common/json_depth.h"
 #include "runtime/common/json_locate.h"
+#include "runtime/common/level.h"
 
 namespace quorum::interchange {
 namespace {
@@ -255,6 +256,10 @@ void merge(Dataset& dataset, ProblemRecord record) {
   ProblemRecord& existing = dataset.problems[found->second];
   const Context at{record.file, record.line};
   const std::string earlier = existing.file + ":" + std::to_string(existing.line);
+  if (!record.level.empty() && !existing.level.empty() && record.level != existing.level)
+    at.fail("level", "problem '" + record.problem_id + "' is level " + record.level + " here but " + existing.level +
+                         " at " + earlier);
+  if (existing.level.empty()) existing.level = record.level;
   if (existing.responses.size() != record.responses.size())
     at.fail("", "problem '" + record.problem_id + "' of policy '" + record.policy + "' has " +
                     std::to_string(record.responses.size()) + " responses here but " +
@@ -341,6 +346,12 @@ void read_jsonl(const InputSpec& input, const ReadOptions& options, Dataset& dat
     record.problem_id = problem_id_of(row, record.problem, at);
     record.policy = input.policy.empty() ? options.default_policy : input.policy;
     if (auto it = row.find("policy"); it != row.end()) record.policy = string_of(*it, "policy", at);
+    try {
+      const auto it = row.find("level");
+      record.level = problem_level(it == row.end() ? nullptr : &*it);
+    } catch (const std::invalid_argument& e) {
+      at.fail("level", e.what());
+    }
     if (row.contains("responses"))
       read_native_responses(row, options, at, record);
     else

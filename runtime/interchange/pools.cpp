@@ -3,6 +3,7 @@
 #include <cmath>
 #include <map>
 
+#include "runtime/common/error.h"
 #include "runtime/common/parallel.h"
 
 namespace quorum::interchange {
@@ -91,6 +92,21 @@ std::vector<aggregation::PolicyPool> build_pools(const Dataset& dataset,
       }
   }
   return pools;
+}
+
+std::map<std::string, std::set<std::string>> problem_levels(const Dataset& dataset) {
+  std::map<std::string, const ProblemRecord*> first;  // problem id -> the first row giving its level
+  std::map<std::string, std::set<std::string>> levels;
+  for (const auto& problem : dataset.problems) {
+    if (problem.level.empty()) continue;
+    const auto [it, fresh] = first.emplace(problem.problem_id, &problem);
+    if (!fresh && it->second->level != problem.level)
+      throw InputError(problem.file, problem.line, "level",
+                       "problem '" + problem.problem_id + "' is level " + problem.level + " here but " +
+                           it->second->level + " at " + it->second->file + ":" + std::to_string(it->second->line));
+    levels[problem.level].insert(problem.problem_id);
+  }
+  return levels;
 }
 
 }  // namespace quorum::interchange

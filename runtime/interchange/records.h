@@ -24,6 +24,7 @@ struct ProblemRecord {
   std::string problem;
   std::string gold;
   std::string policy;
+  std::string level;  // the row's `level` (runtime/common/level.h); empty when it has none
   std::vector<ResponseRecord> responses;
   std::string file;  // where the row was read, for error messages
   std::size_t line = 0;

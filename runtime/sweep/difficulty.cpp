@@ -75,16 +75,14 @@ std::string describe(const SearchRow& r) {
 
 }  // namespace
 
-Difficulty analyze_difficulty(store::Store& store, const std::vector<aggregation::PolicyPool>& pools,
+Difficulty analyze_difficulty(const ProblemLevels& levels, const std::vector<aggregation::PolicyPool>& pools,
                               const std::vector<aggregation::PolicyPool>& calibration_pools,
-                              const analysis::AnalysisSettings& settings, const std::vector<SearchOutcome>& searches) {
-  std::map<std::string, std::set<std::string>> problems_of;  // level -> evaluated problem ids
-  for (const auto& problem : store.problems(kEvaluation))
-    if (!problem.level.empty()) problems_of[problem.level].insert(problem.id);
+                              const analysis::AnalysisSettings& settings, const std::vector<SearchOutcome>& searches,
+                              const SampledTokens& sampled_tokens) {
   Difficulty difficulty;
-  if (problems_of.empty()) return difficulty;
+  if (levels.empty()) return difficulty;
   std::set<std::string> level_names;
-  for (const auto& [level, ids] : problems_of) level_names.insert(level);
+  for (const auto& [level, ids] : levels) level_names.insert(level);
 
   // Tokens per problem of every pair's sampled pool: the searches read them already.
   std::map<std::pair<std::string, std::string>, std::map<std::string, Tokens>> sampled;
@@ -92,12 +90,12 @@ Difficulty analyze_difficulty(store::Store& store, const std::vector<aggregation
   const auto sampled_of = [&](const std::string& policy, const std::string& prm) -> const std::map<std::string, Tokens>& {
     const auto key = std::make_pair(policy, prm);
     auto found = sampled.find(key);
-    if (found == sampled.end()) found = sampled.emplace(key, sampled_tokens(store, policy, prm)).first;
+    if (found == sampled.end()) found = sampled.emplace(key, sampled_tokens(policy, prm)).first;
     return found->second;
   };
 
   for (const auto& level : ordered(level_names)) {
-    const auto& ids = problems_of.at(level);
+    const auto& ids = levels.at(level);
     std::vector<LevelRow> rows;
     std::vector<aggregation::PolicyPool> level_pools;
     for (const auto& pool : pools)
@@ -140,6 +138,16 @@ Difficulty analyze_difficulty(store::Store& store, const std::vector<aggregation
   }
   mark_optimal(difficulty.rows);
   return difficulty;
+}
+
+Difficulty analyze_difficulty(store::Store& store, const std::vector<aggregation::PolicyPool>& pools,
+                              const std::vector<aggregation::PolicyPool>& calibration_pools,
+                              const analysis::AnalysisSettings& settings, const std::vector<SearchOutcome>& searches) {
+  ProblemLevels levels;
+  for (const auto& problem : store.problems(kEvaluation))
+    if (!problem.level.empty()) levels[problem.level].insert(problem.id);
+  return analyze_difficulty(levels, pools, calibration_pools, settings, searches,
+                            [&](const std::string& policy, const std::string& prm) { return sampled_tokens(store, policy, prm); });
 }
 
 std::string difficulty_csv(const Difficulty& difficulty) {

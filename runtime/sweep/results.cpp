@@ -42,7 +42,7 @@ void add_complete(store::Store& store, const std::string& policy, const std::vec
     if (found == by_problem.end() || found->second.size() != count) continue;
     interchange::ProblemRecord record;
     record.problem_id = problem.id, record.problem = problem.text, record.gold = problem.answer;
-    record.policy = policy, record.file = store.path();
+    record.policy = policy, record.level = problem.level, record.file = store.path();
     bool complete = true;
     for (const auto& row : found->second) {
       interchange::ResponseRecord response;
@@ -212,6 +212,13 @@ config::SearchRun search_named(store::Store& store, const json& description, con
                    "the sweep has no search '" + label + "' (" + (labels.empty() ? "it has none" : "its searches: " + labels) + ")");
 }
 
+// A level as MATH's rows write it: a number when it is one ("3" -> 3), else the text.
+json level_json(const std::string& level) {
+  const bool number = !level.empty() && level.size() <= 9 && level.find_first_not_of("0123456789") == std::string::npos &&
+                      (level.size() == 1 || level[0] != '0');  // "007" stays text: as a number it would read back "7"
+  return number ? json(std::stoll(level)) : json(level);
+}
+
 // Model output need not be valid UTF-8 (a byte-level tokenizer can stop inside a character);
 // JSON cannot hold that, so such bytes are written as U+FFFD.
 std::string json_line(const json& row) { return row.dump(-1, ' ', false, json::error_handler_t::replace) + "\n"; }
@@ -232,8 +239,10 @@ std::size_t export_jsonl(store::Store& store, const std::string& split, const st
       if (r.answer) row["answer"] = *r.answer;
       responses.push_back(std::move(row));
     }
-    text += json_line({{"problem_id", record.problem_id}, {"problem", record.problem}, {"answer", record.gold},
-                       {"policy", record.policy}, {"responses", responses}});
+    json row = {{"problem_id", record.problem_id}, {"problem", record.problem}, {"answer", record.gold},
+                {"policy", record.policy}, {"responses", responses}};
+    if (!record.level.empty()) row["level"] = level_json(record.level);
+    text += json_line(row);
   }
   write_file_atomically(path, text);
   return dataset.problems.size();
@@ -271,10 +280,12 @@ std::size_t export_sal(store::Store& store, const std::string& split, std::strin
       tokens.push_back(static_cast<std::int64_t>(r.completion_tokens));
       if (!s.empty() && s.back() > best_last) best = i, best_last = s.back();  // the first of equals
     }
-    text += json_line({{"problem", record.problem}, {"answer", record.gold}, {"unique_id", record.problem_id},
-                       {"completions", completions}, {"scores", scores}, {"completion_tokens", tokens},
-                       {"pred", record.responses.empty() ? json(nullptr) : json(record.responses[best].text)},
-                       {"policy", record.policy}, {"prm", prm}, {"steps", steps}});
+    json row = {{"problem", record.problem}, {"answer", record.gold}, {"unique_id", record.problem_id},
+                {"completions", completions}, {"scores", scores}, {"completion_tokens", tokens},
+                {"pred", record.responses.empty() ? json(nullptr) : json(record.responses[best].text)},
+                {"policy", record.policy}, {"prm", prm}, {"steps", steps}};
+    if (!record.level.empty()) row["level"] = level_json(record.level);
+    text += json_line(row);
   }
   write_file_atomically(path, text);
   return dataset.problems.size();
