@@ -97,6 +97,12 @@ TEST_CASE("the router delivers two-frame messages and answers ZAP requests by th
   CHECK_FALSE(refused.accepted);
   CHECK(refused.reply[1] == "id-7");
   CHECK(refused.reply[2] == "400");
+  // The right key in a request of another ZAP version is no key this handler read.
+  auto versioned = request;
+  versioned[0] = "2.0";
+  const auto unknown_version = answer_zap_request(versioned, keys.public_key);
+  CHECK_FALSE(unknown_version.accepted);
+  CHECK(unknown_version.reply == std::vector<std::string>{"1.0", "id-7", "500", "ZAP version not supported", "", ""});
   const auto short_request = answer_zap_request({"1.0", "id-8"}, keys.public_key);
   CHECK_FALSE(short_request.accepted);
   CHECK(short_request.address == "?");

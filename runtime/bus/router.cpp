@@ -121,15 +121,17 @@ ZapAnswer answer_zap_request(const std::vector<std::string_view>& request, const
   const bool complete = request.size() >= 6;
   answer.address = complete ? std::string(request[3]) : "?";
   answer.mechanism = complete ? std::string(request[5]) : "?";
-  if (complete && answer.mechanism == "CURVE" && request.size() == 7 && request[6].size() == 32) {
+  // ZAP 1.0 (RFC 27) is the only version there is: another is a request this handler cannot read.
+  const bool known_version = !request.empty() && request[0] == "1.0";
+  if (complete && known_version && answer.mechanism == "CURVE" && request.size() == 7 && request[6].size() == 32) {
     char key[41];
     zmq_z85_encode(key, reinterpret_cast<const std::uint8_t*>(request[6].data()), 32);
     answer.accepted = public_key == key;
   }
   answer.reply = {"1.0",
                   complete ? std::string(request[1]) : std::string(),
-                  answer.accepted ? "200" : "400",
-                  answer.accepted ? "OK" : "not the sweep's key",
+                  answer.accepted ? "200" : known_version ? "400" : "500",
+                  answer.accepted ? "OK" : known_version ? "not the sweep's key" : "ZAP version not supported",
                   "",
                   ""};
   return answer;
@@ -156,7 +158,9 @@ void Router::answer_zap() {
   const ZapAnswer answer = answer_zap_request(views(request), options_.key->public_key);
   if (!answer.accepted) {
     ++counters_.refused_peers;
-    log_("refused a peer at " + answer.address + ": it does not hold the sweep's key (" + answer.mechanism + ")");
+    log_("refused a peer at " + answer.address + ": " +
+         (answer.reply[2] == "500" ? "its ZAP request is not of version 1.0" : "it does not hold the sweep's key") + " (" +
+         answer.mechanism + ")");
   }
   // The reply's frames are strings of `answer`, alive until send_multipart has copied them
   // (a buffer over a temporary once made the request id stack garbage: docs/reliability.md).

@@ -88,7 +88,8 @@ Inbound read_inbound(const std::vector<std::string_view>& frames);
 
 // The router's answer to one ZAP request (ZAP 1.0: version, request id, domain, address,
 // routing id, mechanism, credentials...): a peer is let in only with the CURVE mechanism and
-// exactly the sweep's public key (Z85, 40 characters) as its one credential. `reply` is the
+// exactly the sweep's public key (Z85, 40 characters) as its one credential; a request of
+// another ZAP version is answered 500 (RFC 27's internal error), not read. `reply` is the
 // six frames to send back (version, the request id echoed, status, status text, user id,
 // metadata), each owning its bytes.
 struct ZapAnswer {
