@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/handoff.h"
 #include "actors/messages.h"
 #include "runtime/aggregation/strategy.h"
 #include "runtime/answers/answer.h"
@@ -85,20 +86,27 @@ std::string standing_text(const AggregatorState& state) {
 }  // namespace
 
 caf::behavior aggregator(caf::stateful_actor<AggregatorState>* self, std::string store_path) {
+  handoff::started();
   return {
       [self](scored_atom, const std::string& message) {
+        handoff::received(self->id());
         const auto j = nlohmann::json::parse(message);
         auto& t = self->state.pairs[{j.at("policy").get<std::string>(), j.at("prm").get<std::string>()}];
         for (const auto& problem : j.at("problems")) tally(t, problem);
       },
-      [self](standing_atom) -> std::string { return standing_text(self->state); },
-      [store_path](report_atom, int refresh_seconds) -> caf::result<std::string> {
+      // Replies: a string, or an error (CAF's error response) when the report cannot be written.
+      [self](standing_atom) -> caf::message {
+        handoff::received(self->id());
+        return handoff::message_to(self->current_sender(), standing_text(self->state));
+      },
+      [self, store_path](report_atom, int refresh_seconds) -> caf::message {
+        handoff::received(self->id());
         try {
           store::Store store(store_path);
           const auto summary = sweep::write_report(store, "", refresh_seconds);
-          return summary.directory;
+          return handoff::message_to(self->current_sender(), summary.directory);
         } catch (const std::exception& e) {
-          return caf::make_error(caf::sec::runtime_error, e.what());
+          return handoff::message_to(self->current_sender(), caf::make_error(caf::sec::runtime_error, e.what()));
         }
       },
   };

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/aggregator.h"
+#include "actors/handoff.h"
 #include "actors/messages.h"
 #include "actors/worker_node.h"
 #include "runtime/bus/protocol.h"
@@ -78,7 +79,8 @@ struct CoordinatorState {
   std::size_t done_at_last_report = 0;
   bool reporting = false;
   RunOutcome outcome;
-  caf::typed_response_promise<std::string> finished;
+  caf::response_promise finished;  // the run's outcome (outcome_json), when the sweep ends
+  caf::strong_actor_ptr requester;  // who asked for `finished` (handoff.h)
 
   Clock::duration liveness_window() const {
     return std::chrono::milliseconds(config.runtime.heartbeat_ms * config.runtime.heartbeat_liveness);
@@ -143,8 +145,9 @@ void send_scored(Self self, const sweep::UnitSpec& spec, const std::vector<store
     problems[slot.at(r.problem_id)]["responses"].push_back(
         {{"answer", r.answer ? nlohmann::json(*r.answer) : nlohmann::json(nullptr)}, {"scores", score->second.scores}});
   }
-  self->send(self->state.aggregator, scored_atom::value,
-             nlohmann::json{{"policy", spec.policy}, {"prm", spec.prm}, {"problems", problems}}.dump());
+  self->send(self->state.aggregator,
+             handoff::message_to(self->state.aggregator, scored_atom::value,
+                                 nlohmann::json{{"policy", spec.policy}, {"prm", spec.prm}, {"problems", problems}}.dump()));
 }
 
 bus::Lease make_lease(Self self, const std::string& unit_id, const std::string& lease_id) {
@@ -427,8 +430,11 @@ void draw_progress(Self self, const std::string& standing) {
 }
 
 void show_progress(Self self) {
-  self->request(self->state.aggregator, caf::infinite, standing_atom::value)
-      .then([self](const std::string& standing) { draw_progress(self, standing); });
+  handoff::sent(self->state.aggregator);
+  self->request(self->state.aggregator, caf::infinite, standing_atom::value).then([self](const std::string& standing) {
+    handoff::received(self->id());
+    draw_progress(self, standing);
+  });
 }
 
 void finish(Self self, int exit_code, const std::string& message) {
@@ -440,22 +446,25 @@ void finish(Self self, int exit_code, const std::string& message) {
   if (exit_code != 0) {
     st.outcome.exit_code = exit_code;
     st.outcome.message = message;
-    st.finished.deliver(outcome_json(st.outcome));
+    st.finished.deliver(handoff::message_to(st.requester, outcome_json(st.outcome)));
     self->quit();
     return;
   }
   show_progress(self);
+  handoff::sent(st.aggregator);
   self->request(st.aggregator, caf::infinite, report_atom::value, 0)
       .then(
           [self](const std::string& directory) {
+            handoff::received(self->id());
             self->state.outcome.report = directory;
-            self->state.finished.deliver(outcome_json(self->state.outcome));
+            self->state.finished.deliver(handoff::message_to(self->state.requester, outcome_json(self->state.outcome)));
             self->quit();
           },
           [self](caf::error& error) {
+            handoff::received(self->id());
             self->state.outcome.exit_code = 3;
             self->state.outcome.message = "report: " + self->system().render(error);
-            self->state.finished.deliver(outcome_json(self->state.outcome));
+            self->state.finished.deliver(handoff::message_to(self->state.requester, outcome_json(self->state.outcome)));
             self->quit();
           });
 }
@@ -470,9 +479,13 @@ void refresh_report(Self self) {
     return;
   st.reporting = true;
   st.done_at_last_report = st.done_units.size();
+  handoff::sent(st.aggregator);
+  const auto reported = [self] {
+    handoff::received(self->id());
+    self->state.reporting = false, self->state.last_report = Clock::now();
+  };
   self->request(st.aggregator, caf::infinite, report_atom::value, static_cast<int>(every.count()))
-      .then([self](const std::string&) { self->state.reporting = false, self->state.last_report = Clock::now(); },
-            [self](caf::error&) { self->state.reporting = false, self->state.last_report = Clock::now(); });
+      .then([reported](const std::string&) { reported(); }, [reported](caf::error&) { reported(); });
 }
 
 // The plan as the store holds it: what is done, what is ready, what waits for its samples.
@@ -527,6 +540,7 @@ void load_plan(Self self) {
 caf::behavior coordinator(Self self, config::SweepConfig config, RunOptions options, std::shared_ptr<store::Store> store,
                           std::shared_ptr<bus::Router> router, caf::actor aggregator,
                           std::map<std::string, std::size_t> weight_bytes) {
+  handoff::started();
   auto& st = self->state;
   std::map<std::string, scheduler::Model> models;
   for (const auto& p : config.policies)
@@ -550,20 +564,28 @@ caf::behavior coordinator(Self self, config::SweepConfig config, RunOptions opti
   st.router = std::move(router);
   st.aggregator = aggregator;
   return {
-      [self](run_atom) -> caf::result<std::string> {
+      [self](run_atom) {
+        handoff::received(self->id());
         auto& st = self->state;
-        st.finished = self->make_response_promise<std::string>();
+        st.requester = self->current_sender();
+        st.finished = self->make_response_promise();  // answered by finish()
         load_plan(self);
         st.planned = true;
         st.last_progress = Clock::now();
         show_progress(self);
         self->send(self, tick_atom::value);
         dispatch(self);
-        return st.finished;
       },
-      [self](frame_atom, const std::string& peer, const std::string& message) { on_frame(self, peer, message); },
-      [self](log_atom, const std::string& line) { log_line(self, line); },
+      [self](frame_atom, const std::string& peer, const std::string& message) {
+        handoff::received(self->id());
+        on_frame(self, peer, message);
+      },
+      [self](log_atom, const std::string& line) {
+        handoff::received(self->id());
+        log_line(self, line);
+      },
       [self](tick_atom) {
+        handoff::received(self->id());
         auto& st = self->state;
         if (st.finishing) return;
         check_deadlines(self);
@@ -652,13 +674,18 @@ RunOutcome run_sweep(const config::SweepConfig& config, const RunOptions& option
 
   caf::actor_system_config system_config;
   caf::actor_system system{system_config};
+  handoff::spawning();
   auto aggregator_actor = system.spawn<caf::detached>(aggregator, config.store);
   // Detached: a commit waits for the disk (synchronous FULL), which must not stall CAF's scheduler.
   auto coordinator_actor =
       system.spawn<caf::detached>(coordinator, config, options, store, router, aggregator_actor, weight_bytes);
-  router->start([coordinator_actor](const std::string& peer,
-                                    std::string message) { caf::anon_send(coordinator_actor, frame_atom::value, peer, message); },
-                [coordinator_actor](const std::string& line) { caf::anon_send(coordinator_actor, log_atom::value, line); });
+  router->start(
+      [coordinator_actor](const std::string& peer, std::string message) {
+        caf::anon_send(coordinator_actor, handoff::message_to(coordinator_actor, frame_atom::value, peer, std::move(message)));
+      },
+      [coordinator_actor](const std::string& line) {
+        caf::anon_send(coordinator_actor, handoff::message_to(coordinator_actor, log_atom::value, line));
+      });
   std::string advertised = options.launch.advertise.empty() ? reachable(router->endpoints().front()) : options.launch.advertise;
   if (!in_process) {
     std::string endpoints;
@@ -687,9 +714,11 @@ RunOutcome run_sweep(const config::SweepConfig& config, const RunOptions& option
   if (options.launch.any()) launcher = std::make_unique<Launcher>(options.launch, advertised);
 
   caf::scoped_actor self{system};
+  handoff::sent(coordinator_actor);
   self->request(coordinator_actor, caf::infinite, run_atom::value)
       .receive(
           [&](const std::string& reply) {
+            handoff::received(self->id());
             const auto j = nlohmann::json::parse(reply);
             outcome.exit_code = j.at("exit_code"), outcome.message = j.at("message"), outcome.report = j.at("report");
             outcome.units_run = j.at("units_run"), outcome.units_already_done = j.at("units_already_done");
@@ -697,6 +726,7 @@ RunOutcome run_sweep(const config::SweepConfig& config, const RunOptions& option
             outcome.bus.workers_lost = j.at("workers_lost"), outcome.bus.malformed = j.at("malformed");
           },
           [&](caf::error& error) {
+            handoff::received(self->id());
             outcome.exit_code = 3;
             outcome.message = "coordinator: " + system.render(error);
           });

@@ -10,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include "actors/handoff.h"
 #include "actors/messages.h"
 #include "actors/workers.h"
 #include "runtime/bus/mailbox.h"
@@ -198,6 +199,7 @@ class WorkerNode {
       mailbox->push({lease, std::move(message)});
     };
     const auto batch = welcome_->batch_size;
+    handoff::spawning();
     for (const auto& p : welcome_->policies)
       if (bus::model_key(true, p.name) == model) return system_.spawn<caf::detached>(sampler, p, batch, reply);
     for (const auto& p : welcome_->prms)
@@ -212,7 +214,7 @@ class WorkerNode {
   void start(Replica& replica, const std::string& model, const std::string& lease, const std::string& text) {
     replica.lease = lease;
     loaded_.insert(model);
-    caf::anon_send(replica.actor, lease_atom::value, text);
+    caf::anon_send(replica.actor, handoff::message_to(replica.actor, lease_atom::value, text));
   }
 
   void finished(const std::string& lease, std::string reply) {
@@ -237,7 +239,10 @@ class WorkerNode {
     const auto found = replicas_.find(model);
     if (found == replicas_.end()) return;
     // The actors stay (cheap) but the weights go; a later lease reloads them.
-    for (auto& r : found->second) caf::anon_send(r.actor, release_atom::value);
+    for (auto& r : found->second) {
+      handoff::sent(r.actor);
+      caf::anon_send(r.actor, release_atom::value);
+    }
     loaded_.erase(model);
   }
 

@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "actors/handoff.h"
 #include "actors/messages.h"
 #include "runtime/bus/protocol.h"
 #include "runtime/common/error.h"
@@ -12,9 +13,11 @@ namespace quorum::actors {
 namespace {
 
 template <typename Worker>
-caf::behavior model_worker(std::shared_ptr<Worker> worker, Reply reply) {
+caf::behavior model_worker(caf::event_based_actor* self, std::shared_ptr<Worker> worker, Reply reply) {
+  handoff::started();
   return {
-      [worker, reply](lease_atom, const std::string& message) {
+      [self, worker, reply](lease_atom, const std::string& message) {
+        handoff::received(self->id());
         bus::Lease lease;
         try {
           lease = bus::decode_lease(message);
@@ -31,23 +34,26 @@ caf::behavior model_worker(std::shared_ptr<Worker> worker, Reply reply) {
           reply(lease.lease_id, bus::encode(bus::Failure{lease.lease_id, lease.unit_id, e.what(), false}));
         }
       },
-      [worker](release_atom) { worker->release(); },
+      [self, worker](release_atom) {
+        handoff::received(self->id());
+        worker->release();
+      },
   };
 }
 
 }  // namespace
 
-caf::behavior sampler(caf::event_based_actor*, config::PolicySpec spec, std::size_t batch_size, Reply reply) {
-  return model_worker(std::make_shared<model::PolicyWorker>(std::move(spec), batch_size), std::move(reply));
+caf::behavior sampler(caf::event_based_actor* self, config::PolicySpec spec, std::size_t batch_size, Reply reply) {
+  return model_worker(self, std::make_shared<model::PolicyWorker>(std::move(spec), batch_size), std::move(reply));
 }
 
-caf::behavior verifier(caf::event_based_actor*, config::PrmSpec spec, std::size_t batch_size, Reply reply) {
-  return model_worker(std::make_shared<model::PrmWorker>(std::move(spec), batch_size), std::move(reply));
+caf::behavior verifier(caf::event_based_actor* self, config::PrmSpec spec, std::size_t batch_size, Reply reply) {
+  return model_worker(self, std::make_shared<model::PrmWorker>(std::move(spec), batch_size), std::move(reply));
 }
 
-caf::behavior searcher(caf::event_based_actor*, config::PolicySpec policy, config::PrmSpec prm, std::size_t batch_size,
+caf::behavior searcher(caf::event_based_actor* self, config::PolicySpec policy, config::PrmSpec prm, std::size_t batch_size,
                        Reply reply) {
-  return model_worker(std::make_shared<model::SearchWorker>(std::move(policy), std::move(prm), batch_size), std::move(reply));
+  return model_worker(self, std::make_shared<model::SearchWorker>(std::move(policy), std::move(prm), batch_size), std::move(reply));
 }
 
 }  // namespace quorum::actors

@@ -61,6 +61,7 @@ struct Options {
   std::string device = "cpu";
   std::string dtype = "float32";
   std::size_t batch = 0;  // 0: every batch size of the table
+  std::int64_t prompts = 0;  // prompts per row (16 samples each); 0: generation_work's sizing
   bool quick = false;
   bool python = true;
   std::string policy_dir, prm_dir;  // empty: the demo-sized random models
@@ -70,7 +71,7 @@ struct Options {
 [[noreturn]] void usage(const std::string& problem) {
   std::fprintf(stderr,
                "bench_generate: %s\nusage: bench_generate [--device cpu|cuda] [--dtype float32|bfloat16] [--batch N] "
-               "[--quick] [--no-python] [POLICY_DIR PRM_DIR]\n",
+               "[--prompts N] [--quick] [--no-python] [POLICY_DIR PRM_DIR]\n",
                problem.c_str());
   std::exit(2);
 }
@@ -92,6 +93,11 @@ Options parse_options(int argc, char** argv) {
       const auto batch = std::strtoll(text.c_str(), &end, 10);
       if (*end != '\0' || batch < 1) usage("--batch needs a positive integer, not '" + text + "'");
       options.batch = static_cast<std::size_t>(batch);
+    } else if (arg == "--prompts") {
+      const auto text = value();
+      char* end = nullptr;
+      options.prompts = std::strtoll(text.c_str(), &end, 10);
+      if (*end != '\0' || options.prompts < 1) usage("--prompts needs a positive integer, not '" + text + "'");
     } else if (arg == "--quick") options.quick = true;
     else if (arg == "--no-python") options.python = false;
     else if (arg == "--child") {
@@ -291,14 +297,15 @@ struct GenerationWork {
 // How much work a batch size gets: enough requests to fill its slots, and on the real-shape
 // model no more, for the whole bench to stay within about 20 minutes on a 2-core machine;
 // batch 1 there samples one prompt twice.
-GenerationWork generation_work(const BenchModels& models, std::size_t batch) {
+// `prompts` (when positive) overrides the count, e.g. to give the real-shape model more requests
+// than slots, so that continuous batching has pending requests to fill freed slots with.
+GenerationWork generation_work(const BenchModels& models, std::size_t batch, std::int64_t prompts) {
   GenerationWork work;
   work.batch = batch;
-  std::int64_t prompts = 0;
-  if (models.large) {
+  if (prompts <= 0 && models.large) {
     prompts = std::max<std::int64_t>(1, static_cast<std::int64_t>(batch) / kSamplesPerPrompt);
     if (batch == 1) work.samples = 2;
-  } else {
+  } else if (prompts <= 0) {
     prompts = std::max<std::int64_t>(1, static_cast<std::int64_t>(batch) / 4);
   }
   TokenDraw draw(models.vocab, {models.eos, models.step_token}, 11);
@@ -607,7 +614,7 @@ class Bench {
                 "| Python loop tokens/s | continuous/static | quorum/Python | share of limit |\n");
     std::printf("|---:|---|---|---:|---:|---:|---:|---:|---|\n");
     for (const auto batch : batches) {
-      const auto work = generation_work(models, batch);
+      const auto work = generation_work(models, batch, options_.prompts);
       const auto continuous = contenders_.quorum_generation(models, work, true);
       const auto fixed = contenders_.quorum_generation(models, work, false);
       const auto python = contenders_.python_generation(models, work);
