@@ -109,7 +109,9 @@ case "${1:-}" in
     sanitized_build build-tsan thread
     # The quorum processes the tests start inherit the options.
     export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan_suppressions.txt"
-    exec ./build-tsan/quorum_tests "[bus],[store],[run],[sweep]"
+    # The router's and the sweep's tests are the runtime's (quorum_runtime_tests), the rest quorum_tests'.
+    ./build-tsan/quorum_runtime_tests "[bus],[sweep]"
+    exec ./build-tsan/quorum_tests "[bus],[store],[run]"
     ;;
 esac
 
