@@ -99,9 +99,11 @@ std::string duration_text(double seconds) {
   return text;
 }
 
-std::string unit_model(const sweep::UnitSpec& spec) {
-  if (spec.kind == "search") return bus::search_model_key(spec.policy, spec.prm);
-  return spec.kind == "sample" ? bus::model_key(true, spec.policy) : bus::model_key(false, spec.prm);
+// A search unit needs its policy and its PRM on the worker that runs it (its searcher streams
+// rounds to their actors there).
+std::vector<std::string> unit_models(const sweep::UnitSpec& spec) {
+  if (spec.kind == "search") return {bus::model_key(true, spec.policy), bus::model_key(false, spec.prm)};
+  return {spec.kind == "sample" ? bus::model_key(true, spec.policy) : bus::model_key(false, spec.prm)};
 }
 
 Stage& stage_of(CoordinatorState& st, const sweep::UnitSpec& spec) {
@@ -501,7 +503,7 @@ void load_plan(Self self) {
       st.done_units.insert(unit.id);
       stage.done_before += 1;
     } else {
-      st.scheduler->add_unit(unit.id, {unit_model(spec)});
+      st.scheduler->add_unit(unit.id, unit_models(spec));
     }
     st.specs.emplace(unit.id, std::move(spec));
   }
@@ -549,13 +551,6 @@ caf::behavior coordinator(Self self, config::SweepConfig config, RunOptions opti
   for (const auto& p : config.prms)
     models[bus::model_key(false, p.name)] = {weight_bytes.at(bus::model_key(false, p.name)), p.device.rfind("cuda", 0) == 0,
                                              config.runtime.verifiers_per_prm};
-  // A search holds its policy and its PRM together, in a model of its own.
-  for (const auto& run : config::search_runs(config)) {
-    const auto key = bus::search_model_key(run.policy, run.prm);
-    models[key] = {weight_bytes.at(key),
-                   models.at(bus::model_key(true, run.policy)).needs_cuda || models.at(bus::model_key(false, run.prm)).needs_cuda,
-                   config.runtime.samplers_per_policy};
-  }
   // The epoch makes lease ids unique across coordinator restarts.
   st.scheduler.emplace(std::move(models), std::to_string(std::random_device{}() % 1000000));
   st.config = std::move(config);
@@ -633,33 +628,28 @@ RunOutcome run_sweep(const config::SweepConfig& config, const RunOptions& option
   // Every model is checked before any work (config.json, tensor headers, tokenizer, chat
   // template, tokens): a broken model directory is the sweep's input error, reported before a
   // unit runs. What each holds resident at the configured batch bounds where it may run.
-  std::map<std::string, std::size_t> weight_bytes;
-  const auto prm_tokens = model::prm_input_tokens(config);
-  for (const auto& p : config.policies) {
-    model::check_policy(p);
-    weight_bytes[bus::model_key(true, p.name)] = model::policy_resident_bytes(p, config.runtime.batch_size);
-  }
-  for (const auto& p : config.prms) {
-    model::check_prm(p);
-    weight_bytes[bus::model_key(false, p.name)] = model::prm_resident_bytes(p, config.runtime.batch_size, prm_tokens);
-  }
-  // A searcher loads its own policy and PRM: what both hold, together, with the KV caches of the
-  // paths it keeps; one searcher per pair serves every budget, so the largest search counts.
-  for (const auto& run : config::search_runs(config)) {
-    auto& bytes = weight_bytes[bus::search_model_key(run.policy, run.prm)];
-    bytes = std::max(bytes, model::search_resident_bytes(config::policy_named(config, run.policy),
-                                                         config::prm_named(config, run.prm), run,
-                                                         config.runtime.batch_size));
-  }
+  for (const auto& p : config.policies) model::check_policy(p);
+  for (const auto& p : config.prms) model::check_prm(p);
+  const auto weight_bytes = model::sweep_resident_bytes(config);
   const bool in_process = options.bind.empty();
   const std::uint64_t memory_bytes = std::uint64_t(config.runtime.memory_limit_mb) << 20;
-  if (in_process && memory_bytes > 0)
+  const auto megabytes = [](std::size_t bytes) { return std::to_string((bytes + (1 << 20) - 1) >> 20); };
+  if (in_process && memory_bytes > 0) {
     for (const auto& [model, bytes] : weight_bytes)
       if (bytes > memory_bytes)
         throw InputError(config.file, 0, "runtime.memory_limit_mb",
                          std::to_string(config.runtime.memory_limit_mb) + " MB cannot hold " + model + " alone (" +
-                             std::to_string((bytes + (1 << 20) - 1) >> 20) +
-                             " MB resident: weights, KV cache and activations of a batch)");
+                             megabytes(bytes) + " MB resident: weights, KV cache and activations of a batch)");
+    // A search unit needs its policy and its PRM held together.
+    for (const auto& run : config::search_runs(config)) {
+      const auto policy = bus::model_key(true, run.policy), prm = bus::model_key(false, run.prm);
+      const auto bytes = weight_bytes.at(policy) + weight_bytes.at(prm);
+      if (bytes > memory_bytes)
+        throw InputError(config.file, 0, "runtime.memory_limit_mb",
+                         std::to_string(config.runtime.memory_limit_mb) + " MB cannot hold " + policy + " and " + prm +
+                             " together, as search " + run.label + " needs (" + megabytes(bytes) + " MB resident)");
+    }
+  }
   auto store = std::make_shared<store::Store>(config.store);
   const StoreLock lock(config.store);
   RunOutcome outcome;

@@ -2,7 +2,12 @@
 // protocol's encoded messages (runtime/bus/protocol.h), the same bytes a remote worker gets.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include <caf/all.hpp>
+
+#include "runtime/search/search.h"
 
 namespace quorum::actors {
 
@@ -16,4 +21,32 @@ using report_atom = caf::atom_constant<caf::atom("report")>;    // (refresh s) -
 using run_atom = caf::atom_constant<caf::atom("run")>;          // -> runs the sweep, replies when it ends
 using tick_atom = caf::atom_constant<caf::atom("tick")>;        // the coordinator's clock: heartbeats, deadlines, progress
 
+// A searcher's rounds, streamed to the sampler and the verifier actors of its worker
+// (workers.h). A session is one problem's search; the sampler keeps its live paths' caches.
+using steps_atom = caf::atom_constant<caf::atom("steps")>;  // (steps, session, problem, extensions) -> RoundAnswer
+using drop_atom = caf::atom_constant<caf::atom("drop")>;    // (drop, session, nodes): never extended again
+using end_atom = caf::atom_constant<caf::atom("end")>;      // (end, session): the search is over
+using paths_atom = caf::atom_constant<caf::atom("paths")>;  // (paths, problem, paths) -> Answer<ScoredPaths>
+
+// A sampler's or verifier's answer to a searcher: the value, or why there is none (an
+// input_error is the sweep's input's fault, not the worker's: the lease fails as such).
+template <typename T>
+struct Answer {
+  T value{};
+  std::string error;
+  bool input_error = false;
+};
+using Extensions = std::vector<search::Extension>;
+struct Round {
+  std::vector<search::GeneratedStep> steps;  // one per extension, in order
+  std::int64_t prompt_tokens = 0;            // the problem's prompt's
+};
+using RoundAnswer = Answer<Round>;
+using ScoresAnswer = Answer<search::ScoredPaths>;
+
 }  // namespace quorum::actors
+
+// Local messages only (a searcher and the actors it asks share a process): never serialized.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(quorum::actors::Extensions)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(quorum::actors::RoundAnswer)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(quorum::actors::ScoresAnswer)

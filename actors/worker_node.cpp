@@ -30,7 +30,19 @@ std::string default_name() {
 
 struct Replica {
   caf::actor actor;
-  std::string lease;  // the lease it computes; empty when idle
+  std::string lease;  // the lease it computes or serves a searcher of; empty when idle
+};
+
+struct Searcher {
+  caf::actor actor;  // holds no model; exits when its lease is done
+  std::string lease;
+};
+
+// A lease waiting for an idle replica of each of its models.
+struct Pending {
+  std::string lease, text;
+  std::vector<std::string> models;
+  bool search = false;
 };
 
 class WorkerNode {
@@ -42,10 +54,7 @@ class WorkerNode {
     cuda_ = model::cuda_available();
   }
 
-  ~WorkerNode() {
-    for (auto& [model, replicas] : replicas_)
-      for (auto& r : replicas) caf::anon_send_exit(r.actor, caf::exit_reason::user_shutdown);
-  }
+  ~WorkerNode() { stop_actors(); }
 
   WorkerOutcome run() {
     connect();
@@ -131,13 +140,18 @@ class WorkerNode {
   void send_hello() { send(bus::encode(hello())); }
 
   std::vector<std::string> running() const {
-    std::vector<std::string> leases;
+    std::set<std::string> leases;  // a search's lease holds a sampler and a verifier
     for (const auto& [model, replicas] : replicas_)
       for (const auto& r : replicas)
-        if (!r.lease.empty()) leases.push_back(r.lease);
-    for (const auto& [model, queue] : queued_)
-      for (const auto& [lease, text] : queue) leases.push_back(lease);
-    return leases;
+        if (!r.lease.empty()) leases.insert(r.lease);
+    for (const auto& pending : queued_) leases.insert(pending.lease);
+    return {leases.begin(), leases.end()};
+  }
+
+  void stop_actors() {
+    for (auto& [model, replicas] : replicas_)
+      for (auto& r : replicas) caf::anon_send_exit(r.actor, caf::exit_reason::user_shutdown);
+    for (auto& s : searchers_) caf::anon_send_exit(s.actor, caf::exit_reason::user_shutdown);
   }
 
   void handle(const std::string& message) {
@@ -168,9 +182,8 @@ class WorkerNode {
   void welcomed(bus::Welcome welcome) {
     if (welcome_ && welcome_->sweep != welcome.sweep) {
       // Another sweep's coordinator now serves this endpoint: its models are not ours.
-      for (auto& [model, replicas] : replicas_)
-        for (auto& r : replicas) caf::anon_send_exit(r.actor, caf::exit_reason::user_shutdown);
-      replicas_.clear(), queued_.clear();
+      stop_actors();
+      replicas_.clear(), searchers_.clear(), queued_.clear();
     }
     heartbeat_ = std::chrono::milliseconds(welcome.heartbeat_ms);
     liveness_limit_ = welcome.liveness, liveness_ = liveness_limit_, backoff_ = heartbeat_;
@@ -180,41 +193,65 @@ class WorkerNode {
   }
 
   void leased(const bus::Lease& lease, const std::string& text) {
-    const auto model = lease.model();
     if (!welcome_) return log("ignored lease " + lease.lease_id + " before the coordinator's welcome");
-    auto& replicas = replicas_[model];
-    const auto wanted = model.rfind("prm/", 0) == 0 ? welcome_->replicas_per_prm : welcome_->replicas_per_policy;
-    for (auto& r : replicas)
-      if (r.lease.empty()) return start(r, model, lease.lease_id, text);
-    if (replicas.size() < wanted) {
-      replicas.push_back({spawn(model), ""});
-      return start(replicas.back(), model, lease.lease_id, text);
-    }
-    queued_[model].push_back({lease.lease_id, text});  // every replica busy: next in line
+    Pending pending{lease.lease_id, text, lease.models(), lease.kind == "search"};
+    if (!start(pending)) queued_.push_back(std::move(pending));  // a replica it needs is busy: next in line
   }
 
-  caf::actor spawn(const std::string& model) {
-    // The actors share the mailbox: one still computing when this node goes away posts into it safely.
-    auto reply = [mailbox = replies_](const std::string& lease, std::string message) {
-      mailbox->push({lease, std::move(message)});
-    };
-    const auto batch = welcome_->batch_size;
+  // An idle replica of the model (spawned if it has fewer than the coordinator asks for), or none.
+  Replica* idle_replica(const std::string& model) {
+    auto& replicas = replicas_[model];
+    for (auto& r : replicas)
+      if (r.lease.empty()) return &r;
+    const auto wanted = model.rfind("prm/", 0) == 0 ? welcome_->replicas_per_prm : welcome_->replicas_per_policy;
+    if (replicas.size() >= wanted) return nullptr;
+    replicas.push_back({spawn(model), ""});
+    return &replicas.back();
+  }
+
+  // Starts the lease when every model it needs has an idle replica: a sample or score lease on
+  // its sampler or verifier; a search lease on a searcher of its own, which streams its rounds
+  // to the sampler and the verifier it holds for the lease.
+  bool start(const Pending& pending) {
+    std::vector<Replica*> held;
+    for (const auto& model : pending.models) {
+      auto* r = idle_replica(model);
+      if (!r) return false;
+      held.push_back(r);
+    }
+    for (std::size_t i = 0; i < held.size(); ++i) held[i]->lease = pending.lease, loaded_.insert(pending.models[i]);
+    if (!pending.search) {
+      caf::anon_send(held[0]->actor, handoff::message_to(held[0]->actor, lease_atom::value, pending.text));
+      return true;
+    }
+    const auto& policy = welcome_policy(pending.models.at(0));
     handoff::spawning();
+    auto searcher_actor = system_.spawn<caf::detached>(searcher, policy.step_separator, reply_to_mailbox());
+    searchers_.push_back({searcher_actor, pending.lease});
+    caf::anon_send(searcher_actor, handoff::message_to(searcher_actor, lease_atom::value, pending.text, held[0]->actor,
+                                                       held[1]->actor));
+    return true;
+  }
+
+  const config::PolicySpec& welcome_policy(const std::string& model) const {
     for (const auto& p : welcome_->policies)
-      if (bus::model_key(true, p.name) == model) return system_.spawn<caf::detached>(sampler, p, batch, reply);
-    for (const auto& p : welcome_->prms)
-      if (bus::model_key(false, p.name) == model) return system_.spawn<caf::detached>(verifier, p, batch, reply);
-    for (const auto& policy : welcome_->policies)
-      for (const auto& prm : welcome_->prms)
-        if (bus::search_model_key(policy.name, prm.name) == model)
-          return system_.spawn<caf::detached>(searcher, policy, prm, batch, reply);
+      if (bus::model_key(true, p.name) == model) return p;
     throw bus::ProtocolError("a lease for " + model + ", which the sweep does not have");
   }
 
-  void start(Replica& replica, const std::string& model, const std::string& lease, const std::string& text) {
-    replica.lease = lease;
-    loaded_.insert(model);
-    caf::anon_send(replica.actor, handoff::message_to(replica.actor, lease_atom::value, text));
+  Reply reply_to_mailbox() const {
+    // The actors share the mailbox: one still computing when this node goes away posts into it safely.
+    return [mailbox = replies_](const std::string& lease, std::string message) { mailbox->push({lease, std::move(message)}); };
+  }
+
+  caf::actor spawn(const std::string& model) {
+    const auto batch = welcome_->batch_size;
+    handoff::spawning();
+    for (const auto& p : welcome_->policies)
+      if (bus::model_key(true, p.name) == model) return system_.spawn<caf::detached>(sampler, p, batch, reply_to_mailbox());
+    for (const auto& p : welcome_->prms)
+      if (bus::model_key(false, p.name) == model) return system_.spawn<caf::detached>(verifier, p, batch, reply_to_mailbox());
+    throw bus::ProtocolError("a lease for " + model + ", which the sweep does not have");
   }
 
   void finished(const std::string& lease, std::string reply) {
@@ -223,16 +260,14 @@ class WorkerNode {
     send(reply);
     for (auto& [model, replicas] : replicas_)
       for (auto& r : replicas)
-        if (r.lease == lease) {
-          r.lease.clear();
-          auto& queue = queued_[model];
-          if (!queue.empty()) {
-            auto [next, text] = queue.front();
-            queue.pop_front();
-            start(r, model, next, text);
-          }
-          return;
-        }
+        if (r.lease == lease) r.lease.clear();
+    for (auto s = searchers_.begin(); s != searchers_.end();)
+      if (s->lease == lease) caf::anon_send_exit(s->actor, caf::exit_reason::normal), s = searchers_.erase(s);
+      else ++s;
+    // Waiting leases in order, each as soon as its replicas are idle.
+    for (auto p = queued_.begin(); p != queued_.end();)
+      if (start(*p)) p = queued_.erase(p);
+      else ++p;
   }
 
   void released(const std::string& model) {
@@ -256,7 +291,8 @@ class WorkerNode {
   std::chrono::milliseconds heartbeat_{1000}, backoff_{1000};
   std::uint64_t liveness_limit_ = 5, liveness_ = 5;
   std::map<std::string, std::vector<Replica>> replicas_;  // model key -> its actors
-  std::map<std::string, std::deque<std::pair<std::string, std::string>>> queued_;  // model key -> (lease, text)
+  std::vector<Searcher> searchers_;
+  std::deque<Pending> queued_;
   std::map<std::string, std::string> unacked_;  // lease -> reply not yet acknowledged
   std::set<std::string> loaded_;  // model keys whose weights the actors hold
   using Finished = std::pair<std::string, std::string>;  // (lease id, encoded result or failure)

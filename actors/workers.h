@@ -1,7 +1,11 @@
-// Sampler, verifier and searcher actors: each holds one model, or a searcher its policy and PRM
-// together (loaded on its first lease, freed on release) and answers every lease with the encoded result, or a failure naming the cause,
-// handed to `reply` with its lease id (the worker's bus link sends it on). They run detached (a thread each),
-// since a forward pass blocks for its whole duration.
+// Sampler, verifier and searcher actors. A sampler holds one policy and a verifier one PRM
+// (loaded on first use, freed on release); each answers a lease with the encoded result, or a
+// failure naming the cause, handed to `reply` with its lease id (the worker's bus link sends it
+// on). A searcher holds no model: it runs a search lease's loop (runtime/search) and streams
+// each round to a sampler (the steps; it keeps the live paths' KV caches) and to a verifier
+// (their step scores), which its worker reserves for the lease, then replies like the others.
+// They run detached (a thread each), since a forward pass blocks for its whole duration; a
+// searcher waits for each answer.
 #pragma once
 
 #include <functional>
@@ -16,7 +20,8 @@ using Reply = std::function<void(const std::string& lease_id, std::string messag
 
 caf::behavior sampler(caf::event_based_actor* self, config::PolicySpec spec, std::size_t batch_size, Reply reply);
 caf::behavior verifier(caf::event_based_actor* self, config::PrmSpec spec, std::size_t batch_size, Reply reply);
-caf::behavior searcher(caf::event_based_actor* self, config::PolicySpec policy, config::PrmSpec prm,
-                       std::size_t batch_size, Reply reply);
+// Leases come as (lease, message, sampler, verifier); a leaf's text joins its steps with
+// step_separator, the policy's.
+caf::behavior searcher(caf::event_based_actor* self, std::string step_separator, Reply reply);
 
 }  // namespace quorum::actors

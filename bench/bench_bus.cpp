@@ -162,7 +162,7 @@ int noop_worker(const std::string& endpoint, const std::string& key_file, const 
       } else if (type == "lease") {
         if (first_lease_ns == 0) first_lease_ns = now_ns();
         const auto lease = bus::decode_lease(text);
-        auto& awaiting = awaiting_lease[lease.model()];
+        auto& awaiting = awaiting_lease[lease.models().front()];
         if (!awaiting.empty()) {
           turnaround_ms.push_back(milliseconds(now - awaiting.front()));
           awaiting.pop_front();

@@ -246,14 +246,12 @@ TEST_CASE("resident bytes count weights, the KV cache and one forward pass", "[m
   CHECK(bytes.total() == bytes.weights + bytes.kv_cache + bytes.activations);
 }
 
-TEST_CASE("a searcher's resident bytes count the KV caches of the paths the search keeps", "[model][search]") {
+TEST_CASE("a policy serving a search counts the KV caches of the paths the search keeps", "[model][search]") {
   TempDir dir("search-resident");
   make_reference(dir, "qwen2", "F32");
   const auto config = model::ModelConfig::load(dir.path().string());
   quorum::config::PolicySpec policy;
   policy.name = "p", policy.path = dir.path().string(), policy.device = "cpu", policy.max_new_tokens = 64;
-  quorum::config::PrmSpec checker;
-  checker.name = "c", checker.kind = "checker";
   quorum::config::SearchRun run;
   run.n = 8, run.m = 2, run.max_tokens = 100;
   const auto batch = std::size_t{4};
@@ -265,8 +263,7 @@ TEST_CASE("a searcher's resident bytes count the KV caches of the paths the sear
   CHECK(searching.kv_cache - steps.kv_cache == 3 * 8 * (model::kPromptTokens + 100) * token_bytes);
   CHECK(searching.weights == steps.weights);
   CHECK(searching.activations == steps.activations);
-  // A checker PRM holds nothing, so the searcher's total is the policy's alone; a larger budget keeps more paths.
-  CHECK(model::search_resident_bytes(policy, checker, run, batch) == searching.total());
+  // A larger budget keeps more paths.
   run.n = 16;
   CHECK(model::search_policy_resident_bytes(policy, run, batch).kv_cache - searching.kv_cache ==
         3 * 8 * (model::kPromptTokens + 100) * token_bytes);

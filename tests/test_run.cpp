@@ -21,6 +21,7 @@
 #include "process.h"
 #include "tiny_sweep.h"
 #include "runtime/config/sweep.h"
+#include "runtime/model/search_models.h"
 #include "runtime/model/workers.h"
 #include "runtime/store/store.h"
 #include "runtime/task/arithmetic.h"
@@ -113,7 +114,7 @@ TEST_CASE("quorum run: a small sweep streams through the actors into the store a
   const auto planned = quorum::config::load_sweep(dir.file("bounded.yaml", bounded_yaml));
   std::vector<std::size_t> resident{quorum::model::policy_resident_bytes(planned.policies[0], 8),
                                     quorum::model::policy_resident_bytes(planned.policies[1], 8),
-                                    quorum::model::prm_resident_bytes(planned.prms[0], 8, quorum::model::prm_input_tokens(planned))};
+                                    quorum::model::prm_resident_bytes(planned.prms[0], 8, quorum::model::prm_input_tokens(planned, planned.prms[0].name))};
   std::sort(resident.begin(), resident.end());
   const auto limit_mb = ((resident[1] + resident[2]) >> 20) + 1;
   REQUIRE((resident[0] + resident[1] + resident[2]) > (limit_mb << 20));
@@ -312,6 +313,36 @@ TEST_CASE("quorum run: beam search and DVTS units run through the actors beside 
     for (std::size_t i = 0; i < a.size(); ++i) CHECK((a[i].id == b[i].id && a[i].text == b[i].text));
     const auto sa = store.scores(search.prm, search.label, "evaluation"), sb = other.scores(search.prm, search.label, "evaluation");
     for (const auto& [id, row] : sa) CHECK(row.scores == sb.at(id).scores);
+  }
+
+  // A worker's searcher streams each round to its sampler and verifier actors: the rows are
+  // exactly those of one process holding both models and running the same lease.
+  for (const auto& search : runs) {
+    INFO(search.label);
+    quorum::model::SearchModels models(quorum::config::policy_named(config, search.policy),
+                                       quorum::config::prm_named(config, search.prm), 8);
+    quorum::bus::SearchWork work{search, "evaluation", {}, config.seed};
+    for (const auto& p : store.problems("evaluation")) work.problems.push_back({p.id, p.text});
+    const auto direct = quorum::model::run_search_lease(
+        work, "direct", config.policies.at(0).step_separator,
+        [&](const quorum::search::SearchSettings& settings, std::uint64_t seed, const quorum::bus::ProblemInput& problem,
+            std::int64_t& prompt_tokens) {
+          prompt_tokens = static_cast<std::int64_t>(models.prompt_tokens(problem.text));
+          return models.run(settings, seed, problem.text);
+        });
+    const auto stored = store.responses(search.label, "evaluation");
+    const auto stored_scores = store.scores(search.prm, search.label, "evaluation");
+    REQUIRE(direct.responses.size() == stored.size());
+    std::map<std::string, const quorum::store::ResponseRow*> by_id;
+    for (const auto& row : stored) by_id[row.id] = &row;
+    for (std::size_t i = 0; i < direct.responses.size(); ++i) {
+      const auto& row = direct.responses[i];
+      REQUIRE(by_id.count(row.id) == 1);
+      CHECK(by_id.at(row.id)->text == row.text);
+      CHECK(by_id.at(row.id)->prompt_tokens == row.prompt_tokens);
+      CHECK(by_id.at(row.id)->completion_tokens == row.completion_tokens);
+      CHECK(stored_scores.at(row.id).scores == direct.scores[i].scores);
+    }
   }
 }
 

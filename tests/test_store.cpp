@@ -109,7 +109,7 @@ TEST_CASE("protocol: messages round-trip - other versions and garbage are refuse
   const auto back = bus::decode_lease(bus::encode(lease));
   CHECK(back.lease_id == lease.lease_id);
   CHECK(back.unit_id == lease.unit_id);
-  CHECK(back.model() == "prm/prm");
+  CHECK(back.models() == std::vector<std::string>{"prm/prm"});
   CHECK(back.score.responses.at(0).steps == std::vector<std::string>{"a", "b"});
   lease.score.responses.at(0).text = "a\nb";
   CHECK(bus::decode_lease(bus::encode(lease)).score.responses.at(0).text == "a\nb");
@@ -118,7 +118,7 @@ TEST_CASE("protocol: messages round-trip - other versions and garbage are refuse
   search.lease_id = "search/x/evaluation/0@7.2", search.unit_id = "search/x/evaluation/0", search.kind = "search";
   search.search = {{"pol~dvts-n4-m2~prm", "pol", "prm", "dvts", 4, 2, 1, 12, 64}, "evaluation", {{"p1", "text"}}, 9};
   const auto searched = bus::decode_lease(bus::encode(search));
-  CHECK(searched.model() == "search/pol/prm");
+  CHECK(searched.models() == std::vector<std::string>{"policy/pol", "prm/prm"});
   CHECK(quorum::config::search_json(searched.search.run) == quorum::config::search_json(search.search.run));
   CHECK(searched.search.seed == 9);
   CHECK(searched.search.problems.at(0).text == "text");

@@ -121,11 +121,9 @@ config::PrmSpec prm_from(const json& j) {
 
 std::string model_key(bool policy, const std::string& name) { return (policy ? "policy/" : "prm/") + name; }
 
-std::string search_model_key(const std::string& policy, const std::string& prm) { return "search/" + policy + "/" + prm; }
-
-std::string Lease::model() const {
-  if (kind == "search") return search_model_key(search.run.policy, search.run.prm);
-  return kind == "sample" ? model_key(true, sample.policy) : model_key(false, score.prm);
+std::vector<std::string> Lease::models() const {
+  if (kind == "search") return {model_key(true, search.run.policy), model_key(false, search.run.prm)};
+  return {kind == "sample" ? model_key(true, sample.policy) : model_key(false, score.prm)};
 }
 
 std::string encode(const Hello& hello) {

@@ -65,10 +65,8 @@ struct SearchWork {
   std::uint64_t seed = 0;
 };
 
-// A worker's models are named by role and name: "policy/NAME" or "prm/NAME"; a search holds
-// its pair together, "search/POLICY/PRM".
+// A worker's models are named by role and name: "policy/NAME" or "prm/NAME".
 std::string model_key(bool policy, const std::string& name);
-std::string search_model_key(const std::string& policy, const std::string& prm);
 
 struct Hello {
   std::string worker;                // a name unique among the sweep's workers (host, pid)
@@ -99,7 +97,9 @@ struct Lease {
   SampleWork sample;
   ScoreWork score;
   SearchWork search;
-  std::string model() const;  // the model key the unit needs
+  // The model keys the unit needs: a sample unit its policy, a score unit its PRM, a search
+  // unit its policy and its PRM (in that order).
+  std::vector<std::string> models() const;
 };
 
 struct Result {

@@ -38,14 +38,12 @@ cluster::SubmitRequest request_for(const SubmitArguments& a) {
   r.time = a.time;
 
   // What every model holds resident at the configured batch: weights at their dtype, KV cache
-  // and activations (docs/models.md, "Memory").
+  // and activations, a policy's search caches included (docs/models.md, "Memory").
   std::size_t resident_bytes = 0;
+  for (const auto& [model, bytes] : model::sweep_resident_bytes(config)) resident_bytes += bytes;
   bool cuda = false;
-  const auto prm_tokens = model::prm_input_tokens(config);
-  for (const auto& p : config.policies)
-    resident_bytes += model::policy_resident_bytes(p, config.runtime.batch_size), cuda |= p.device == "cuda";
-  for (const auto& p : config.prms)
-    resident_bytes += model::prm_resident_bytes(p, config.runtime.batch_size, prm_tokens), cuda |= p.device == "cuda";
+  for (const auto& p : config.policies) cuda |= p.device.rfind("cuda", 0) == 0;
+  for (const auto& p : config.prms) cuda |= p.device.rfind("cuda", 0) == 0;
   const std::size_t resident_mb = (resident_bytes >> 20) + 1;
   r.worker_weights_mb = config.runtime.memory_limit_mb > 0 ? config.runtime.memory_limit_mb : resident_mb;
   // The models' resident bytes plus the runtime (libtorch, CAF, the worker's own buffers).

@@ -1,4 +1,5 @@
-// The search's step policy and step verifier over loaded models (search_models.h).
+// The search's step policy and step verifier over loaded models (search_steps.h), SearchModels
+// over them, and a search lease's rows (search_models.h).
 #include "runtime/model/search_models.h"
 
 #include <chrono>
@@ -10,6 +11,7 @@
 #include "runtime/common/error.h"
 #include "runtime/common/text.h"
 #include "runtime/model/loading.h"
+#include "runtime/model/search_steps.h"
 #include "runtime/model/workers.h"
 #include "runtime/task/arithmetic.h"
 
@@ -17,6 +19,7 @@ namespace quorum::model {
 
 struct SearchModels::Models {
   config::PolicySpec policy_spec;
+  config::PrmSpec prm_spec;
   LoadedPolicy policy;
   std::optional<LoadedPrm> prm;  // none for a `kind: checker` verifier
   std::size_t batch_size;
@@ -24,101 +27,86 @@ struct SearchModels::Models {
   std::int64_t prefilled_tokens = 0;  // over every search run
 };
 
-namespace {
+PolicySteps::PolicySteps(LoadedPolicy& policy, const config::PolicySpec& spec, std::size_t batch_size,
+                         PathCaches path_caches, std::vector<std::int64_t> prompt)
+    : policy_(policy), spec_(spec), batch_size_(std::max<std::size_t>(batch_size, 1)), path_caches_(path_caches),
+      prompt_(std::move(prompt)) {}
 
-class PolicySteps : public search::StepPolicy {
- public:
-  PolicySteps(SearchModels::Models& models, std::vector<std::int64_t> prompt)
-      : models_(models), prompt_(std::move(prompt)) {}
-
-  std::vector<search::GeneratedStep> extend(const std::vector<search::Extension>& extensions) override {
-    std::vector<search::GeneratedStep> steps(extensions.size());
-    // Sampled steps and greedy (lookahead) ones differ only in temperature: one generate() each.
-    for (const bool greedy : {false, true}) {
-      std::vector<std::size_t> picked;
-      for (std::size_t i = 0; i < extensions.size(); ++i)
-        if (extensions[i].greedy == greedy) picked.push_back(i);
-      if (!picked.empty()) generate_steps(extensions, picked, greedy, steps);
-    }
-    return steps;
+std::vector<search::GeneratedStep> PolicySteps::extend(const std::vector<search::Extension>& extensions) {
+  std::vector<search::GeneratedStep> steps(extensions.size());
+  // Sampled steps and greedy (lookahead) ones differ only in temperature: one generate() each.
+  for (const bool greedy : {false, true}) {
+    std::vector<std::size_t> picked;
+    for (std::size_t i = 0; i < extensions.size(); ++i)
+      if (extensions[i].greedy == greedy) picked.push_back(i);
+    if (!picked.empty()) generate_steps(extensions, picked, greedy, steps);
   }
+  return steps;
+}
 
-  // A released node's path and keys and values go: only nodes the search can still extend keep
-  // theirs, so the caches held are bounded by the candidates of a round and their rollouts.
-  void release(const std::vector<search::NodeId>& nodes) override {
-    for (const auto node : nodes) paths_.erase(node);
+// A released node's path and keys and values go: only nodes the search can still extend keep
+// theirs, so the caches held are bounded by the candidates of a round and their rollouts.
+void PolicySteps::release(const std::vector<search::NodeId>& nodes) {
+  for (const auto node : nodes) paths_.erase(node);
+}
+
+const PolicySteps::Path& PolicySteps::path(search::NodeId node) const {
+  static const Path root;
+  if (node == search::kNoNode) return root;
+  return paths_.at(node);
+}
+
+void PolicySteps::generate_steps(const std::vector<search::Extension>& extensions, const std::vector<std::size_t>& picked,
+                                 bool greedy, std::vector<search::GeneratedStep>& steps) {
+  const auto& separator = spec_.step_separator;
+  const auto& vocabulary = policy_.vocabulary;
+  auto sampling = policy_.sampling;
+  if (greedy) sampling.temperature = 0;
+  sampling.max_new_tokens = 1;
+  const bool keep = path_caches_ == PathCaches::kept;
+  std::vector<GenerationRequest> requests;
+  std::vector<std::int64_t> limits;
+  for (const auto i : picked) {
+    auto ids = prompt_;
+    const auto& before = path(extensions[i].parent);
+    ids.insert(ids.end(), before.ids.begin(), before.ids.end());
+    // With the parent's cache only the tokens it has not read are prefilled (its last token;
+    // the prompt for the first step, whose N requests share one prefill).
+    requests.push_back({std::move(ids), extensions[i].seed, keep ? before.cache : nullptr, keep});
+    limits.push_back(std::max<std::int64_t>(extensions[i].max_tokens, 1));
+    sampling.max_new_tokens = std::max(sampling.max_new_tokens, limits.back());
   }
-
- private:
-  // A live node's path: its generated ids after the prompt and, with PathCaches::kept, the keys
-  // and values of every one of prompt + ids that the decoder has read (all but the step's last
-  // token when that was not a stop token; none for a finished path, which is never extended).
-  struct Path {
-    std::vector<std::int64_t> ids;
-    std::shared_ptr<const KvCache> cache;
+  // A step ends at its separator or at its token limit; a stop string or a stop token ends
+  // the response.
+  const auto& stop_strings = spec_.stop;
+  std::vector<char> cut(picked.size(), 0);
+  const StopCheck stop = [&](std::size_t r, const std::vector<std::int64_t>& generated) {
+    const auto text = vocabulary.decode(generated);
+    for (const auto& s : stop_strings)
+      if (text.find(s) != std::string::npos) return true;
+    if (text.find(separator) != std::string::npos || static_cast<std::int64_t>(generated.size()) >= limits[r])
+      return cut[r] = 1, true;
+    return false;
   };
-
-  const Path& path(search::NodeId node) const {
-    static const Path root;
-    if (node == search::kNoNode) return root;
-    return paths_.at(node);
+  const auto results = generate(policy_.decoder, requests, sampling, stop, {batch_size_, true});
+  for (std::size_t r = 0; r < picked.size(); ++r) {
+    const auto& e = extensions[picked[r]];
+    auto text = vocabulary.decode(results[r].tokens);
+    for (const auto& end : stop_strings)
+      if (const auto at = text.find(end); at != std::string::npos) text.resize(at);
+    if (const auto at = text.find(separator); at != std::string::npos) text.resize(at);
+    auto& step = steps[picked[r]];
+    step.text = trim(text, " \t\r\n\v\f");
+    step.tokens = static_cast<std::int64_t>(results[r].tokens.size());
+    step.finished = results[r].stopped && !cut[r];
+    auto ids = path(e.parent).ids;
+    ids.insert(ids.end(), results[r].tokens.begin(), results[r].tokens.end());
+    paths_[e.node] = {std::move(ids), step.finished ? nullptr : results[r].cache};
+    prefilled_tokens_ += results[r].prefilled_tokens;
   }
+}
 
-  void generate_steps(const std::vector<search::Extension>& extensions, const std::vector<std::size_t>& picked,
-                      bool greedy, std::vector<search::GeneratedStep>& steps) {
-    const auto& separator = models_.policy_spec.step_separator;
-    auto& vocabulary = models_.policy.vocabulary;
-    auto sampling = models_.policy.sampling;
-    if (greedy) sampling.temperature = 0;
-    sampling.max_new_tokens = 1;
-    const bool keep = models_.path_caches == PathCaches::kept;
-    std::vector<GenerationRequest> requests;
-    std::vector<std::int64_t> limits;
-    for (const auto i : picked) {
-      auto ids = prompt_;
-      const auto& before = path(extensions[i].parent);
-      ids.insert(ids.end(), before.ids.begin(), before.ids.end());
-      // With the parent's cache only the tokens it has not read are prefilled (its last token;
-      // the prompt for the first step, whose N requests share one prefill).
-      requests.push_back({std::move(ids), extensions[i].seed, keep ? before.cache : nullptr, keep});
-      limits.push_back(std::max<std::int64_t>(extensions[i].max_tokens, 1));
-      sampling.max_new_tokens = std::max(sampling.max_new_tokens, limits.back());
-    }
-    // A step ends at its separator or at its token limit; a stop string or a stop token ends
-    // the response.
-    const auto& stop_strings = models_.policy_spec.stop;
-    std::vector<char> cut(picked.size(), 0);
-    const StopCheck stop = [&](std::size_t r, const std::vector<std::int64_t>& generated) {
-      const auto text = vocabulary.decode(generated);
-      for (const auto& s : stop_strings)
-        if (text.find(s) != std::string::npos) return true;
-      if (text.find(separator) != std::string::npos || static_cast<std::int64_t>(generated.size()) >= limits[r])
-        return cut[r] = 1, true;
-      return false;
-    };
-    const auto results = generate(models_.policy.decoder, requests, sampling, stop,
-                                  {models_.batch_size, true});
-    for (std::size_t r = 0; r < picked.size(); ++r) {
-      const auto& e = extensions[picked[r]];
-      auto text = vocabulary.decode(results[r].tokens);
-      for (const auto& end : stop_strings)
-        if (const auto at = text.find(end); at != std::string::npos) text.resize(at);
-      if (const auto at = text.find(separator); at != std::string::npos) text.resize(at);
-      auto& step = steps[picked[r]];
-      step.text = trim(text, " \t\r\n\v\f");
-      step.tokens = static_cast<std::int64_t>(results[r].tokens.size());
-      step.finished = results[r].stopped && !cut[r];
-      auto ids = path(e.parent).ids;
-      ids.insert(ids.end(), results[r].tokens.begin(), results[r].tokens.end());
-      paths_[e.node] = {std::move(ids), step.finished ? nullptr : results[r].cache};
-      models_.prefilled_tokens += results[r].prefilled_tokens;
-    }
-  }
-
-  SearchModels::Models& models_;
-  std::vector<std::int64_t> prompt_;
-  std::map<search::NodeId, Path> paths_;
-};
+namespace {
 
 class PrmSteps : public search::StepVerifier {
  public:
@@ -163,16 +151,25 @@ class CheckerSteps : public search::StepVerifier {
 
 }  // namespace
 
+std::unique_ptr<search::StepVerifier> step_verifier(const config::PrmSpec& spec, LoadedPrm* prm, std::size_t batch_size,
+                                                    const std::string& problem) {
+  if (prm) {
+    if (prm->inputs.scores_outcome())
+      throw InputError(spec.path, 0, "kind", "an outcome_head model scores whole responses: it cannot score a search's steps");
+    return std::make_unique<PrmSteps>(*prm, std::max<std::size_t>(batch_size, 1), problem);
+  }
+  auto parsed = task::parse_problem(problem);
+  if (!parsed) throw InputError("", 0, "kind", "a checker verifies only the built-in task's problems, not: " + problem);
+  return std::make_unique<CheckerSteps>(std::move(*parsed));
+}
+
 SearchModels::SearchModels(const config::PolicySpec& policy, const config::PrmSpec& prm, std::size_t batch_size,
                            PathCaches path_caches) {
   if (policy.step_separator.empty())
     throw InputError("", 0, "step_separator", "policy " + policy.name + " has no step separator: a search needs one");
   models_ = std::make_unique<Models>(
-      Models{policy, load_policy(policy), std::nullopt, std::max<std::size_t>(batch_size, 1), path_caches});
-  if (prm.kind == "checker") return;
-  models_->prm = load_prm(prm);
-  if (models_->prm->inputs.scores_outcome())
-    throw InputError(prm.path, 0, "kind", "an outcome_head model scores whole responses: it cannot score a search's steps");
+      Models{policy, prm, load_policy(policy), std::nullopt, std::max<std::size_t>(batch_size, 1), path_caches});
+  if (prm.kind != "checker") models_->prm = load_prm(prm);
 }
 
 SearchModels::~SearchModels() = default;
@@ -183,14 +180,18 @@ std::size_t SearchModels::prompt_tokens(const std::string& problem) const {
   return models_->policy.prompt_ids(problem).size();
 }
 
-SearchWorker::SearchWorker(config::PolicySpec policy, config::PrmSpec prm, std::size_t batch_size)
-    : policy_(std::move(policy)), prm_(std::move(prm)), batch_size_(batch_size) {}
+search::SearchResult SearchModels::run(const search::SearchSettings& settings, std::uint64_t seed,
+                                       const std::string& problem) {
+  auto& m = *models_;
+  PolicySteps policy(m.policy, m.policy_spec, m.batch_size, m.path_caches, m.policy.prompt_ids(problem));
+  const auto verifier = step_verifier(m.prm_spec, m.prm ? &*m.prm : nullptr, m.batch_size, problem);
+  auto found = search::run_search(settings, seed, policy, *verifier);
+  m.prefilled_tokens += policy.prefilled_tokens();
+  return found;
+}
 
-SearchWorker::~SearchWorker() = default;
-
-void SearchWorker::release() { models_.reset(); }
-
-bus::Result SearchWorker::run(const bus::SearchWork& work, const std::string& unit_id) {
+bus::Result run_search_lease(const bus::SearchWork& work, const std::string& unit_id, const std::string& step_separator,
+                             const ProblemSearch& search_problem) {
   const auto& run = work.run;
   search::SearchSettings settings;
   const auto method = search::parse_method(run.method);
@@ -200,7 +201,6 @@ bus::Result SearchWorker::run(const bus::SearchWork& work, const std::string& un
   settings.n = run.n, settings.m = run.m, settings.lookahead = run.lookahead;
   settings.max_steps = run.max_steps, settings.max_tokens = run.max_tokens;
   search::validate(settings, "search " + run.label);
-  if (!models_) models_ = std::make_unique<SearchModels>(policy_, prm_, batch_size_);
   // Its share of a total spread over n leaves, the first ones taking the remainder.
   const auto share = [&](std::int64_t total, std::int64_t leaf) { return total / run.n + (leaf < total % run.n ? 1 : 0); };
   bus::Result result;
@@ -208,18 +208,18 @@ bus::Result SearchWorker::run(const bus::SearchWork& work, const std::string& un
   for (const auto& problem : work.problems) {
     const auto start = std::chrono::steady_clock::now();
     const auto seed = sequence_seed(work.seed, run.label, work.split, problem.id, 0);
-    const auto found = models_->run(settings, seed, problem.text);
+    std::int64_t prompt = 0;
+    const auto found = search_problem(settings, seed, problem, prompt);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (static_cast<std::int64_t>(found.leaves.size()) != run.n)
       throw std::logic_error("search " + run.label + " returned " + std::to_string(found.leaves.size()) + " leaves, not " +
                              std::to_string(run.n));
-    const auto prompt = static_cast<std::int64_t>(models_->prompt_tokens(problem.text));
     for (std::int64_t i = 0; i < run.n; ++i) {
       const auto& leaf = found.leaves[static_cast<std::size_t>(i)];
       store::ResponseRow row;
       row.id = store::response_id(run.label, work.split, problem.id, i);
       row.policy = run.label, row.split = work.split, row.problem_id = problem.id, row.sample_index = i;
-      for (const auto& step : leaf.steps) row.text += (row.text.empty() ? "" : policy_.step_separator) + step;
+      for (const auto& step : leaf.steps) row.text += (row.text.empty() ? "" : step_separator) + step;
       row.steps = leaf.steps;
       row.answer = answers::extract_answer(row.text);
       row.prompt_tokens = prompt;
@@ -231,19 +231,6 @@ bus::Result SearchWorker::run(const bus::SearchWork& work, const std::string& un
     }
   }
   return result;
-}
-
-search::SearchResult SearchModels::run(const search::SearchSettings& settings, std::uint64_t seed,
-                                       const std::string& problem) {
-  PolicySteps policy(*models_, models_->policy.prompt_ids(problem));
-  if (models_->prm) {
-    PrmSteps verifier(*models_->prm, models_->batch_size, problem);
-    return search::run_search(settings, seed, policy, verifier);
-  }
-  const auto parsed = task::parse_problem(problem);
-  if (!parsed) throw InputError("", 0, "kind", "a checker verifies only the built-in task's problems, not: " + problem);
-  CheckerSteps verifier(*parsed);
-  return search::run_search(settings, seed, policy, verifier);
 }
 
 }  // namespace quorum::model

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -53,25 +54,19 @@ class SearchModels {
   std::unique_ptr<Models> models_;
 };
 
-// The model side of a sweep's searcher actor: every problem of a search lease searched with the
-// lease's settings (the problem's seed: sequence_seed(seed, label, split, problem, 0)), its n
-// leaves stored as responses of the search's label, in leaf order, with the step scores the
-// search read for them. A search's cost is shared out over its leaves: each leaf's
-// completion_tokens and scored_tokens are its share (the first ones take the remainder) of
-// every token the search generated and its verifier read for the problem, pruned candidates and
-// lookahead included, so they sum to the search's totals; seconds likewise.
-class SearchWorker {
- public:
-  SearchWorker(config::PolicySpec policy, config::PrmSpec prm, std::size_t batch_size);
-  ~SearchWorker();
-  bus::Result run(const bus::SearchWork& work, const std::string& unit_id);
-  void release();
-
- private:
-  config::PolicySpec policy_;
-  config::PrmSpec prm_;
-  std::size_t batch_size_;
-  std::unique_ptr<SearchModels> models_;
-};
+// A sweep's search lease (bus::SearchWork): every problem of it searched with the lease's
+// settings (the problem's seed: sequence_seed(seed, label, split, problem, 0)), its n leaves
+// stored as responses of the search's label, in leaf order, with the step scores the search
+// read for them. `search_problem` runs one problem's search with that seed and says the
+// prompt's token count; the searcher actor's streams its rounds to the worker's sampler and
+// verifier actors (actors/workers.cpp). A search's cost is shared out over its leaves: each
+// leaf's completion_tokens and scored_tokens are its share (the first ones take the remainder)
+// of every token the search generated and its verifier read for the problem, pruned candidates
+// and lookahead included, so they sum to the search's totals; seconds likewise. Throws
+// InputError naming the field for settings that cannot run.
+using ProblemSearch = std::function<search::SearchResult(const search::SearchSettings& settings, std::uint64_t seed,
+                                                         const bus::ProblemInput& problem, std::int64_t& prompt_tokens)>;
+bus::Result run_search_lease(const bus::SearchWork& work, const std::string& unit_id, const std::string& step_separator,
+                             const ProblemSearch& search_problem);
 
 }  // namespace quorum::model

@@ -4,10 +4,12 @@
 
 #include "runtime/answers/answer.h"
 #include "runtime/common/text.h"
+#include "runtime/common/error.h"
 #include "runtime/common/hash.h"
 #include "runtime/model/generate.h"
 #include "runtime/model/loading.h"
 #include "runtime/model/safetensors.h"
+#include "runtime/model/search_steps.h"
 #include "runtime/search/search.h"
 #include "runtime/task/arithmetic.h"
 
@@ -138,18 +140,25 @@ ResidentBytes search_policy_resident_bytes(const config::PolicySpec& policy, con
   return bytes;
 }
 
-std::size_t search_resident_bytes(const config::PolicySpec& policy, const config::PrmSpec& prm,
-                                  const config::SearchRun& run, std::size_t batch_size) {
-  return search_policy_resident_bytes(policy, run, batch_size).total() +
-         prm_resident_bytes(prm, batch_size, kPromptTokens + static_cast<std::size_t>(run.max_tokens));
-}
-
-std::size_t prm_input_tokens(const config::SweepConfig& sweep) {
+std::size_t prm_input_tokens(const config::SweepConfig& sweep, const std::string& prm) {
   std::int64_t longest = 0;
   for (const auto& p : sweep.policies) longest = std::max(longest, p.max_new_tokens);
+  for (const auto& run : config::search_runs(sweep))
+    if (run.prm == prm) longest = std::max(longest, run.max_tokens);
   return kPromptTokens + static_cast<std::size_t>(longest);
 }
 
+std::map<std::string, std::size_t> sweep_resident_bytes(const config::SweepConfig& sweep) {
+  std::map<std::string, std::size_t> bytes;
+  const auto batch = sweep.runtime.batch_size;
+  for (const auto& p : sweep.policies) bytes[bus::model_key(true, p.name)] = policy_resident_bytes(p, batch);
+  for (const auto& p : sweep.prms) bytes[bus::model_key(false, p.name)] = prm_resident_bytes(p, batch, prm_input_tokens(sweep, p.name));
+  for (const auto& run : config::search_runs(sweep)) {
+    auto& policy = bytes[bus::model_key(true, run.policy)];
+    policy = std::max(policy, search_policy_resident_bytes(config::policy_named(sweep, run.policy), run, batch).total());
+  }
+  return bytes;
+}
 
 std::uint64_t sequence_seed(std::uint64_t seed, const std::string& policy, const std::string& split,
                             const std::string& problem_id, std::int64_t sample_index) {
@@ -177,14 +186,52 @@ struct PolicyWorker::Model {
   LoadedPolicy policy;
 };
 
+// One problem's search on this policy: its live nodes' paths and caches.
+struct PolicyWorker::Session {
+  PolicySteps steps;
+};
+
 PolicyWorker::PolicyWorker(config::PolicySpec spec, std::size_t batch_size)
     : spec_(std::move(spec)), batch_size_(std::max<std::size_t>(batch_size, 1)) {}
 PolicyWorker::~PolicyWorker() = default;
-void PolicyWorker::release() { model_.reset(); }
+
+void PolicyWorker::release() {
+  sessions_.clear();  // their caches first: they reference the model
+  model_.reset();
+}
+
+PolicyWorker::Model& PolicyWorker::model() {
+  if (!model_) model_ = std::make_unique<Model>(load_policy(spec_));
+  return *model_;
+}
+
+std::vector<search::GeneratedStep> PolicyWorker::extend(const std::string& session, const std::string& problem,
+                                                        const std::vector<search::Extension>& extensions) {
+  auto found = sessions_.find(session);
+  if (found == sessions_.end()) {
+    if (spec_.step_separator.empty())
+      throw InputError("", 0, "step_separator", "policy " + spec_.name + " has no step separator: a search needs one");
+    auto& m = model().policy;
+    found = sessions_.emplace(session, std::make_unique<Session>(Session{
+                                           PolicySteps(m, spec_, batch_size_, PathCaches::kept, m.prompt_ids(problem))}))
+                .first;
+  }
+  return found->second->steps.extend(extensions);
+}
+
+void PolicyWorker::drop(const std::string& session, const std::vector<search::NodeId>& nodes) {
+  if (const auto found = sessions_.find(session); found != sessions_.end()) found->second->steps.release(nodes);
+}
+
+void PolicyWorker::end(const std::string& session) { sessions_.erase(session); }
+
+std::int64_t PolicyWorker::prompt_tokens(const std::string& session) const {
+  const auto found = sessions_.find(session);
+  return found == sessions_.end() ? 0 : found->second->steps.prompt_tokens();
+}
 
 bus::Result PolicyWorker::run(const bus::SampleWork& work, const std::string& unit_id) {
-  if (!model_) model_ = std::make_unique<Model>(load_policy(spec_));
-  auto& m = model_->policy;
+  auto& m = model().policy;
   struct Slot {
     std::size_t problem;
     std::int64_t sample;
@@ -271,6 +318,11 @@ bus::Result score_with_checker(const bus::ScoreWork& work, const std::string& un
 }
 
 }  // namespace
+
+search::ScoredPaths PrmWorker::score_paths(const std::string& problem, const std::vector<std::vector<std::string>>& paths) {
+  if (spec_.kind != "checker" && !model_) model_ = std::make_unique<Model>(load_prm(spec_));
+  return step_verifier(spec_, model_ ? &model_->prm : nullptr, batch_size_, problem)->score(paths);
+}
 
 bus::Result PrmWorker::run(const bus::ScoreWork& work, const std::string& unit_id) {
   if (spec_.kind == "checker") return score_with_checker(work, unit_id);

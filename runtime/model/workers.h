@@ -4,12 +4,15 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "runtime/bus/protocol.h"
 #include "runtime/config/sweep.h"
 #include "runtime/model/config.h"
+#include "runtime/search/search.h"
 
 namespace quorum::model {
 
@@ -54,17 +57,20 @@ void check_prm(const config::PrmSpec& spec);
 constexpr std::size_t kPromptTokens = 1024;
 std::size_t policy_resident_bytes(const config::PolicySpec& spec, std::size_t batch_size);
 std::size_t prm_resident_bytes(const config::PrmSpec& spec, std::size_t batch_size, std::size_t max_tokens);
-// The longest PRM input a sweep's policies can produce: a prompt and a whole response.
-std::size_t prm_input_tokens(const config::SweepConfig& sweep);
-// What a searcher holds for one search run (its own policy and PRM, apart from the sampler's and
-// verifier's): the policy generating steps of paths of up to kPromptTokens + run.max_tokens
-// tokens with batch_size slots, the KV caches it keeps for the paths the search still holds
-// (search.h's kHeldPathsPerLeaf x n, each up to that length), and the PRM scoring inputs of
-// that length.
+// The longest input a sweep gives PRM `prm`: a prompt and a whole response of its policies, or a
+// prompt and a whole path of a search it verifies.
+std::size_t prm_input_tokens(const config::SweepConfig& sweep, const std::string& prm);
+// What a policy's sampler holds while a searcher's rounds run on it, beside its weights: it
+// generates steps of paths of up to kPromptTokens + run.max_tokens tokens with batch_size slots,
+// and keeps the KV caches of the paths the search still holds (search.h's kHeldPathsPerLeaf x
+// n, each up to that length).
 ResidentBytes search_policy_resident_bytes(const config::PolicySpec& policy, const config::SearchRun& run,
                                            std::size_t batch_size);
-std::size_t search_resident_bytes(const config::PolicySpec& policy, const config::PrmSpec& prm,
-                                  const config::SearchRun& run, std::size_t batch_size);
+// What each of a sweep's models holds resident where it runs, by model key (bus::model_key): a
+// policy sampling with the sweep's batch or, when more, serving the largest of its searches; a
+// PRM scoring its longest input (prm_input_tokens). A search unit needs its policy's and its
+// PRM's together.
+std::map<std::string, std::size_t> sweep_resident_bytes(const config::SweepConfig& sweep);
 
 // Whether a CUDA device is usable here: what a worker announces to its coordinator.
 bool cuda_available();
@@ -76,13 +82,27 @@ class PolicyWorker {
   // Every response of the lease's problems. Response k of a problem has the seed
   // sequence_seed(seed, policy, split, problem, k), whatever unit or batch it is computed in.
   bus::Result run(const bus::SampleWork& work, const std::string& unit_id);
+
+  // A searcher's rounds (docs/search.md): `session` names one problem's search, whose live
+  // nodes keep their paths' KV caches here (search_steps.h) until drop() names them, end()
+  // closes the session, or release(). prompt_tokens: the session's prompt's (0 for none).
+  std::vector<search::GeneratedStep> extend(const std::string& session, const std::string& problem,
+                                            const std::vector<search::Extension>& extensions);
+  void drop(const std::string& session, const std::vector<search::NodeId>& nodes);
+  void end(const std::string& session);
+  std::int64_t prompt_tokens(const std::string& session) const;
+
+  // Frees the weights and every search session's caches; the next call loads them again.
   void release();
 
  private:
   struct Model;
+  struct Session;
+  Model& model();
   config::PolicySpec spec_;
   std::size_t batch_size_;
   std::unique_ptr<Model> model_;
+  std::map<std::string, std::unique_ptr<Session>> sessions_;
 };
 
 class PrmWorker {
@@ -91,6 +111,9 @@ class PrmWorker {
   PrmWorker(config::PrmSpec spec, std::size_t batch_size);
   ~PrmWorker();
   bus::Result run(const bus::ScoreWork& work, const std::string& unit_id);
+  // A searcher's round: the score of every step of each path of `problem`'s search
+  // (search_steps.h's step_verifier: the PRM, or the task's checker).
+  search::ScoredPaths score_paths(const std::string& problem, const std::vector<std::vector<std::string>>& paths);
   void release();
 
  private:

@@ -5,8 +5,8 @@
 // deadlines to itself.
 //
 // The rules (docs/architecture.md, "Leases"):
-// - A unit names the models it needs (today one: a sample unit its policy, a score unit its PRM;
-//   a search unit will need a policy and a PRM). Ready units wait in one FIFO queue per set of
+// - A unit names the models it needs (a sample unit its policy, a score unit its PRM, a search
+//   unit both its policy and its PRM, on the one worker that runs it). Ready units wait in one FIFO queue per set of
 //   models; a lease that ends without a result puts its unit back at the front of its queue.
 // - A worker can take a unit only if it can run every model of it: a CUDA model needs a CUDA
 //   worker, and the resident bytes of all of them together must fit the memory the worker
