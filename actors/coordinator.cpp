@@ -77,6 +77,7 @@ struct CoordinatorState {
   // units finished since the last.
   Clock::time_point last_report = Clock::now();
   std::size_t done_at_last_report = 0;
+  std::set<std::string> split_logged;  // policy \x1f PRM pairs whose searches were split, said once
   bool reporting = false;
   RunOutcome outcome;
   caf::response_promise finished;  // the run's outcome (outcome_json), when the sweep ends
@@ -99,8 +100,9 @@ std::string duration_text(double seconds) {
   return text;
 }
 
-// A search unit needs its policy and its PRM on the worker that runs it (its searcher streams
-// rounds to their actors there).
+// A search unit needs its policy and its PRM: on the worker that runs it, whose searcher streams
+// its rounds to their actors there, or, when no worker can hold both, its PRM served by a second
+// worker (the scheduler's split units).
 std::vector<std::string> unit_models(const sweep::UnitSpec& spec) {
   if (spec.kind == "search") return {bus::model_key(true, spec.policy), bus::model_key(false, spec.prm)};
   return {spec.kind == "sample" ? bus::model_key(true, spec.policy) : bus::model_key(false, spec.prm)};
@@ -176,12 +178,41 @@ bus::Lease make_lease(Self self, const std::string& unit_id, const std::string& 
   return lease;
 }
 
+// A split search's lease ends: its partner stops serving, and so does the searching worker
+// (`also_lessee`) when the lease ends without its result, since it cannot finish without the
+// partner's scores.
+void end_service(Self self, const std::string& lease_id, bool also_lessee) {
+  const auto* lease = self->state.scheduler->lease(lease_id);
+  if (!lease || !lease->split) return;
+  const auto cancel = bus::encode(bus::Cancel{lease_id});
+  if (!lease->partner.empty()) send(self, lease->partner, cancel);
+  if (also_lessee && !lease->worker.empty()) send(self, lease->worker, cancel);
+}
+
 // A lease that ended without a result: the scheduler puts its unit back in front, the store
 // marks it pending again.
 void take_back(Self self, const std::string& lease_id) {
   auto& st = self->state;
   st.deadlines.erase(lease_id);
+  end_service(self, lease_id, true);
   if (const auto unit = st.scheduler->take_back(lease_id)) st.store->mark_pending(*unit);
+}
+
+// A split search's rounds: paths from the searching worker to the serving one, scores back.
+// A round whose other side is gone is answered with an error at once, so the search fails
+// fast and its unit is leased again.
+void relay_round(Self self, const std::string& peer, const std::string& type, const std::string& message) {
+  const auto& st = self->state;
+  if (type == "score_paths") {
+    const auto paths = bus::decode_paths_to_score(message);
+    const auto* lease = st.scheduler->lease(paths.lease_id);
+    if (lease && lease->worker == peer && !lease->partner.empty()) return send(self, lease->partner, message);
+    bus::PathScores refused{paths.lease_id, paths.request, {}, 0, "no worker serves the PRM of lease " + paths.lease_id, false};
+    return send(self, peer, bus::encode(refused));
+  }
+  const auto scores = bus::decode_path_scores(message);
+  const auto* lease = st.scheduler->lease(scores.lease_id);
+  if (lease && lease->partner == peer && !lease->worker.empty()) send(self, lease->worker, message);
 }
 
 void acknowledge(Self self, const std::string& peer, const std::string& lease_id, bool stored) {
@@ -241,6 +272,7 @@ void on_result(Self self, const std::string& peer, const bus::Result& result) {
   }
   // Acknowledged only now that the rows are committed.
   acknowledge(self, peer, result.lease_id, true);
+  end_service(self, result.lease_id, false);
   st.done_units.insert(unit_id);
   st.scheduler->complete(result.lease_id);
   st.deadlines.erase(result.lease_id);
@@ -324,6 +356,9 @@ void on_frame(Self self, const std::string& peer, const std::string& message) {
         on_result(self, peer, bus::decode_result(message));
       } else if (type == "failure") {
         on_failure(self, peer, bus::decode_failure(message));
+      } else if (type == "score_paths" || type == "path_scores") {
+        if (worker != st.workers.end()) relay_round(self, peer, type, message);
+        return;  // nothing to dispatch
       } else {
         throw bus::ProtocolError("a worker does not send " + type + " messages");
       }
@@ -347,10 +382,10 @@ void check_deadlines(Self self) {
       continue;
     }
     st.outcome.bus.workers_lost += 1;
+    const auto leases = st.scheduler->leave(it->first);  // those it computed, and those it served a PRM for
     log_line(self, "worker " + it->second.name + " lost (silent for " +
                        std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now - it->second.last_seen).count()) +
-                       " ms); its " + std::to_string(st.scheduler->leases_of(it->first).size()) + " leases go to others");
-    const auto leases = st.scheduler->leave(it->first);
+                       " ms); its " + std::to_string(leases.size()) + " leases go to others");
     it = st.workers.erase(it);
     for (const auto& lease_id : leases) st.outcome.bus.expired += 1, take_back(self, lease_id);
   }
@@ -370,10 +405,20 @@ void check_deadlines(Self self) {
 void issue(Self self, const scheduler::Action& action) {
   auto& st = self->state;
   st.store->mark_leased(action.unit);
-  const auto lease = make_lease(self, action.unit, action.lease_id);
+  auto lease = make_lease(self, action.unit, action.lease_id);
   const auto now = Clock::now();
   st.deadlines[action.lease_id] = {now + st.liveness_window(), now + std::chrono::seconds(st.config.runtime.lease_timeout_s)};
   st.outcome.bus.leases += 1;
+  if (!action.partner.empty()) {
+    // Split: the partner first, so it serves before the first round can reach it.
+    lease.prm_served = true;
+    const auto& spec = st.specs.at(action.unit);
+    if (st.split_logged.insert(spec.policy + "\x1f" + spec.prm).second)
+      log_line(self, "no worker can hold policy " + spec.policy + " and PRM " + spec.prm +
+                         " together: their searches run split, the PRM served by a second worker (first: " +
+                         st.workers.at(action.worker).name + " searching, served by " + st.workers.at(action.partner).name + ")");
+    send(self, action.partner, bus::encode(bus::Serve{action.lease_id, bus::model_key(false, st.specs.at(action.unit).prm)}));
+  }
   send(self, action.worker, bus::encode(lease));
 }
 
@@ -503,7 +548,7 @@ void load_plan(Self self) {
       st.done_units.insert(unit.id);
       stage.done_before += 1;
     } else {
-      st.scheduler->add_unit(unit.id, unit_models(spec));
+      st.scheduler->add_unit(unit.id, unit_models(spec), spec.kind == "search" ? bus::model_key(false, spec.prm) : "");
     }
     st.specs.emplace(unit.id, std::move(spec));
   }

@@ -26,7 +26,9 @@ using tick_atom = caf::atom_constant<caf::atom("tick")>;        // the coordinat
 using steps_atom = caf::atom_constant<caf::atom("steps")>;  // (steps, session, problem, extensions) -> RoundAnswer
 using drop_atom = caf::atom_constant<caf::atom("drop")>;    // (drop, session, nodes): never extended again
 using end_atom = caf::atom_constant<caf::atom("end")>;      // (end, session): the search is over
-using paths_atom = caf::atom_constant<caf::atom("paths")>;  // (paths, problem, paths) -> Answer<ScoredPaths>
+using paths_atom = caf::atom_constant<caf::atom("paths")>;  // (paths, problem, paths) -> Answer<ScoredPaths>;
+                                                            // (paths, bus::PathsToScore text): answered through the bus
+using scores_atom = caf::atom_constant<caf::atom("scores")>;  // (scores, bus::PathScores text): a relayed round's answer
 
 // A sampler's or verifier's answer to a searcher: the value, or why there is none (an
 // input_error is the sweep's input's fault, not the worker's: the lease fails as such).

@@ -30,7 +30,8 @@ std::string default_name() {
 
 struct Replica {
   caf::actor actor;
-  std::string lease;  // the lease it computes or serves a searcher of; empty when idle
+  std::string lease;     // the lease it computes or serves a searcher of; empty when idle
+  bool serving = false;  // it serves the PRM of a search running on another worker
 };
 
 struct Searcher {
@@ -43,6 +44,17 @@ struct Pending {
   std::string lease, text;
   std::vector<std::string> models;
   bool search = false;
+  bool serve = false;  // not a lease: serving its PRM to a search on another worker
+};
+
+// What the actors hand the socket loop: a lease's result or failure; a round of a search whose
+// PRM another worker serves (answer_to waits for its scores); or this worker's answer to such a
+// round.
+struct Posted {
+  enum class Kind { result, round, round_answer };
+  Kind kind = Kind::result;
+  std::string lease, message;
+  caf::actor answer_to;
 };
 
 class WorkerNode {
@@ -78,7 +90,11 @@ class WorkerNode {
         }
       }
       if (items[1].revents & ZMQ_POLLIN)
-        for (auto& [lease, reply] : replies_->take()) finished(lease, std::move(reply));
+        for (auto& posted : replies_->take()) {
+          if (posted.kind == Posted::Kind::round) rounds_[posted.lease] = posted.answer_to;
+          if (posted.kind == Posted::Kind::result) finished(posted.lease, std::move(posted.message));
+          else send(posted.message);
+        }
       if (outcome_) break;
       if (Clock::now() < next_beat) continue;
       send(bus::encode(bus::Heartbeat{running()}));
@@ -143,12 +159,28 @@ class WorkerNode {
     std::set<std::string> leases;  // a search's lease holds a sampler and a verifier
     for (const auto& [model, replicas] : replicas_)
       for (const auto& r : replicas)
-        if (!r.lease.empty()) leases.insert(r.lease);
+        if (!r.lease.empty() && !r.serving) leases.insert(r.lease);
     for (const auto& pending : queued_) leases.insert(pending.lease);
     return {leases.begin(), leases.end()};
   }
 
+  // Searches waiting for relayed scores get an error instead, so none waits forever: their
+  // lease was cancelled, or the round may have been lost with a connection.
+  void fail_rounds(const std::string& lease, const std::string& why) {
+    for (auto it = rounds_.begin(); it != rounds_.end();) {
+      if (!lease.empty() && it->first != lease) {
+        ++it;
+        continue;
+      }
+      bus::PathScores failed;
+      failed.lease_id = it->first, failed.error = why;  // request 0: whatever round it waits for
+      caf::anon_send(it->second, handoff::message_to(it->second, scores_atom::value, bus::encode(failed)));
+      it = rounds_.erase(it);
+    }
+  }
+
   void stop_actors() {
+    fail_rounds("", "the worker is stopping");
     for (auto& [model, replicas] : replicas_)
       for (auto& r : replicas) caf::anon_send_exit(r.actor, caf::exit_reason::user_shutdown);
     for (auto& s : searchers_) caf::anon_send_exit(s.actor, caf::exit_reason::user_shutdown);
@@ -162,6 +194,10 @@ class WorkerNode {
       if (type == "lease") return leased(bus::decode_lease(message), message);
       if (type == "ack") return void(unacked_.erase(bus::decode_ack(message).lease_id));
       if (type == "release") return released(bus::decode_release(message).model);
+      if (type == "serve") return serve(bus::decode_serve(message));
+      if (type == "score_paths") return score_round(bus::decode_paths_to_score(message), message);
+      if (type == "path_scores") return scored_round(bus::decode_path_scores(message), message);
+      if (type == "cancel") return cancelled(bus::decode_cancel(message).lease_id);
       if (type == "reannounce") return send_hello();
       if (type == "refused") {
         outcome_ = WorkerOutcome{2, "refused by the coordinator: " + bus::decode_refused(message).reason};
@@ -190,6 +226,46 @@ class WorkerNode {
     welcome_ = std::move(welcome);
     // Results the previous connection may have lost; the coordinator stores or ignores them by id.
     for (const auto& [lease, text] : unacked_) send(text);
+    // Rounds relayed over the previous connection may be lost with it.
+    fail_rounds("", "the connection to the coordinator was renewed during a relayed round");
+  }
+
+  // The coordinator splits a search: this worker holds a verifier of its PRM for the lease.
+  void serve(const bus::Serve& serve) {
+    if (!welcome_) return log("ignored serving lease " + serve.lease_id + " before the coordinator's welcome");
+    Pending pending{serve.lease_id, "", {serve.model}, false, true};
+    if (!start(pending)) queued_.push_back(std::move(pending));
+  }
+
+  // A round of the search another worker runs: to the verifier serving its lease, or refused.
+  void score_round(const bus::PathsToScore& round, const std::string& text) {
+    for (auto& [model, replicas] : replicas_)
+      for (auto& r : replicas)
+        if (r.serving && r.lease == round.lease_id)
+          return caf::anon_send(r.actor, handoff::message_to(r.actor, paths_atom::value, text));
+    bus::PathScores refused{round.lease_id, round.request, {}, 0, "worker " + name_ + " does not serve lease " + round.lease_id, false};
+    send(bus::encode(refused));
+  }
+
+  // The scores of a round of a search running here: to the searcher waiting for them.
+  void scored_round(const bus::PathScores& scores, const std::string& text) {
+    const auto found = rounds_.find(scores.lease_id);
+    if (found == rounds_.end()) return;  // its search has ended
+    caf::anon_send(found->second, handoff::message_to(found->second, scores_atom::value, text));
+    rounds_.erase(found);
+  }
+
+  // A split search's lease ended: this worker stops serving it, or its search here stops.
+  void cancelled(const std::string& lease) {
+    fail_rounds(lease, "lease " + lease + " was cancelled: the worker serving its PRM is gone, or it expired");
+    for (auto p = queued_.begin(); p != queued_.end();)
+      if (p->lease == lease && p->serve) p = queued_.erase(p);
+      else ++p;
+    bool freed = false;
+    for (auto& [model, replicas] : replicas_)
+      for (auto& r : replicas)
+        if (r.serving && r.lease == lease) r.lease.clear(), r.serving = false, freed = true;
+    if (freed) start_queued();
   }
 
   void leased(const bus::Lease& lease, const std::string& text) {
@@ -220,17 +296,27 @@ class WorkerNode {
       held.push_back(r);
     }
     for (std::size_t i = 0; i < held.size(); ++i) held[i]->lease = pending.lease, loaded_.insert(pending.models[i]);
+    if (pending.serve) return held[0]->serving = true;
     if (!pending.search) {
       caf::anon_send(held[0]->actor, handoff::message_to(held[0]->actor, lease_atom::value, pending.text));
       return true;
     }
     const auto& policy = welcome_policy(pending.models.at(0));
     handoff::spawning();
-    auto searcher_actor = system_.spawn<caf::detached>(searcher, policy.step_separator, reply_to_mailbox());
+    auto searcher_actor = system_.spawn<caf::detached>(searcher, policy.step_separator, reply_to_mailbox(), post_to_mailbox());
     searchers_.push_back({searcher_actor, pending.lease});
-    caf::anon_send(searcher_actor, handoff::message_to(searcher_actor, lease_atom::value, pending.text, held[0]->actor,
-                                                       held[1]->actor));
+    // Its PRM served elsewhere, it holds no verifier here: its rounds go through the bus.
+    const auto verifier_actor = held.size() > 1 ? held[1]->actor : caf::actor();
+    caf::anon_send(searcher_actor,
+                   handoff::message_to(searcher_actor, lease_atom::value, pending.text, held[0]->actor, verifier_actor));
     return true;
+  }
+
+  void start_queued() {
+    // Waiting leases in order, each as soon as its replicas are idle.
+    for (auto p = queued_.begin(); p != queued_.end();)
+      if (start(*p)) p = queued_.erase(p);
+      else ++p;
   }
 
   const config::PolicySpec& welcome_policy(const std::string& model) const {
@@ -239,9 +325,17 @@ class WorkerNode {
     throw bus::ProtocolError("a lease for " + model + ", which the sweep does not have");
   }
 
+  // The actors share the mailbox: one still computing when this node goes away posts into it safely.
   Reply reply_to_mailbox() const {
-    // The actors share the mailbox: one still computing when this node goes away posts into it safely.
-    return [mailbox = replies_](const std::string& lease, std::string message) { mailbox->push({lease, std::move(message)}); };
+    return [mailbox = replies_](const std::string& lease, std::string message) {
+      mailbox->push({Posted::Kind::result, lease, std::move(message), {}});
+    };
+  }
+  Post post_to_mailbox() const {
+    return [mailbox = replies_](const std::string& lease, std::string message, caf::actor answer_to) {
+      const auto kind = answer_to ? Posted::Kind::round : Posted::Kind::round_answer;
+      mailbox->push({kind, lease, std::move(message), std::move(answer_to)});
+    };
   }
 
   caf::actor spawn(const std::string& model) {
@@ -250,7 +344,8 @@ class WorkerNode {
     for (const auto& p : welcome_->policies)
       if (bus::model_key(true, p.name) == model) return system_.spawn<caf::detached>(sampler, p, batch, reply_to_mailbox());
     for (const auto& p : welcome_->prms)
-      if (bus::model_key(false, p.name) == model) return system_.spawn<caf::detached>(verifier, p, batch, reply_to_mailbox());
+      if (bus::model_key(false, p.name) == model)
+        return system_.spawn<caf::detached>(verifier, p, batch, reply_to_mailbox(), post_to_mailbox());
     throw bus::ProtocolError("a lease for " + model + ", which the sweep does not have");
   }
 
@@ -264,10 +359,8 @@ class WorkerNode {
     for (auto s = searchers_.begin(); s != searchers_.end();)
       if (s->lease == lease) caf::anon_send_exit(s->actor, caf::exit_reason::normal), s = searchers_.erase(s);
       else ++s;
-    // Waiting leases in order, each as soon as its replicas are idle.
-    for (auto p = queued_.begin(); p != queued_.end();)
-      if (start(*p)) p = queued_.erase(p);
-      else ++p;
+    rounds_.erase(lease);
+    start_queued();
   }
 
   void released(const std::string& model) {
@@ -295,8 +388,8 @@ class WorkerNode {
   std::deque<Pending> queued_;
   std::map<std::string, std::string> unacked_;  // lease -> reply not yet acknowledged
   std::set<std::string> loaded_;  // model keys whose weights the actors hold
-  using Finished = std::pair<std::string, std::string>;  // (lease id, encoded result or failure)
-  std::shared_ptr<bus::Mailbox<Finished>> replies_ = std::make_shared<bus::Mailbox<Finished>>();
+  std::map<std::string, caf::actor> rounds_;  // lease -> the searcher waiting for its relayed round's scores
+  std::shared_ptr<bus::Mailbox<Posted>> replies_ = std::make_shared<bus::Mailbox<Posted>>();
   std::optional<WorkerOutcome> outcome_;
   std::uint64_t units_run_ = 0, reconnects_ = 0;
 };

@@ -1,6 +1,7 @@
 #include "actors/workers.h"
 
 #include <memory>
+#include <optional>
 
 #include "actors/handoff.h"
 #include "actors/messages.h"
@@ -85,6 +86,42 @@ class RemotePolicy : public search::StepPolicy {
   std::int64_t prompt_tokens_ = 0;
 };
 
+// The scores of a round whose PRM another worker serves: the paths go out through the worker's
+// bus link, the answer comes back to the asker.
+class RelayedVerifier : public search::StepVerifier {
+ public:
+  // requests: the lease's rounds so far, which number them.
+  RelayedVerifier(caf::scoped_actor& asker, const Post& post, std::string lease_id, std::string problem,
+                  std::uint64_t& requests)
+      : asker_(asker), post_(post), lease_id_(std::move(lease_id)), problem_(std::move(problem)), requests_(requests) {}
+
+  search::ScoredPaths score(const std::vector<std::vector<std::string>>& paths) override {
+    const auto request = ++requests_;
+    post_(lease_id_, bus::encode(bus::PathsToScore{lease_id_, request, problem_, paths}),
+          caf::actor_cast<caf::actor>(asker_));
+    std::optional<bus::PathScores> answer;
+    while (!answer)
+      asker_->receive([&](scores_atom, const std::string& text) {
+        handoff::received(asker_->id());
+        auto scores = bus::decode_path_scores(text);
+        // An older round's answer is stale; request 0 is its worker's: the round failed there.
+        if (scores.request == request || scores.request == 0) answer = std::move(scores);
+      });
+    if (answer->input_error) throw InputError("", 0, "", answer->error);
+    if (!answer->error.empty()) throw std::runtime_error(answer->error);
+    if (answer->scores.size() != paths.size())
+      throw std::runtime_error("the serving worker scored " + std::to_string(answer->scores.size()) + " paths of " +
+                               std::to_string(paths.size()));
+    return {std::move(answer->scores), answer->tokens_read};
+  }
+
+ private:
+  caf::scoped_actor& asker_;
+  const Post& post_;
+  std::string lease_id_, problem_;
+  std::uint64_t& requests_;
+};
+
 class RemoteVerifier : public search::StepVerifier {
  public:
   RemoteVerifier(caf::scoped_actor& asker, caf::actor verifier, std::string problem)
@@ -133,7 +170,8 @@ caf::behavior sampler(caf::event_based_actor* self, config::PolicySpec spec, std
   };
 }
 
-caf::behavior verifier(caf::event_based_actor* self, config::PrmSpec spec, std::size_t batch_size, Reply reply) {
+caf::behavior verifier(caf::event_based_actor* self, config::PrmSpec spec, std::size_t batch_size, Reply reply,
+                       Post post) {
   handoff::started();
   auto worker = std::make_shared<model::PrmWorker>(std::move(spec), batch_size);
   return {
@@ -146,6 +184,21 @@ caf::behavior verifier(caf::event_based_actor* self, config::PrmSpec spec, std::
         auto scores = answer<search::ScoredPaths>([&] { return worker->score_paths(problem, paths); });
         return handoff::message_to(self->current_sender(), std::move(scores));
       },
+      // A round of a search on another worker, relayed by the coordinator; answered the same way.
+      [self, worker, post](paths_atom, const std::string& message) {
+        handoff::received(self->id());
+        bus::PathScores out;
+        try {
+          const auto round = bus::decode_paths_to_score(message);
+          out.lease_id = round.lease_id, out.request = round.request;
+          auto scored = answer<search::ScoredPaths>([&] { return worker->score_paths(round.problem, round.paths); });
+          out.scores = std::move(scored.value.scores), out.tokens_read = scored.value.tokens_read;
+          out.error = std::move(scored.error), out.input_error = scored.input_error;
+        } catch (const bus::ProtocolError& e) {
+          out.error = e.what();
+        }
+        post(out.lease_id, bus::encode(out), caf::actor());
+      },
       [self, worker](release_atom) {
         handoff::received(self->id());
         worker->release();
@@ -153,20 +206,23 @@ caf::behavior verifier(caf::event_based_actor* self, config::PrmSpec spec, std::
   };
 }
 
-caf::behavior searcher(caf::event_based_actor* self, std::string step_separator, Reply reply) {
+caf::behavior searcher(caf::event_based_actor* self, std::string step_separator, Reply reply, Post post) {
   handoff::started();
   return {
-      [self, step_separator, reply](lease_atom, const std::string& message, const caf::actor& sampler,
-                                    const caf::actor& verifier) {
+      [self, step_separator, reply, post](lease_atom, const std::string& message, const caf::actor& sampler,
+                                          const caf::actor& verifier) {
         handoff::received(self->id());
         answer_lease(message, reply, [&](const bus::Lease& lease) {
           caf::scoped_actor asker{self->system()};
+          std::uint64_t requests = 0;
           const model::ProblemSearch search_problem = [&](const search::SearchSettings& settings, std::uint64_t seed,
                                                           const bus::ProblemInput& problem, std::int64_t& prompt_tokens) {
             // A session per lease and problem: a lease run again after a failure starts afresh.
             RemotePolicy policy(asker, sampler, lease.lease_id + "/" + problem.id, problem.text);
-            RemoteVerifier steps_verifier(asker, verifier, problem.text);
-            auto found = search::run_search(settings, seed, policy, steps_verifier);
+            std::unique_ptr<search::StepVerifier> steps_verifier;
+            if (verifier) steps_verifier = std::make_unique<RemoteVerifier>(asker, verifier, problem.text);
+            else steps_verifier = std::make_unique<RelayedVerifier>(asker, post, lease.lease_id, problem.text, requests);
+            auto found = search::run_search(settings, seed, policy, *steps_verifier);
             prompt_tokens = policy.prompt_tokens();
             return found;
           };

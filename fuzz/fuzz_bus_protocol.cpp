@@ -41,6 +41,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     else if (type == "ack") round_trip(message, decode_ack);
     else if (type == "release") round_trip(message, decode_release);
     else if (type == "refused") round_trip(message, decode_refused);
+    else if (type == "serve") round_trip(message, decode_serve);
+    else if (type == "score_paths") round_trip(message, decode_paths_to_score);
+    else if (type == "path_scores") round_trip(message, decode_path_scores);
+    else if (type == "cancel") round_trip(message, decode_cancel);
   } catch (const ProtocolError&) {
   }
   return 0;

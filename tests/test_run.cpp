@@ -11,8 +11,11 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <map>
+#include <memory>
 #include <random>
 #include <set>
 #include <sstream>
@@ -344,6 +347,91 @@ TEST_CASE("quorum run: beam search and DVTS units run through the actors beside 
       CHECK(stored_scores.at(row.id).scores == direct.scores[i].scores);
     }
   }
+}
+
+TEST_CASE("quorum run: a search no worker can hold alone is split - its PRM served by a second worker, same rows",
+          "[run][cli][search][bus]") {
+  TempDir dir("run-split");
+  const auto whole_config = quorum::config::load_sweep(dir.file("whole.yaml", search_sweep("whole.db")));
+  const auto whole = run_quorum("run " + whole_config.file + " --quiet");
+  INFO(whole.output);
+  REQUIRE(whole.exit_code == 0);
+
+  // Two workers, each with memory for the policy or the model PRM alone, never for both: the
+  // searches guided by `prm` are split, those by the checker (nothing resident) are not.
+  // Undisturbed; the searching worker killed at the first split lease; the serving one.
+  const auto killed = GENERATE(as<std::string>{}, "", "searching", "serving");
+  INFO("killed: " << killed);
+  auto yaml = search_sweep("split.db");
+  yaml.replace(yaml.find("batch_size: 8}"), 14, "batch_size: 8, heartbeat_ms: 200}");
+  const auto config = quorum::config::load_sweep(dir.file("split.yaml", yaml));
+  const auto resident = quorum::model::sweep_resident_bytes(config);
+  const auto policy = resident.at("policy/p"), prm = resident.at("prm/prm");
+  const auto memory_mb = (std::max(policy, prm) >> 20) + 1;
+  REQUIRE((memory_mb << 20) < policy + prm);
+  for (const char* stale : {"split.db", "split.db-wal", "split.db-shm", "split.db.endpoint", "coordinator.log"})
+    std::filesystem::remove(dir.path() / stale);
+  Process coordinator(quorum_args({"coordinator", config.file, "--bind", "tcp://127.0.0.1:0", "--insecure"}),
+                      (dir.path() / "coordinator.log").string());
+  const auto endpoint_file = dir.path() / "split.db.endpoint";
+  for (int i = 0; i < 600 && !std::filesystem::exists(endpoint_file); ++i) sleep_s(0.05);
+  REQUIRE(std::filesystem::exists(endpoint_file));
+  auto endpoint = read_text(endpoint_file);
+  endpoint.erase(endpoint.find_last_not_of("\n") + 1);
+  std::map<std::string, std::unique_ptr<Process>> workers;
+  const auto start_worker = [&](const std::string& name) {
+    const auto log = (dir.path() / (name + ".log")).string();
+    std::filesystem::remove(log);
+    workers[name] = std::make_unique<Process>(
+        quorum_args({"worker", "--connect", endpoint, "--insecure", "--name", name, "--memory-mb", std::to_string(memory_mb)}),
+        log);
+  };
+  start_worker("a"), start_worker("b");
+  if (!killed.empty()) {
+    // The coordinator names the first split lease's workers, "(first: X searching, served by
+    // Y)": one is killed at once, and a third worker joins.
+    const std::string marker = "(first: ";
+    for (int i = 0; i < 1200 && coordinator.output().find(marker) == std::string::npos; ++i) sleep_s(0.01);
+    const auto log = coordinator.output();
+    const auto at = log.find(marker);
+    REQUIRE(at != std::string::npos);
+    const auto searching = log.substr(at + marker.size(), 1);
+    const auto serving = log.substr(log.find("served by ", at) + 10, 1);
+    workers.at(killed == "searching" ? searching : serving)->signal(SIGKILL);
+    start_worker("c");
+  }
+  const auto code = coordinator.wait(300);
+  std::string logs = coordinator.output();
+  for (auto& [name, w] : workers) logs += "\n--- worker " + name + ":\n" + w->output();
+  INFO(logs);
+  REQUIRE(code == 0);
+  if (!killed.empty()) CHECK(coordinator.output().find(" lost ") != std::string::npos);
+  for (auto& [name, w] : workers)
+    if (w->running()) CHECK(w->wait(30) == 0);
+
+  // Split leases were made (the coordinator's log says which worker served), and every search
+  // row is the one-worker run's.
+  quorum::store::Store split((dir.path() / "split.db").string(), true), one((dir.path() / "whole.db").string(), true);
+  for (const auto& search : quorum::config::search_runs(config)) {
+    INFO(search.label);
+    for (const char* split_name : {"evaluation", "calibration"}) {
+      const auto a = split.responses(search.label, split_name), b = one.responses(search.label, split_name);
+      REQUIRE(a.size() == b.size());
+      REQUIRE(!a.empty());
+      for (std::size_t i = 0; i < a.size(); ++i) {
+        CHECK(a[i].id == b[i].id);
+        CHECK(a[i].text == b[i].text);
+        CHECK(a[i].completion_tokens == b[i].completion_tokens);
+      }
+      const auto sa = split.scores(search.prm, search.label, split_name), sb = one.scores(search.prm, search.label, split_name);
+      REQUIRE(sa.size() == sb.size());
+      for (const auto& [id, row] : sa) {
+        CHECK(row.scores == sb.at(id).scores);
+        CHECK(row.scored_tokens == sb.at(id).scored_tokens);
+      }
+    }
+  }
+  CHECK(coordinator.output().find("served by") != std::string::npos);
 }
 
 TEST_CASE("quorum run: broken inputs stop it before any work, naming the cause", "[run][cli]") {

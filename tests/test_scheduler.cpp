@@ -231,6 +231,68 @@ TEST_CASE("scheduler: a two-model unit takes a replica of each model", "[schedul
   CHECK(steps(s.dispatch()) == std::vector<std::string>{"w:s0", "w:r0"});
 }
 
+TEST_CASE("scheduler: a search no worker can hold alone is split - its PRM served by a second worker", "[scheduler]") {
+  Scheduler s({{"policy/p", {400 * MB, false, 1}}, {"prm/r", {300 * MB, false, 1}}}, "e");
+  s.add_unit("search0", {"policy/p", "prm/r"}, "prm/r");
+  s.add_unit("search1", {"policy/p", "prm/r"}, "prm/r");
+  s.enqueue("search0"), s.enqueue("search1");
+  s.add_unit("score0", {"prm/r"});  // keeps prm/r needed, not ready
+  SECTION("one worker that can hold both takes it whole") {
+    s.join("a", {false, 500 * MB, 0}, {});
+    s.join("b", {false, 700 * MB, 0}, {});
+    const auto actions = s.dispatch();
+    CHECK(steps(actions) == std::vector<std::string>{"b:search0"});
+    CHECK(actions.at(0).partner.empty());
+    CHECK(!s.lease(lease_of(actions, "search0"))->split);
+  }
+  SECTION("two workers that cannot: the policy's worker runs it, the other serves the PRM") {
+    s.join("a", {false, 450 * MB, 0}, {});
+    CHECK(s.dispatch().empty());  // alone, nobody can serve the PRM: it waits
+    CHECK(s.unrunnable().size() == 1);
+    s.join("b", {false, 350 * MB, 0}, {});
+    CHECK(s.unrunnable().empty());
+    const auto actions = s.dispatch();
+    CHECK(steps(actions) == std::vector<std::string>{"a:search0"});  // one replica each: search1 waits
+    CHECK(actions.at(0).partner == "b");
+    const auto id = lease_of(actions, "search0");
+    CHECK(s.lease(id)->split);
+    CHECK(s.lease(id)->partner == "b");
+    CHECK(*s.held("a") == std::set<std::string>{"policy/p"});
+    CHECK(*s.held("b") == std::set<std::string>{"prm/r"});
+    CHECK(s.leases_of("b").empty());  // b computes nothing: it serves
+    SECTION("done, the next one goes the same way") {
+      s.complete(id);
+      const auto next = s.dispatch();
+      CHECK(steps(next) == std::vector<std::string>{"a:search1"});
+      CHECK(next.at(0).partner == "b");
+    }
+    SECTION("the serving worker leaves: the lease is among its leases, its partner cleared") {
+      CHECK(s.leave("b") == std::vector<std::string>{id});
+      CHECK(s.lease(id)->partner.empty());
+      CHECK(s.lease(id)->worker == "a");
+      REQUIRE(s.take_back(id));
+      CHECK(s.dispatch().empty());  // nobody serves the PRM now
+    }
+    SECTION("the serving worker's slot and replica are taken") {
+      s.enqueue("score0");
+      CHECK(s.dispatch().empty());  // b's one replica of prm/r serves search0
+      s.complete(id);
+      // a is served first (ids in order) and takes search1, which b serves again.
+      CHECK(steps(s.dispatch()) == std::vector<std::string>{"a:search1"});
+    }
+  }
+  SECTION("a unit with no served model is never split") {
+    s.add_unit("whole0", {"policy/p", "prm/r"});
+    s.join("a", {false, 450 * MB, 0}, {});
+    s.join("b", {false, 350 * MB, 0}, {});
+    for (const auto& a : s.dispatch()) CHECK(a.unit != "whole0");
+  }
+  SECTION("a served model must be one the unit needs beside another") {
+    CHECK_THROWS_AS(s.add_unit("bad0", {"policy/p"}, "prm/r"), std::invalid_argument);
+    CHECK_THROWS_AS(s.add_unit("bad1", {"prm/r"}, "prm/r"), std::invalid_argument);
+  }
+}
+
 TEST_CASE("scheduler: a worker prefers units whose models it holds all of, then some of", "[scheduler]") {
   Scheduler s({{"policy/p", {MB, false, 1}}, {"prm/r", {MB, false, 1}}, {"prm/q", {MB, false, 1}}}, "e");
   ready_units(s, "q", 9, {"prm/q"});

@@ -122,6 +122,26 @@ TEST_CASE("protocol: messages round-trip - other versions and garbage are refuse
   CHECK(quorum::config::search_json(searched.search.run) == quorum::config::search_json(search.search.run));
   CHECK(searched.search.seed == 9);
   CHECK(searched.search.problems.at(0).text == "text");
+  CHECK_FALSE(searched.prm_served);
+  search.prm_served = true;  // split: the lessee holds the policy alone
+  CHECK(bus::decode_lease(bus::encode(search)).models() == std::vector<std::string>{"policy/pol"});
+
+  // A split search's messages.
+  const auto serve = bus::decode_serve(bus::encode(bus::Serve{"l2", "prm/prm"}));
+  CHECK((serve.lease_id == "l2" && serve.model == "prm/prm"));
+  const auto round = bus::decode_paths_to_score(bus::encode(bus::PathsToScore{"l2", 7, "1+1?", {{"a", "b"}, {"c"}}}));
+  CHECK(round.request == 7);
+  CHECK(round.paths == std::vector<std::vector<std::string>>{{"a", "b"}, {"c"}});
+  const auto scored = bus::decode_path_scores(bus::encode(bus::PathScores{"l2", 7, {{0.25, 0.1}, {1.0}}, 40, "", false}));
+  CHECK(scored.scores == std::vector<std::vector<double>>{{0.25, 0.1}, {1.0}});  // exactly, as doubles
+  CHECK(scored.tokens_read == 40);
+  CHECK(bus::decode_path_scores(bus::encode(bus::PathScores{"l2", 0, {}, 0, "gone", true})).input_error);
+  CHECK(bus::decode_cancel(bus::encode(bus::Cancel{"l2"})).lease_id == "l2");
+  CHECK_THROWS_AS(bus::decode_path_scores(
+                      R"({"v":3,"type":"path_scores","lease":"l","request":1,"scores":[[null]],"tokens_read":0,"error":"","input_error":false})"),
+                  bus::ProtocolError);
+  CHECK_THROWS_AS(bus::decode_paths_to_score(R"({"v":3,"type":"score_paths","lease":"l","request":-1,"problem":"","paths":[]})"),
+                  bus::ProtocolError);
 
   bus::Result result{"l", "sample/pol/evaluation/0", {response("p0", 0)}, {}};
   result.responses[0].answer.reset();
@@ -156,9 +176,9 @@ TEST_CASE("protocol: messages round-trip - other versions and garbage are refuse
   CHECK(bus::message_type(R"({"v":99,"type":"refused","reason":"r"})") == "refused");
   CHECK(bus::decode_refused(R"({"v":99,"type":"refused","reason":"r"})").reason == "r");
   CHECK_THROWS_AS(bus::message_type("\x01\x02garbage"), bus::ProtocolError);
-  CHECK_THROWS_AS(bus::decode_lease(R"({"v":2,"type":"lease","unit":3})"), bus::ProtocolError);
+  CHECK_THROWS_AS(bus::decode_lease(R"({"v":3,"type":"lease","unit":3})"), bus::ProtocolError);
   CHECK_THROWS_AS(bus::decode_lease(bus::encode(bus::Ack{"u"})), bus::ProtocolError);
-  CHECK_THROWS_AS(bus::decode_welcome(R"({"v":2,"type":"welcome"})"), bus::ProtocolError);
+  CHECK_THROWS_AS(bus::decode_welcome(R"({"v":3,"type":"welcome"})"), bus::ProtocolError);
 }
 
 namespace {

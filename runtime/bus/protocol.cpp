@@ -122,6 +122,7 @@ config::PrmSpec prm_from(const json& j) {
 std::string model_key(bool policy, const std::string& name) { return (policy ? "policy/" : "prm/") + name; }
 
 std::vector<std::string> Lease::models() const {
+  if (kind == "search" && prm_served) return {model_key(true, search.run.policy)};
   if (kind == "search") return {model_key(true, search.run.policy), model_key(false, search.run.prm)};
   return {kind == "sample" ? model_key(true, sample.policy) : model_key(false, score.prm)};
 }
@@ -190,7 +191,7 @@ std::string encode(const Lease& lease) {
   } else if (lease.kind == "search") {
     const auto& w = lease.search;
     j["work"] = {{"search", config::search_json(w.run)}, {"split", w.split}, {"problems", problems_json(w.problems)},
-                 {"seed", w.seed}};
+                 {"seed", w.seed}, {"prm_served", lease.prm_served}};
   } else {
     const auto& w = lease.score;
     json responses = json::array();
@@ -221,6 +222,7 @@ Lease decode_lease(const std::string& message) {
       }
       s.split = w.at("split").get<std::string>(), s.problems = problems_from(w.at("problems"));
       s.seed = integer<std::uint64_t>(w, "seed");
+      lease.prm_served = w.at("prm_served").get<bool>();
     } else if (lease.kind == "score") {
       auto& s = lease.score;
       s.prm = w.at("prm").get<std::string>(), s.policy = w.at("policy").get<std::string>();
@@ -315,6 +317,66 @@ std::string encode(const Release& release) {
 
 Release decode_release(const std::string& message) {
   return decode_checked(message, "release", [](const json& j) { return Release{j.at("model")}; });
+}
+
+std::string encode(const Serve& serve) {
+  auto j = envelope("serve");
+  j["lease"] = serve.lease_id, j["model"] = serve.model;
+  return j.dump();
+}
+
+Serve decode_serve(const std::string& message) {
+  return decode_checked(message, "serve", [](const json& j) {
+    return Serve{j.at("lease").get<std::string>(), j.at("model").get<std::string>()};
+  });
+}
+
+std::string encode(const PathsToScore& paths) {
+  auto j = envelope("score_paths");
+  j["lease"] = paths.lease_id, j["request"] = paths.request, j["problem"] = paths.problem, j["paths"] = paths.paths;
+  return j.dump();
+}
+
+PathsToScore decode_paths_to_score(const std::string& message) {
+  return decode_checked(message, "score_paths", [](const json& j) {
+    return PathsToScore{j.at("lease").get<std::string>(), integer<std::uint64_t>(j, "request"),
+                        j.at("problem").get<std::string>(), j.at("paths").get<std::vector<std::vector<std::string>>>()};
+  });
+}
+
+std::string encode(const PathScores& scores) {
+  auto j = envelope("path_scores");
+  j["lease"] = scores.lease_id, j["request"] = scores.request, j["scores"] = scores.scores;
+  j["tokens_read"] = scores.tokens_read, j["error"] = scores.error, j["input_error"] = scores.input_error;
+  return j.dump();
+}
+
+PathScores decode_path_scores(const std::string& message) {
+  return decode_checked(message, "path_scores", [](const json& j) {
+    PathScores s{j.at("lease").get<std::string>(), integer<std::uint64_t>(j, "request"), {},
+                 integer<std::int64_t>(j, "tokens_read"), j.at("error").get<std::string>(), j.at("input_error").get<bool>()};
+    for (const auto& path : j.at("scores")) {
+      std::vector<double> scores;
+      for (const auto& value : path) {
+        // A step score is a finite number (an infinite one is encoded as null).
+        if (!value.is_number() || !std::isfinite(value.get<double>()))
+          throw ProtocolError("field 'scores': " + value.dump() + " is not a finite number");
+        scores.push_back(value.get<double>());
+      }
+      s.scores.push_back(std::move(scores));
+    }
+    return s;
+  });
+}
+
+std::string encode(const Cancel& cancel) {
+  auto j = envelope("cancel");
+  j["lease"] = cancel.lease_id;
+  return j.dump();
+}
+
+Cancel decode_cancel(const std::string& message) {
+  return decode_checked(message, "cancel", [](const json& j) { return Cancel{j.at("lease").get<std::string>()}; });
 }
 
 std::string encode(const Refused& refused) {

@@ -30,7 +30,7 @@
 namespace quorum::bus {
 
 // 2: score leases carry each response's text; search leases.
-inline constexpr int kProtocolVersion = 2;
+inline constexpr int kProtocolVersion = 3;
 
 struct ProblemInput {
   std::string id, text;
@@ -97,9 +97,40 @@ struct Lease {
   SampleWork sample;
   ScoreWork score;
   SearchWork search;
+  // A search whose PRM another worker serves for the lease: its rounds' paths go to the
+  // coordinator as PathsToScore, their scores come back as PathScores.
+  bool prm_served = false;
   // The model keys the unit needs: a sample unit its policy, a score unit its PRM, a search
-  // unit its policy and its PRM (in that order).
+  // unit its policy and its PRM (in that order; its policy alone when its PRM is served).
   std::vector<std::string> models() const;
+};
+
+// A search split over two workers (docs/search.md, "Across two workers"). The coordinator tells
+// the second worker to serve the lease's PRM (Serve), forwards each round's paths from the
+// searching worker to it and their scores back, and ends the service when the lease ends
+// (Cancel, which also stops a search whose serving worker is gone).
+struct Serve {
+  std::string lease_id, model;  // the model key of the PRM to hold a verifier of for the lease
+};
+
+struct PathsToScore {
+  std::string lease_id;
+  std::uint64_t request = 0;  // unique within the lease; its PathScores names it
+  std::string problem;
+  std::vector<std::vector<std::string>> paths;
+};
+
+struct PathScores {
+  std::string lease_id;
+  std::uint64_t request = 0;
+  std::vector<std::vector<double>> scores;  // per path, one per step
+  std::int64_t tokens_read = 0;
+  std::string error;         // none: the scores are valid
+  bool input_error = false;  // the error is the sweep's input's (a model directory, a PRM kind)
+};
+
+struct Cancel {
+  std::string lease_id;
 };
 
 struct Result {
@@ -135,6 +166,10 @@ std::string encode(const Failure& failure);
 std::string encode(const Ack& ack);
 std::string encode(const Release& release);
 std::string encode(const Refused& refused);
+std::string encode(const Serve& serve);
+std::string encode(const PathsToScore& paths);
+std::string encode(const PathScores& scores);
+std::string encode(const Cancel& cancel);
 std::string encode_reannounce();
 std::string encode_done();
 
@@ -150,6 +185,10 @@ Failure decode_failure(const std::string& message);
 Ack decode_ack(const std::string& message);
 Release decode_release(const std::string& message);
 Refused decode_refused(const std::string& message);
+Serve decode_serve(const std::string& message);
+PathsToScore decode_paths_to_score(const std::string& message);
+PathScores decode_path_scores(const std::string& message);
+Cancel decode_cancel(const std::string& message);
 
 class ProtocolError : public std::runtime_error {
  public:

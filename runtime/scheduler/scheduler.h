@@ -6,7 +6,7 @@
 //
 // The rules (docs/architecture.md, "Leases"):
 // - A unit names the models it needs (a sample unit its policy, a score unit its PRM, a search
-//   unit both its policy and its PRM, on the one worker that runs it). Ready units wait in one FIFO queue per set of
+//   unit both its policy and its PRM). Ready units wait in one FIFO queue per set of
 //   models; a lease that ends without a result puts its unit back at the front of its queue.
 // - A worker can take a unit only if it can run every model of it: a CUDA model needs a CUDA
 //   worker, and the resident bytes of all of them together must fit the memory the worker
@@ -20,6 +20,11 @@
 //   of, then the others; among those, the most ready units per worker already holding all of its
 //   models, so that a second worker loads the model with the most work per holder.
 // - A worker releases a model no unit still to be done needs.
+// - A unit may name one of its models as `served` (a search its PRM): when no connected worker
+//   can hold all its models together, it is split. The worker leased it holds the others and a
+//   second worker, the partner, serves that one for the lease: it must be able to hold it, and
+//   the lease takes one of its slots and one replica of the model there (partners holding the
+//   model are preferred, then the lowest id). A unit that one worker can hold is never split.
 #pragma once
 
 #include <cstdint>
@@ -59,10 +64,13 @@ struct Action {
   std::string worker;
   std::string model;            // release: the model key the worker frees
   std::string unit, lease_id;   // lease: the unit, under a lease id unique to this scheduler
+  std::string partner;          // lease of a split unit: the worker serving its served model
 };
 
 struct LeaseRecord {
   std::string unit, worker;
+  std::string partner;  // a split unit's (empty once it left)
+  bool split = false;
 };
 
 // Units whose models no connected worker can run (a CUDA model among CPU workers, models bigger
@@ -78,15 +86,18 @@ class Scheduler {
   // restarts (ids are "UNIT@EPOCH.N").
   Scheduler(std::map<std::string, Model> models, std::string epoch);
 
-  // A unit still to be done, not ready yet (its inputs are not stored). Throws
-  // std::invalid_argument for a model not given to the constructor or a unit added twice.
-  void add_unit(const std::string& unit, const std::vector<std::string>& models);
+  // A unit still to be done, not ready yet (its inputs are not stored). `served`: one of
+  // `models` that a partner may serve (empty: never split). Throws std::invalid_argument for a
+  // model not given to the constructor, a served model the unit does not need, or a unit added
+  // twice.
+  void add_unit(const std::string& unit, const std::vector<std::string>& models, const std::string& served = "");
   // Ready: at the back of its queue. Throws std::invalid_argument for a unit not waiting.
   void enqueue(const std::string& unit);
 
   // A worker said hello; `held` are the model keys it holds (unknown ones are ignored).
   void join(const std::string& worker, const Capacity& capacity, const std::vector<std::string>& held);
-  // The worker is gone. Its leases stay out, unowned, until taken back or moved: the ids returned.
+  // The worker is gone. Its leases stay out, unowned, until taken back or moved: the ids
+  // returned, with those of split units it served (their partner is cleared).
   std::vector<std::string> leave(const std::string& worker);
   // A lease now belongs to another worker (the same worker reconnected, still computing it).
   void move_lease(const std::string& lease_id, const std::string& worker);
@@ -108,13 +119,15 @@ class Scheduler {
   std::size_t leases_out() const { return leases_.size(); }
   std::size_t ready_units() const;
   const std::set<std::string>* held(const std::string& worker) const;
-  std::vector<std::string> leases_of(const std::string& worker) const;
+  std::vector<std::string> leases_of(const std::string& worker) const;  // those it computes
 
  private:
   struct Worker {
     Capacity capacity;
-    std::set<std::string> held;    // model keys
-    std::set<std::string> leases;  // lease ids
+    std::set<std::string> held;     // model keys
+    std::set<std::string> leases;   // lease ids
+    std::set<std::string> serving;  // lease ids of split units whose served model it serves
+    std::size_t busy() const { return leases.size() + serving.size(); }
   };
   // A unit is leased at most once at a time: only a waiting unit becomes ready, only a ready
   // one is leased, and a lease ends in done or ready again.
@@ -122,9 +135,15 @@ class Scheduler {
     enum class State { waiting, ready, leased, done };
     ModelSet models;
     State state = State::waiting;
+    std::string served;
   };
 
   bool can_run(const Worker& worker, const ModelSet& models) const;
+  bool any_can_run(const ModelSet& models) const;
+  bool has_room(const Worker& worker, const ModelSet& models) const;  // a slot, and a replica of each
+  // The models the leased worker holds of a unit split or not; the partner that can serve it.
+  ModelSet held_by_lessee(const Unit& unit, bool split) const;
+  std::optional<std::string> partner_for(const std::string& lessee, const std::string& model) const;
   std::size_t leases_needing(const Worker& worker, const std::string& model) const;
   bool ready_unit_needs(const std::string& model) const;
   std::uint64_t resident_bytes(const std::set<std::string>& models) const;
