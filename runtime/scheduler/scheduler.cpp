@@ -226,7 +226,9 @@ bool Scheduler::lease_next(const std::string& worker_id, Worker& worker, std::ve
     for (const auto& m : *releases) release(worker_id, worker, m, actions);
     if (partner) {
       auto& serving = workers_.at(*partner);
-      for (const auto& m : *releases_to_fit(serving, {spec.served})) release(*partner, serving, m, actions);
+      // Held by name: a range-for over *optional() would read the optional after it is gone.
+      const auto partner_releases = releases_to_fit(serving, {spec.served});
+      for (const auto& m : *partner_releases) release(*partner, serving, m, actions);
       serving.held.insert(spec.served);
     }
     queue.pop_front();
