@@ -314,6 +314,21 @@ TEST_CASE("model directories must exist and hold config.json", "[config]") {
                 "problems.evaluation.jsonl", "does not exist");
 }
 
+// fuzz_sweep_config found it (CI, 2026-12-03): a name longer than the filesystem allows made
+// std::filesystem throw "File name too long" out of load_sweep, ending the program.
+TEST_CASE("paths the system cannot examine are errors naming their key", "[config][fuzz]") {
+  const std::string too_long(300, 'x');  // one component past NAME_MAX (255)
+  require_error(replace(kMinimal, "store: ../out/sweep.db", "store: ../models/" + too_long), 2, "store",
+                "cannot be examined: File name too long");
+  require_error(replace(kMinimal, "    path: ../models/p\n    temperature", "    path: ../" + too_long + "\n    temperature"),
+                9, "policies[1].path", "cannot be examined: File name too long");
+  require_error(replace(kMinimal, "{task: arithmetic, levels: [1, 2], count: 10}", "{jsonl: ../data/" + too_long + "}"),
+                4, "problems.evaluation.jsonl", "cannot be examined: File name too long");
+  // A path through a file, not a directory, does not exist: the usual message.
+  require_error(replace(kMinimal, "{task: arithmetic, levels: [1, 2], count: 10}", "{jsonl: ../data/cal.jsonl/x}"), 4,
+                "problems.evaluation.jsonl", "does not exist");
+}
+
 TEST_CASE("names must be unique, budgets within samples, references evaluated", "[config]") {
   require_error(replace(kMinimal, "name: b", "name: a"), 8, "policies[1].name",
                 "'a' is already used by policies[0] (line 6)");

@@ -84,7 +84,7 @@ class Parser {
     c.name = name_of(top.require("sweep"));
     const Value store = top.require("store");
     c.store = resolve(store);
-    if (fs::is_directory(c.store)) reader_.fail(store, "'" + c.store + "' is a directory; give the store's file name");
+    if (kind_of(store, c.store) == fs::file_type::directory) reader_.fail(store, "'" + c.store + "' is a directory; give the store's file name");
     c.report = top.has("report") ? resolve(*top.get("report"))
                                  : (fs::path(c.store).parent_path() / "report").string();
     if (auto v = top.get("seed")) c.seed = reader_.whole(*v, 0, kAnyU64);
@@ -146,11 +146,24 @@ class Parser {
     return p.string();
   }
 
+  // What kind of file `path` is, or not_found. A path the system cannot examine (a name too
+  // long, a component that is not a directory, no permission) fails at `v` with the system's
+  // reason instead of escaping as a filesystem_error.
+  fs::file_type kind_of(const Value& v, const fs::path& path) const {
+    std::error_code error;
+    const auto status = fs::status(path, error);
+    if (status.type() == fs::file_type::not_found) return fs::file_type::not_found;
+    if (error) reader_.fail(v, "'" + path.string() + "' cannot be examined: " + error.message());
+    return status.type();
+  }
+
   std::string model_dir(const Value& v) const {
     const auto path = resolve(v);
-    if (!fs::exists(path)) reader_.fail(v, "the model directory '" + path + "' does not exist");
-    if (!fs::is_directory(path)) reader_.fail(v, "'" + path + "' is not a directory (a model directory is expected)");
-    if (!fs::is_regular_file(fs::path(path) / "config.json"))
+    const auto kind = kind_of(v, path);
+    if (kind == fs::file_type::not_found) reader_.fail(v, "the model directory '" + path + "' does not exist");
+    if (kind != fs::file_type::directory)
+      reader_.fail(v, "'" + path + "' is not a directory (a model directory is expected)");
+    if (kind_of(v, fs::path(path) / "config.json") != fs::file_type::regular)
       reader_.fail(v, "the model directory '" + path + "' has no config.json");
     return path;
   }
@@ -214,8 +227,9 @@ class Parser {
       s.kind = ProblemSource::Kind::jsonl;
       const Value path = m.require("jsonl");
       s.path = resolve(path);
-      if (!fs::exists(s.path)) reader_.fail(path, "the problem file '" + s.path + "' does not exist");
-      if (!fs::is_regular_file(s.path)) reader_.fail(path, "'" + s.path + "' is not a file");
+      const auto kind = kind_of(path, s.path);
+      if (kind == fs::file_type::not_found) reader_.fail(path, "the problem file '" + s.path + "' does not exist");
+      if (kind != fs::file_type::regular) reader_.fail(path, "'" + s.path + "' is not a file");
       s.format = m.has("format") ? reader_.choice(*m.get("format"), {"math", "gsm8k"}) : "math";
       if (auto limit = m.get("limit")) s.limit = reader_.whole(*limit, 1, kAnyU64);
     }

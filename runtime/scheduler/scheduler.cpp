@@ -43,7 +43,7 @@ void Scheduler::enqueue(const std::string& unit) {
 }
 
 void Scheduler::join(const std::string& worker, const Capacity& capacity, const std::vector<std::string>& held) {
-  Worker w{capacity, {}, {}};
+  Worker w{capacity, {}, {}, {}};
   for (const auto& m : held)
     if (models_.count(m)) w.held.insert(m);
   workers_[worker] = std::move(w);
@@ -187,7 +187,7 @@ std::optional<std::vector<std::string>> Scheduler::releases_to_fit(const Worker&
 void Scheduler::release(const std::string& worker_id, Worker& worker, const std::string& model,
                         std::vector<Action>& actions) {
   worker.held.erase(model);
-  actions.push_back({Action::Kind::release, worker_id, model, "", ""});
+  actions.push_back({Action::Kind::release, worker_id, model, "", "", ""});
 }
 
 // Leases the worker's preferred unit, after the releases that make room for it (on the partner
