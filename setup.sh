@@ -2,12 +2,12 @@
 # Sets quorum up on a fresh Debian 12 machine and builds it.
 #   ./setup.sh          install packages (when missing) and build
 #   ./setup.sh demo     ... then run the demo sweep (configs/demo.yaml)
-#   ./setup.sh test     ... then run the whole test suite, the runtime's tests under
-#                       AddressSanitizer and UBSan (built into build-asan/), and each fuzz
-#                       target briefly (built into build-fuzz/)
+#   ./setup.sh test     install packages, build the tests with AddressSanitizer and UBSan into
+#                       build-asan/ and run the whole suite there, then each fuzz target
+#                       briefly (built into build-fuzz/); build/ is not built
 #   ./setup.sh bench    ... then run the benchmarks
-#   ./setup.sh sanitize ... build with AddressSanitizer and UBSan into build-asan/ (instead of
-#                       build/) and run the whole suite there
+#   ./setup.sh sanitize ... build everything (the benchmarks too) with AddressSanitizer and
+#                       UBSan into build-asan/ (instead of build/) and run the whole suite there
 #   ./setup.sh tsan     ... build with ThreadSanitizer into build-tsan/ and run the actor, bus,
 #                       store and sweep tests, with tests/tsan_suppressions.txt for what
 #                       TSan cannot see in CAF, libzmq and libstdc++ (docs/reliability.md)
@@ -59,14 +59,16 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# A sanitizer build in its own folder, QUORUM_SANITIZE as CMakeLists.txt reads it: optimised
-# (the suite would take hours at -O0), with debug lines for the reports' stacks.
-# An optional third argument names the one target to build.
+# A sanitizer build in its own folder, QUORUM_SANITIZE as CMakeLists.txt reads it. -O1 (the
+# suite would take hours at -O0) and -g1, line tables only: enough for the reports' stacks, and
+# the libtorch objects compile in less than half the time of -O2 -g (docs/reliability.md).
+# Further arguments name the targets to build (default: all).
 sanitized_build() {
-  local folder=$1 sanitizers=$2 target=${3:-all}
-  cmake -S . -B "$folder" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQUORUM_SANITIZE="$sanitizers" \
-    -DQUORUM_LIBTORCH="$libtorch" | sed -n 's/^-- libtorch/setup: libtorch/p'
-  cmake --build "$folder" -j"$(nproc)" --target "$target"
+  local folder=$1 sanitizers=$2
+  shift 2
+  cmake -S . -B "$folder" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \
+    -DQUORUM_SANITIZE="$sanitizers" -DQUORUM_LIBTORCH="$libtorch" | sed -n 's/^-- libtorch/setup: libtorch/p'
+  cmake --build "$folder" -j"$(nproc)" --target "${@:-all}"
 }
 # The fuzz targets (fuzz/, built by -DQUORUM_FUZZ=ON into build-fuzz/), each run for $1 seconds;
 # further arguments go to every run (e.g. -seed=1). New inputs go to build-fuzz/corpus/NAME,
@@ -100,10 +102,18 @@ case "${1:-}" in
     fuzz_targets "${QUORUM_FUZZ_SECONDS:-600}"
     exit
     ;;
-  sanitize)
-    sanitized_build build-asan address,undefined
+  sanitize | test)
+    # The tests' targets (and the quorum binary they run) for test, everything for sanitize.
+    if [[ $1 == test ]]; then
+      sanitized_build build-asan address,undefined quorum_tests quorum_runtime_tests
+    else
+      sanitized_build build-asan address,undefined
+    fi
     # Every report stops its test (-fno-sanitize-recover); UBSan's come with their stack.
-    cd build-asan && UBSAN_OPTIONS=print_stacktrace=1 exec ctest --output-on-failure -j"$(nproc)"
+    (cd build-asan && UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j"$(nproc)")
+    # Each parser's fuzz target for a bounded time with a fixed seed (docs/reliability.md).
+    if [[ $1 == test ]]; then fuzz_targets "${QUORUM_FUZZ_CI_SECONDS:-30}" -seed=1; fi
+    exit
     ;;
   tsan)
     sanitized_build build-tsan thread
@@ -125,15 +135,6 @@ case "${1:-}" in
     # The main job: every shipped policy sampled, every shipped PRM scoring, all strategies
     # evaluated (configs/demo.yaml). A second run continues the stored sweep.
     exec "./$build/quorum" run configs/demo.yaml
-    ;;
-  test)
-    (cd "$build" && ctest --output-on-failure -j"$(nproc)")
-    # The runtime's own tests (no libtorch, no actors) once more under AddressSanitizer and UBSan:
-    # what fits in CI's time; the whole suite under them is ./setup.sh sanitize (docs/reliability.md).
-    sanitized_build build-asan address,undefined quorum_runtime_tests
-    UBSAN_OPTIONS=print_stacktrace=1 ./build-asan/quorum_runtime_tests
-    # Each parser's fuzz target for a bounded time with a fixed seed (docs/reliability.md).
-    fuzz_targets "${QUORUM_FUZZ_CI_SECONDS:-30}" -seed=1
     ;;
   bench) "./$build/bench_analyze" && exec "./$build/bench_bus" ;;
   *) echo "setup: unknown action '$1' (expected demo, test, bench, sanitize, tsan or fuzz)" >&2; exit 2 ;;
