@@ -2,9 +2,11 @@
 #include <iostream>
 
 #include "runtime/cli/command.h"
+#include "runtime/cli/fatal_signals.h"
 #include "runtime/common/error.h"
 
 int main(int argc, char** argv) {
+  quorum::cli::report_fatal_signals();
   CLI::App app{"quorum: test-time scaling experiments (sampling, PRM scoring, aggregation)"};
   app.require_subcommand(1);
   int exit_code = 0;
