@@ -209,8 +209,10 @@ bool Scheduler::lease_next(const std::string& worker_id, Worker& worker, std::ve
       continue;
     }
     std::size_t holders = 0;
-    for (const auto& [id, other] : workers_)
+    for (const auto& entry : workers_) {
+      const auto& other = entry.second;  // a lambda may not capture a structured binding before C++20
       holders += std::all_of(own.begin(), own.end(), [&](const std::string& m) { return other.held.count(m) > 0; });
+    }
     candidates.emplace_back(held > 0 ? 1 : 0, double(queue.size()) / double(holders + 1), models, split);
   }
   std::sort(candidates.rbegin(), candidates.rend());
