@@ -9,9 +9,18 @@
 #include <cstring>
 #include <initializer_list>
 
+// gcc names a sanitizer build by a macro, clang by a feature test.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define QUORUM_SANITIZER_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define QUORUM_SANITIZER_BUILD 1
+#endif
+#endif
+
 namespace quorum::cli {
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#ifdef QUORUM_SANITIZER_BUILD
 
 void report_fatal_signals() {}
 
