@@ -67,15 +67,22 @@ TEST_CASE("calibration uses only the problems it is given", "[calibration]") {
 }
 
 TEST_CASE("a draw in which no response has an answer credits no offset", "[calibration]") {
-  // Problem 0: three answered responses; problem 1: four responses, none answered.
+  // One problem with three answered responses, one with four responses none of which is.
+  // Without a guard the empty draw read a group that is not there: stale memory (NaN credit)
+  // when the thread had grouped another draw before, address 0x14 (SIGSEGV) when it was the
+  // thread's first, as in the coordinator crash of docs/reliability.md. Both orders, on one
+  // thread (either comes first) and on one thread per problem (each is some thread's first).
+  const bool unanswered_first = GENERATE(false, true);
+  const int threads = GENERATE(1, 2);
   auto hand = std::vector<HandProblem>{{{}, {0}, 2}, {{}, {0}, 1}};
-  for (int i = 0; i < 3; ++i) hand[0].responses.push_back({0, 0.8f});
-  for (int i = 0; i < 4; ++i) hand[1].responses.push_back({-1, 0.5f});
+  for (int i = 0; i < 3; ++i) hand[unanswered_first].responses.push_back({0, 0.8f});
+  for (int i = 0; i < 4; ++i) hand[!unanswered_first].responses.push_back({-1, 0.5f});
   const auto pool = hand_pool(hand);
   const auto scores = aggregation::reduced_scores(pool, 0, aggregation::Reduction::last);
   calibration::CalibrationSettings settings;
   settings.budgets = {1, 2, 3};
   settings.draws = 4;
+  settings.threads = threads;
   const auto credit = calibration::offset_credit(pool, {scores}, settings).front();
   for (const auto& values : {credit.linear, credit.logit})
     for (const double v : values) CHECK(std::isfinite(v));
