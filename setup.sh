@@ -120,7 +120,7 @@ case "${1:-}" in
     exit
     ;;
   tsan)
-    sanitized_build build-tsan thread
+    sanitized_build build-tsan thread quorum_tests quorum_runtime_tests
     # The quorum processes the tests start inherit the options.
     export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan_suppressions.txt"
     # The router's and the sweep's tests are the runtime's (quorum_runtime_tests), the rest quorum_tests'.
