@@ -74,6 +74,8 @@ sanitized_build() {
     sed -n 's/^-- libtorch/setup: libtorch/p'
   cmake --build "$folder" -j"$(nproc)" --target "${@:-all}"
 }
+# What the tests need built: their two binaries, which depend on the quorum binary they run.
+test_targets=(quorum_tests quorum_runtime_tests)
 # The fuzz targets (fuzz/, built by -DQUORUM_FUZZ=ON into build-fuzz/), each run for $1 seconds;
 # further arguments go to every run (e.g. -seed=1). New inputs go to build-fuzz/corpus/NAME,
 # never into the committed seeds of fuzz/corpus/NAME; a crash, leak, hang (-timeout) or memory
@@ -107,9 +109,9 @@ case "${1:-}" in
     exit
     ;;
   sanitize | test)
-    # The tests' targets (and the quorum binary they run) for test, everything for sanitize.
+    # The tests' targets for test, everything (the benchmarks too) for sanitize.
     if [[ $1 == test ]]; then
-      sanitized_build build-asan address,undefined quorum_tests quorum_runtime_tests
+      sanitized_build build-asan address,undefined "${test_targets[@]}"
     else
       sanitized_build build-asan address,undefined
     fi
@@ -120,7 +122,7 @@ case "${1:-}" in
     exit
     ;;
   tsan)
-    sanitized_build build-tsan thread quorum_tests quorum_runtime_tests
+    sanitized_build build-tsan thread "${test_targets[@]}"
     # The quorum processes the tests start inherit the options.
     export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan_suppressions.txt"
     # The router's and the sweep's tests are the runtime's (quorum_runtime_tests), the rest quorum_tests'.

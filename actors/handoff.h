@@ -15,13 +15,7 @@
 
 #include <caf/all.hpp>
 
-#if defined(__SANITIZE_THREAD__)
-#define QUORUM_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define QUORUM_TSAN 1
-#endif
-#endif
+#include "runtime/common/sanitizers.h"
 
 #ifdef QUORUM_TSAN
 #include <sanitizer/tsan_interface.h>

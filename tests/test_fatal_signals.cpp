@@ -6,17 +6,9 @@
 #include <sstream>
 
 #include "process.h"
+#include "runtime/common/sanitizers.h"
 
 using namespace quorum::testing;
-
-// gcc names an AddressSanitizer build by a macro, clang by a feature test.
-#if defined(__SANITIZE_ADDRESS__)
-#define QUORUM_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define QUORUM_TEST_ASAN 1
-#endif
-#endif
 
 namespace {
 
@@ -28,12 +20,11 @@ unsigned long long caught_signals(pid_t pid) {
   return 0;
 }
 
-// Whether pid runs `binary` yet (the shell that starts it execs it, a forked child runs the
-// test binary's image until then, with Catch's own handlers).
+// Whether pid runs `binary` (a canonical path) yet: the shell that starts it execs it, and a
+// forked child runs the test binary's image until then, with Catch's own handlers.
 bool runs(pid_t pid, const std::filesystem::path& binary) {
   std::error_code error;
-  return std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe", error) ==
-         std::filesystem::canonical(binary);
+  return std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe", error) == binary;
 }
 
 unsigned long long mask(std::initializer_list<int> signals) {
@@ -47,7 +38,7 @@ unsigned long long mask(std::initializer_list<int> signals) {
 TEST_CASE("a quorum process ended by a fault leaves the signal and its stack in its log", "[cli]") {
   TempDir dir("fatal-signal");
   const auto log = (dir.path() / "worker.log").string();
-#ifdef QUORUM_TEST_ASAN
+#ifdef QUORUM_ASAN
   // The sanitizer's runtime handles faults (quorum leaves them to it): SIGSEGV, SIGBUS, SIGFPE.
   const auto handled = mask({SIGSEGV, SIGBUS, SIGFPE});
 #else
@@ -59,14 +50,15 @@ TEST_CASE("a quorum process ended by a fault leaves the signal and its stack in 
                   QUORUM_BINARY},
                  log);
   const auto start = Clock::now();
-  const auto ready = [&] { return runs(worker.pid(), QUORUM_BINARY) && (caught_signals(worker.pid()) & handled) == handled; };
+  const auto binary = std::filesystem::canonical(QUORUM_BINARY);
+  const auto ready = [&] { return runs(worker.pid(), binary) && (caught_signals(worker.pid()) & handled) == handled; };
   while (!ready() && worker.running() && seconds_since(start) < 60) sleep_s(0.02);
   REQUIRE(ready());
   worker.signal(SIGSEGV);
   const int exit_code = worker.wait(60);
   const auto output = worker.output();
   INFO(output);
-#ifdef QUORUM_TEST_ASAN
+#ifdef QUORUM_ASAN
   CHECK(exit_code != 0);
   CHECK(output.find("AddressSanitizer: SEGV") != std::string::npos);
 #else

@@ -9,18 +9,11 @@
 #include <cstring>
 #include <initializer_list>
 
-// gcc names a sanitizer build by a macro, clang by a feature test.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define QUORUM_SANITIZER_BUILD 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define QUORUM_SANITIZER_BUILD 1
-#endif
-#endif
+#include "runtime/common/sanitizers.h"
 
 namespace quorum::cli {
 
-#ifdef QUORUM_SANITIZER_BUILD
+#if defined(QUORUM_ASAN) || defined(QUORUM_TSAN)
 
 void report_fatal_signals() {}
 
